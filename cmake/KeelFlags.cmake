@@ -1,0 +1,16 @@
+# Compiler flags shared by the library, tests, examples and benchmarks.
+# No -ffast-math anywhere: keel's numerics (stable sigmoid, NaN propagation) depend on IEEE semantics.
+function(keel_apply_flags target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(KEEL_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(KEEL_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+  if(KEEL_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
