@@ -29,7 +29,7 @@ TEST_CASE("checked_numel refuses shapes whose element count overflows int64") {
   REQUIRE_THROWS_AS(keel::checked_numel({2, -1}), keel::ShapeError);
 }
 
-TEST_CASE("normalize_axis accepts [-rank, rank) and names axis and rank otherwise") {
+TEST_CASE("normalize_axis accepts -rank up to rank-1 and names axis and rank otherwise") {
   CHECK(keel::normalize_axis(-1, 4, "sum") == 3);
   CHECK(keel::normalize_axis(0, 4, "sum") == 0);
   REQUIRE_THROWS_WITH(keel::normalize_axis(4, 4, "sum"), Contains("sum") && Contains("axis 4") && Contains("rank 4"));

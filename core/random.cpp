@@ -1,0 +1,127 @@
+#include "keel/core/random.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+#include <numbers>
+
+#include "keel/core/dispatch.h"
+#include "keel/core/error.h"
+#include "keel/core/parallel.h"
+
+namespace keel {
+namespace {
+
+std::atomic<std::uint64_t> g_seed{0x853c49e6748fea9bULL};
+std::atomic<std::uint64_t> g_draws{0};
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A double in (0, 1) from two 32-bit words (53 random bits; never exactly 0 or 1).
+double unit_open(std::uint32_t hi, std::uint32_t lo) {
+  std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
+  return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+}
+
+// Standard normal for element i, attempt j (Box–Muller on one Philox block).
+double standard_normal(std::uint64_t seed, std::uint64_t i, std::uint64_t attempt) {
+  std::uint32_t w[4];
+  random::Philox4x32::generate(seed, i, attempt, w);
+  double u1 = unit_open(w[0], w[1]), u2 = unit_open(w[2], w[3]);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+template <class Fn>
+Tensor fill_elements(const Shape& shape, DType dtype, const char* op, Fn value_of) {
+  Tensor t = Tensor::empty(shape, dtype);
+  detail::dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = t.data<T>();
+    parallel::for_each_chunk(0, t.numel(), 16384, [&](std::int64_t, std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) p[i] = static_cast<T>(value_of(static_cast<std::uint64_t>(i)));
+    });
+  });
+  (void)op;
+  return t;
+}
+
+void require_finite(double v, const char* op, const char* arg) {
+  if (!std::isfinite(v)) throw ValueError(fmt::format("{}: {} must be finite, got {}", op, arg, v));
+}
+
+}  // namespace
+
+void set_random_seed(std::uint64_t seed) {
+  g_seed.store(seed);
+  g_draws.store(0);
+}
+
+namespace random {
+
+void Philox4x32::generate(std::uint64_t seed, std::uint64_t counter_lo, std::uint64_t counter_hi, std::uint32_t out[4]) {
+  constexpr std::uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57, kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;
+  std::uint32_t c0 = static_cast<std::uint32_t>(counter_lo), c1 = static_cast<std::uint32_t>(counter_lo >> 32);
+  std::uint32_t c2 = static_cast<std::uint32_t>(counter_hi), c3 = static_cast<std::uint32_t>(counter_hi >> 32);
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    std::uint64_t p0 = static_cast<std::uint64_t>(kMul0) * c0, p1 = static_cast<std::uint64_t>(kMul1) * c2;
+    std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+    std::uint32_t n1 = static_cast<std::uint32_t>(p1);
+    std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+    std::uint32_t n3 = static_cast<std::uint32_t>(p0);
+    c0 = n0, c1 = n1, c2 = n2, c3 = n3;
+    k0 += kWeyl0, k1 += kWeyl1;
+  }
+  out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+}
+
+std::uint64_t next_seed() { return splitmix64(g_seed.load() ^ splitmix64(g_draws.fetch_add(1) + 1)); }
+
+Tensor normal(const Shape& shape, double mean, double stddev, std::uint64_t seed, DType dtype) {
+  require_finite(mean, "random_normal", "mean");
+  if (!(stddev >= 0) || !std::isfinite(stddev))
+    throw ValueError(fmt::format("random_normal: stddev must be finite and >= 0, got {}", stddev));
+  return fill_elements(shape, dtype, "random_normal",
+                       [&](std::uint64_t i) { return mean + stddev * standard_normal(seed, i, 0); });
+}
+
+Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed, DType dtype) {
+  require_finite(low, "random_uniform", "minval");
+  require_finite(high, "random_uniform", "maxval");
+  if (!(low <= high)) throw ValueError(fmt::format("random_uniform: minval {} is greater than maxval {}", low, high));
+  return fill_elements(shape, dtype, "random_uniform", [&](std::uint64_t i) {
+    std::uint32_t w[4];
+    Philox4x32::generate(seed, i, 0, w);
+    return low + (high - low) * unit_open(w[0], w[1]);
+  });
+}
+
+Tensor truncated_normal(const Shape& shape, double mean, double stddev, std::uint64_t seed, DType dtype) {
+  require_finite(mean, "truncated_normal", "mean");
+  if (!(stddev >= 0) || !std::isfinite(stddev))
+    throw ValueError(fmt::format("truncated_normal: stddev must be finite and >= 0, got {}", stddev));
+  return fill_elements(shape, dtype, "truncated_normal", [&](std::uint64_t i) {
+    for (std::uint64_t attempt = 0;; ++attempt) {
+      double z = standard_normal(seed, i, attempt);
+      if (std::abs(z) <= 2.0) return mean + stddev * z;
+    }
+  });
+}
+
+Tensor bernoulli(const Shape& shape, double p, std::uint64_t seed, DType dtype) {
+  if (!(p >= 0 && p <= 1)) throw ValueError(fmt::format("bernoulli: p must be in [0, 1], got {}", p));
+  return fill_elements(shape, dtype, "bernoulli", [&](std::uint64_t i) {
+    std::uint32_t w[4];
+    Philox4x32::generate(seed, i, 0, w);
+    return unit_open(w[0], w[1]) < p ? 1.0 : 0.0;
+  });
+}
+
+}  // namespace random
+}  // namespace keel

@@ -1,0 +1,88 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "keel/core/error.h"
+#include "keel/core/parallel.h"
+#include "keel/core/random.h"
+
+using keel::DType;
+using keel::Tensor;
+
+namespace {
+struct Stats {
+  double mean = 0, std = 0, min = 1e300, max = -1e300;
+};
+Stats stats(const Tensor& t) {
+  auto v = t.to_vector();
+  Stats s;
+  for (double e : v) {
+    s.mean += e;
+    s.min = std::min(s.min, e);
+    s.max = std::max(s.max, e);
+  }
+  s.mean /= v.size();
+  for (double e : v) s.std += (e - s.mean) * (e - s.mean);
+  s.std = std::sqrt(s.std / v.size());
+  return s;
+}
+}  // namespace
+
+TEST_CASE("Philox-4x32-10 matches the Random123 known-answer vectors") {
+  std::uint32_t out[4];
+  keel::random::Philox4x32::generate(0, 0, 0, out);
+  CHECK(out[0] == 0x6627e8d5u);
+  CHECK(out[1] == 0xe169c58du);
+  CHECK(out[2] == 0xbc57ac4cu);
+  CHECK(out[3] == 0x9b00dbd8u);
+  // ctr = all 0xffffffff, key = all 0xffffffff.
+  keel::random::Philox4x32::generate(~0ull, ~0ull, ~0ull, out);
+  CHECK(out[0] == 0x408f276du);
+  CHECK(out[1] == 0x41c83b0eu);
+  CHECK(out[2] == 0xa20bc7c6u);
+  CHECK(out[3] == 0x6d5451fdu);
+}
+
+TEST_CASE("normal, uniform and truncated normal draws have the documented statistics") {
+  Stats n = stats(keel::random::normal({400000}, 2.0, 3.0, 1, DType::float64));
+  CHECK(n.mean == Approx(2.0).margin(0.03));
+  CHECK(n.std == Approx(3.0).margin(0.03));
+  Stats u = stats(keel::random::uniform({400000}, -1.0, 3.0, 2, DType::float64));
+  CHECK(u.min >= -1.0);
+  CHECK(u.max < 3.0);
+  CHECK(u.mean == Approx(1.0).margin(0.01));
+  CHECK(u.std == Approx(4.0 / std::sqrt(12.0)).margin(0.01));
+  Stats t = stats(keel::random::truncated_normal({400000}, 0.0, 2.0, 3, DType::float64));
+  CHECK(t.min >= -4.0);
+  CHECK(t.max <= 4.0);
+  CHECK(t.mean == Approx(0.0).margin(0.02));
+  // A standard normal truncated to [-2, 2] has std 0.87962566103423978.
+  CHECK(t.std == Approx(2.0 * 0.87962566103423978).margin(0.01));
+  Stats b = stats(keel::random::bernoulli({400000}, 0.3, 4, DType::float64));
+  CHECK(b.mean == Approx(0.3).margin(0.005));
+}
+
+TEST_CASE("the same seed gives the same values on any thread count - another seed differs") {
+  keel::set_num_threads(1);
+  auto one = keel::random::normal({100000}, 0, 1, 42).to_vector();
+  keel::set_num_threads(2);
+  auto two = keel::random::normal({100000}, 0, 1, 42).to_vector();
+  keel::set_num_threads(0);
+  CHECK(one == two);
+  CHECK(keel::random::normal({100000}, 0, 1, 43).to_vector() != one);
+}
+
+TEST_CASE("set_random_seed makes next_seed reproducible") {
+  keel::set_random_seed(5);
+  auto a = keel::random::next_seed(), b = keel::random::next_seed();
+  keel::set_random_seed(5);
+  CHECK(keel::random::next_seed() == a);
+  CHECK(keel::random::next_seed() == b);
+  CHECK(a != b);
+}
+
+TEST_CASE("bad distribution parameters are value errors") {
+  REQUIRE_THROWS_AS(keel::random::normal({2}, 0, -1, 1), keel::ValueError);
+  REQUIRE_THROWS_AS(keel::random::uniform({2}, 1, 0, 1), keel::ValueError);
+  REQUIRE_THROWS_AS(keel::random::bernoulli({2}, 1.5, 1), keel::ValueError);
+}
