@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -43,12 +42,20 @@ struct Polyline {
   std::vector<std::pair<double, double>> points;
 };
 
+// The value of attribute `name` in the element starting at `pos`.
+std::string attribute(const std::string& svg, std::size_t pos, const std::string& name) {
+  const std::size_t element_end = svg.find('>', pos);
+  const std::size_t start = svg.find(" " + name + "=\"", pos);
+  if (start == std::string::npos || start > element_end) return {};
+  const std::size_t value = start + name.size() + 3;
+  return svg.substr(value, svg.find('"', value) - value);
+}
+
 std::vector<Polyline> polylines(const std::string& svg) {
   std::vector<Polyline> out;
-  const std::regex re("<polyline data-series=\"([^\"]*)\"[^>]* points=\"([^\"]*)\"/>");
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator(); ++it) {
-    Polyline p{(*it)[1].str(), {}};
-    std::istringstream in((*it)[2].str());
+  for (std::size_t pos = svg.find("<polyline "); pos != std::string::npos; pos = svg.find("<polyline ", pos + 1)) {
+    Polyline p{attribute(svg, pos, "data-series"), {}};
+    std::istringstream in(attribute(svg, pos, "points"));
     std::string pair;
     while (in >> pair) {
       const auto comma = pair.find(',');
