@@ -1,0 +1,22 @@
+#pragma once
+// Training curves as a self-contained SVG, without a plotting dependency.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace keel {
+
+// One panel per metric family: a key and its "val_" twin share a panel (loss with val_loss, accuracy
+// with val_accuracy), every other key gets its own; "loss" comes first, the rest in key order. x is the
+// epoch (1-based), y spans the panel's finite values; both axes carry tick labels, each panel a legend.
+// Each series is one polyline (training solid blue, validation dashed orange) with a dot per point;
+// NaN and infinite values are left out. Returns the SVG text. ValueError when `history` is empty or
+// holds no values at all.
+std::string history_svg(const std::map<std::string, std::vector<double>>& history, const std::string& title);
+
+// history_svg written to `path`; IOError naming the path when the file cannot be written.
+void write_history_svg(const std::filesystem::path& path, const std::map<std::string, std::vector<double>>& history,
+                       const std::string& title);
+
+}  // namespace keel
