@@ -3,16 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "core/kernels/kernel_test_support.h"
 #include "keel/core/error.h"
-#include "keel/core/parallel.h"
 
 using Catch::Matchers::Contains;
 using keel::kernels::Conv2dGeometry;
 using keel::kernels::Layout;
+using keel_test::Dim;
+using keel_test::expected_dim;
 using keel_test::message_of;
 using keel_test::random_values;
 using keel_test::require_close;
@@ -25,17 +25,6 @@ struct ConvCase {
   bool same;
 };
 
-// The output size and leading padding of one dimension, from the Keras/TF definition.
-struct Dim {
-  std::int64_t out, pad;
-};
-Dim expected_dim(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d, bool same) {
-  const std::int64_t eff = (k - 1) * d + 1;
-  if (!same) return {(in - eff) / s + 1, 0};
-  const std::int64_t out = (in + s - 1) / s;
-  return {out, std::max<std::int64_t>((out - 1) * s + eff - in, 0) / 2};
-}
-
 struct Reference {
   ConvCase k;
   Layout layout;
@@ -45,11 +34,10 @@ struct Reference {
   std::int64_t y_size() const { return k.n * dh.out * dw.out * k.oc; }
   std::int64_t kernel_size() const { return k.kh * k.kw * k.c * k.oc; }
   std::int64_t x_at(std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t c) const {
-    return layout == Layout::NHWC ? ((n * k.h + h) * k.w + w) * k.c + c : ((n * k.c + c) * k.h + h) * k.w + w;
+    return keel_test::flat_index(layout, n, h, w, c, k.h, k.w, k.c);
   }
-  std::int64_t y_at(std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t o) const {
-    return layout == Layout::NHWC ? ((n * dh.out + h) * dw.out + w) * k.oc + o
-                                  : ((n * k.oc + o) * dh.out + h) * dw.out + w;
+  std::int64_t y_at(std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t c) const {
+    return keel_test::flat_index(layout, n, h, w, c, dh.out, dw.out, k.oc);
   }
   // fn(x index, y index, kernel index, out channel) for every product term of the convolution's definition.
   template <class Fn>
@@ -230,8 +218,7 @@ TEST_CASE("conv2d results are bitwise identical on 1 and 2 threads", "[conv]") {
   const auto kern = random_values<float>(ref.kernel_size(), 32);
   const auto bias = random_values<float>(k.oc, 33);
   const auto gy = random_values<float>(ref.y_size(), 34);
-  auto run = [&](int threads) {
-    keel::set_num_threads(threads);
+  keel_test::require_same_on_1_and_2_threads([&] {
     std::vector<float> y(ref.y_size()), gx(ref.x_size()), gk(ref.kernel_size()), gb(k.oc);
     keel::kernels::conv2d_forward(g, x.data(), kern.data(), bias.data(), y.data());
     keel::kernels::conv2d_backward_input(g, gy.data(), kern.data(), gx.data());
@@ -240,12 +227,7 @@ TEST_CASE("conv2d results are bitwise identical on 1 and 2 threads", "[conv]") {
     y.insert(y.end(), gk.begin(), gk.end());
     y.insert(y.end(), gb.begin(), gb.end());
     return y;
-  };
-  const auto one = run(1);
-  const auto two = run(2);
-  keel::set_num_threads(0);
-  REQUIRE(one.size() == two.size());
-  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  });
 }
 
 TEST_CASE("conv2d_geometry follows the Keras/TF padding rules", "[conv]") {
