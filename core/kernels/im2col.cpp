@@ -63,8 +63,8 @@ void for_each_run_nchw(const Conv2dGeometry& g, Fn&& fn) {
 
 template <class T>
 void copy_run(T* dst, const T* src, std::int64_t length, std::int64_t step) {
-  if (step == 1) {
-    std::copy_n(src, length, dst);
+  if (step == 1) {  // runs are short (often kernel_w * in_c elements): a plain loop beats a memmove call
+    for (std::int64_t i = 0; i < length; ++i) dst[i] = src[i];
   } else {
     for (std::int64_t i = 0; i < length; ++i) dst[i] = src[i * step];
   }

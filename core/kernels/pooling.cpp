@@ -71,14 +71,54 @@ void for_input_planes(const Pool2dGeometry& g, const PlaneView& v, Fn&& body) {
   parallel::for_each_chunk(0, v.planes, grain, [&](std::int64_t, std::int64_t p0, std::int64_t p1) { body(p0, p1); });
 }
 
+// Whether v replaces the running maximum m: v is larger, or v is NaN and m is not (the first NaN stays).
+template <class T>
+inline bool replaces_max(T v, T m) {
+  return !(v <= m) && m == m;
+}
+
 // m = max(m, v) per channel, keeping the first NaN and, for argmax, the first maximum.
 template <class T, bool kArgmax>
 void max_update(T* m, std::int64_t* a, const T* v, std::int64_t index, std::int64_t channels) {
   for (std::int64_t c = 0; c < channels; ++c) {
     const T cur = m[c], val = v[c];
-    const bool take = val > cur || (std::isnan(val) && !std::isnan(cur));
+    const bool take = replaces_max(val, cur);
     m[c] = take ? val : cur;
     if constexpr (kArgmax) a[c] = take ? index : a[c];
+  }
+}
+
+// The common 2x2 stride-2 window with every window inside the input: four contiguous channel rows per output
+// pixel, combined in registers.
+template <class T, bool kArgmax>
+void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x, T* y, std::int64_t* argmax,
+                       std::int64_t row0, std::int64_t row1) {
+  const std::int64_t C = t.view.channels, W = g.in_w;
+  for (std::int64_t row = row0; row < row1; ++row) {
+    const std::int64_t plane = row / g.out_h, oh = row % g.out_h;
+    const T* top = x + plane * t.plane_size + 2 * oh * W * C;
+    const T* bottom = top + W * C;
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      const T* __restrict p0 = top + 2 * ow * C;
+      const T* __restrict p2 = bottom + 2 * ow * C;
+      T* __restrict m = y + (row * g.out_w + ow) * C;
+      std::int64_t* __restrict a = kArgmax ? argmax + (row * g.out_w + ow) * C : nullptr;
+      const std::int64_t pos = 2 * oh * W + 2 * ow;
+      for (std::int64_t c = 0; c < C; ++c) {
+        T best = p0[c];
+        std::int64_t at = pos;
+        auto consider = [&](T v, std::int64_t p) {
+          const bool take = replaces_max(v, best);
+          best = take ? v : best;
+          at = take ? p : at;
+        };
+        consider(p0[C + c], pos + 1);
+        consider(p2[c], pos + W);
+        consider(p2[C + c], pos + W + 1);
+        m[c] = best;
+        if constexpr (kArgmax) a[c] = at;
+      }
+    }
   }
 }
 
@@ -122,8 +162,14 @@ Pool2dGeometry pool2d_geometry(Layout layout, std::int64_t batch, std::int64_t i
 template <class T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, std::int64_t* argmax) {
   const WindowTable t = window_table(g);
+  const bool two_by_two = g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
+                          g.pad_top == 0 && g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
   for_output_rows(g, t.view, [&](std::int64_t r0, std::int64_t r1) {
-    if (argmax != nullptr)
+    if (two_by_two && argmax != nullptr)
+      max_pool_2x2_rows<T, true>(g, t, x, y, argmax, r0, r1);
+    else if (two_by_two)
+      max_pool_2x2_rows<T, false>(g, t, x, y, nullptr, r0, r1);
+    else if (argmax != nullptr)
       max_pool_rows<T, true>(g, t, x, y, argmax, r0, r1);
     else
       max_pool_rows<T, false>(g, t, x, y, nullptr, r0, r1);

@@ -34,9 +34,12 @@ struct IndexRange {
   std::int64_t last;
 };
 inline IndexRange in_bounds_range(std::int64_t offset, std::int64_t step, std::int64_t limit, std::int64_t count) {
-  auto ceil_div = [](std::int64_t a, std::int64_t b) { return a <= 0 ? -((-a) / b) : (a + b - 1) / b; };
-  std::int64_t first = offset >= 0 ? 0 : ceil_div(-offset, step);
-  std::int64_t last = ceil_div(limit - offset, step);
+  auto ceil_div = [step](std::int64_t a) {
+    if (step == 1) return a;  // the common case, without a division
+    return a <= 0 ? -((-a) / step) : (a + step - 1) / step;
+  };
+  std::int64_t first = offset >= 0 ? 0 : ceil_div(-offset);
+  std::int64_t last = ceil_div(limit - offset);
   if (first > count) first = count;
   if (last > count) last = count;
   if (last < first) last = first;
