@@ -57,6 +57,7 @@ class HeaderReader {
   }
 
   Entry read_entry(const std::string& name, const nlohmann::json& info) const {
+    if (name.empty()) fail("a tensor has an empty name");
     if (!info.is_object()) fail(fmt::format("tensor '{}': header entry is not a JSON object", name));
     for (const auto& [key, value] : info.items()) {
       if (key != "dtype" && key != "shape" && key != "data_offsets")

@@ -186,6 +186,7 @@ TEST_CASE("malformed headers are refused with what is wrong", "[io]") {
       {R"({"t":{"dtype":"F32","shape":[[[2]]],"data_offsets":[0,8]}})", "nested deeper"},
       {one_tensor("F32", "[2]", "[0,8]") + "x", "invalid JSON"},
       {"{\"t\xff\":1}", "invalid JSON"},
+      {R"({"":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", "empty name"},
   };
   for (const auto& c : cases) {
     INFO(c.header);
