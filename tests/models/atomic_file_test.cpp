@@ -1,0 +1,204 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/models/atomic_file.h"
+#include "keel/models/keel_file.h"
+#include "models/file_test_support.h"
+
+using Catch::Matchers::Contains;
+using keel::io::atomic_write_file;
+using keel::io::FileSystemCalls;
+using keel::test::ScratchDir;
+
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+  auto bytes = keel::io::read_file_bytes(p);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+mode_t mode_of(const std::filesystem::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// The id of a process that has exited and been reaped.
+pid_t dead_pid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+// Generation g's checkpoint: its number in the config and in a tensor, and g-dependent values.
+std::string generation_file(std::int64_t g) {
+  std::vector<float> values(20000);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(g) + static_cast<float>(i) * 0.5f;
+  return keel::io::encode_keel_file({{"generation", keel::DType::int64, {1}, &g, sizeof g},
+                                     {"values", keel::DType::float32, {20000}, values.data(), values.size() * 4}},
+                                    "{\"generation\":" + std::to_string(g) + "}");
+}
+
+}  // namespace
+
+TEST_CASE("atomic_write_file creates and replaces a file", "[io]") {
+  ScratchDir dir("atomic");
+  auto target = dir.path() / "model.keel";
+  atomic_write_file(target, "first");
+  CHECK(read_text(target) == "first");
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  CHECK(mode_of(target) == (0644 & ~mask));
+  atomic_write_file(target, std::string(3 << 20, 'x'));  // several write chunks
+  CHECK(read_text(target) == std::string(3 << 20, 'x'));
+  atomic_write_file(target, "");
+  CHECK(read_text(target).empty());
+  CHECK(dir.listing() == std::set<std::string>{"model.keel"});
+}
+
+TEST_CASE("atomic_write_file keeps the target's permission bits", "[io]") {
+  ScratchDir dir("mode");
+  auto target = dir.path() / "model.keel";
+  for (mode_t mode : {0644, 0600, 0640, 0755}) {
+    atomic_write_file(target, "old");
+    REQUIRE(::chmod(target.c_str(), mode) == 0);
+    atomic_write_file(target, "new");
+    CHECK(mode_of(target) == mode);
+    CHECK(read_text(target) == "new");
+  }
+}
+
+TEST_CASE("a write failing after k bytes, for every k, leaves the old file and no temp file", "[io]") {
+  ScratchDir dir("faults");
+  auto target = dir.path() / "model.keel";
+  const std::string old_bytes = generation_file(1).substr(0, 3000);
+  const std::string new_bytes = generation_file(2).substr(0, 257);
+  atomic_write_file(target, old_bytes);
+  for (std::size_t k = 0; k <= new_bytes.size(); ++k) {
+    INFO("failing after " << k << " bytes");
+    std::size_t budget = k;
+    FileSystemCalls calls = keel::io::real_file_system_calls();
+    calls.write = [&budget](int fd, const void* data, std::size_t n) -> ssize_t {
+      if (budget == 0) {
+        errno = ENOSPC;
+        return -1;
+      }
+      std::size_t now = std::min(n, budget);  // a short write, then the disk is full
+      budget -= now;
+      return ::write(fd, data, now);
+    };
+    if (k < new_bytes.size()) {
+      REQUIRE_THROWS_AS(atomic_write_file(target, new_bytes, calls), keel::IOError);
+      REQUIRE_THROWS_WITH(atomic_write_file(target, new_bytes, calls),
+                          Contains(target.string()) && Contains("No space left on device"));
+      CHECK(read_text(target) == old_bytes);
+    } else {
+      atomic_write_file(target, new_bytes, calls);
+      CHECK(read_text(target) == new_bytes);
+    }
+    CHECK(dir.listing() == std::set<std::string>{"model.keel"});
+  }
+}
+
+TEST_CASE("fsync and rename failures leave the old file and no temp file", "[io]") {
+  ScratchDir dir("fsync");
+  auto target = dir.path() / "model.keel";
+  atomic_write_file(target, "old");
+  FileSystemCalls failing_fsync = keel::io::real_file_system_calls();
+  failing_fsync.fsync = [](int) {
+    errno = EIO;
+    return -1;
+  };
+  REQUIRE_THROWS_WITH(atomic_write_file(target, "new", failing_fsync),
+                      Contains("fsync") && Contains(target.string()) && Contains("Input/output error"));
+  FileSystemCalls failing_rename = keel::io::real_file_system_calls();
+  failing_rename.rename = [](const char*, const char*) {
+    errno = EXDEV;
+    return -1;
+  };
+  REQUIRE_THROWS_WITH(atomic_write_file(target, "new", failing_rename),
+                      Contains("rename") && Contains(target.string()) && Contains("cross-device"));
+  CHECK(read_text(target) == "old");
+  CHECK(dir.listing() == std::set<std::string>{"model.keel"});
+}
+
+TEST_CASE("atomic_write_file names the path when the directory is missing", "[io]") {
+  ScratchDir dir("missing");
+  auto target = dir.path() / "no" / "such" / "model.keel";
+  REQUIRE_THROWS_AS(atomic_write_file(target, "x"), keel::IOError);
+  REQUIRE_THROWS_WITH(atomic_write_file(target, "x"), Contains(target.string()) && Contains("No such file"));
+}
+
+TEST_CASE("stale temp files of killed saves are removed by the next save; live ones are left", "[io]") {
+  ScratchDir dir("stale");
+  auto target = dir.path() / "model.keel";
+  atomic_write_file(target, "old");
+  std::string stale = "model.keel.tmp." + std::to_string(dead_pid()) + ".0123456789abcdef";
+  std::string live = "model.keel.tmp." + std::to_string(::getppid()) + ".0123456789abcdef";
+  std::string unrelated = "other.keel.tmp." + std::to_string(dead_pid()) + ".00";
+  for (const auto& name : {stale, live, unrelated}) std::ofstream(dir.path() / name) << "partial";
+  atomic_write_file(target, "new");
+  CHECK(read_text(target) == "new");
+  CHECK(dir.listing() == std::set<std::string>{"model.keel", live, unrelated});
+}
+
+TEST_CASE("SIGKILL at random moments during saves always leaves a complete generation", "[io]") {
+  ScratchDir dir("kill");
+  auto target = dir.path() / "model.keel";
+  atomic_write_file(target, generation_file(0));
+  std::mt19937 rng(7);
+  std::int64_t next_generation = 1;
+  std::set<std::int64_t> seen;
+  int killed_mid_save = 0;  // kills that left a temp file behind
+  const int trials = 200;
+  for (int trial = 0; trial < trials; ++trial) {
+    const std::int64_t first = next_generation;
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      try {
+        for (std::int64_t g = first;; ++g) atomic_write_file(target, generation_file(g));
+      } catch (...) {
+        ::_exit(1);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 15000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFSIGNALED(status));
+    killed_mid_save += dir.listing().size() > 1;
+
+    auto bytes = keel::io::read_file_bytes(target);
+    auto contents = keel::io::decode_keel_file(bytes, target.string(), true);
+    REQUIRE(contents.tensors.size() == 2);
+    std::int64_t g = 0;
+    std::memcpy(&g, contents.tensors[0].bytes.data(), sizeof g);
+    INFO("trial " << trial << " found generation " << g);
+    REQUIRE(g < first + 1000000);
+    std::string expected = generation_file(g);
+    REQUIRE(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()) == expected);
+    seen.insert(g);
+    next_generation = std::max(next_generation, g + 1) + 1000;  // later children write fresh generations
+  }
+  WARN(trials << " kills, " << killed_mid_save << " of them mid-save; " << seen.size()
+              << " distinct generations found on disk");
+  CHECK(seen.size() > 20);
+  CHECK(killed_mid_save > 0);
+  atomic_write_file(target, generation_file(-1));
+  CHECK(dir.listing() == std::set<std::string>{"model.keel"});
+}
