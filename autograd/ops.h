@@ -83,6 +83,27 @@ Tensor take_rows(const Tensor& x, const Tensor& indices);
 // Linear algebra.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// Convolution and pooling on rank-4 inputs (NHWC unless channels_first). Kernels are
+// [kh, kw, in, out] in both layouts (Keras's layout); padding is "valid" or "same".
+struct Conv2dOptions {
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  bool same_padding = false;
+  bool channels_first = false;
+};
+// bias may be undefined.
+Tensor conv2d(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& options = {});
+
+struct Pool2dOptions {
+  std::int64_t pool_h = 2, pool_w = 2;
+  std::int64_t stride_h = 2, stride_w = 2;
+  bool same_padding = false;
+  bool channels_first = false;
+};
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options = {});
+// With "same" padding the average counts only real inputs (Keras).
+Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options = {});
+
 // Cross-entropy pieces: per-row -log_softmax(logits)[label], fused and stable; labels int64 in [0, C).
 Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
 

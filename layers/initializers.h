@@ -48,7 +48,7 @@ struct Identity {
 
 struct RandomNormal {
   double mean = 0.0, stddev = 0.05;
-  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> seed = std::nullopt;
   static constexpr const char* class_name = "RandomNormal";
   Tensor operator()(const Shape& shape, DType dtype) const;
   nlohmann::json get_config() const;
@@ -56,7 +56,7 @@ struct RandomNormal {
 
 struct RandomUniform {
   double minval = -0.05, maxval = 0.05;
-  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> seed = std::nullopt;
   static constexpr const char* class_name = "RandomUniform";
   Tensor operator()(const Shape& shape, DType dtype) const;
   nlohmann::json get_config() const;
@@ -65,7 +65,7 @@ struct RandomUniform {
 // Normal draws beyond two standard deviations are redrawn.
 struct TruncatedNormal {
   double mean = 0.0, stddev = 0.05;
-  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> seed = std::nullopt;
   static constexpr const char* class_name = "TruncatedNormal";
   Tensor operator()(const Shape& shape, DType dtype) const;
   nlohmann::json get_config() const;
@@ -77,7 +77,7 @@ struct VarianceScaling {
   double scale = 1.0;
   std::string mode = "fan_in";                 // fan_in | fan_out | fan_avg
   std::string distribution = "truncated_normal";  // truncated_normal | untruncated_normal | uniform
-  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> seed = std::nullopt;
   static constexpr const char* class_name = "VarianceScaling";
   Tensor operator()(const Shape& shape, DType dtype) const;
   nlohmann::json get_config() const;
@@ -85,7 +85,7 @@ struct VarianceScaling {
 
 #define KEEL_VARIANCE_SCALING_PRESET(Name, scale_, mode_, distribution_)                                         \
   struct Name {                                                                                                  \
-    std::optional<std::uint64_t> seed;                                                                           \
+    std::optional<std::uint64_t> seed = std::nullopt;                                                                           \
     static constexpr const char* class_name = #Name;                                                             \
     Tensor operator()(const Shape& shape, DType dtype) const {                                                   \
       return VarianceScaling{.scale = scale_, .mode = mode_, .distribution = distribution_, .seed = seed}(shape, \
@@ -104,7 +104,7 @@ KEEL_VARIANCE_SCALING_PRESET(LecunNormal, 1.0, "fan_in", "truncated_normal")
 // QR of a normal matrix (rows = all but the last axis), signs fixed by diag(R), times gain.
 struct Orthogonal {
   double gain = 1.0;
-  std::optional<std::uint64_t> seed;
+  std::optional<std::uint64_t> seed = std::nullopt;
   static constexpr const char* class_name = "Orthogonal";
   Tensor operator()(const Shape& shape, DType dtype) const;
   nlohmann::json get_config() const;

@@ -97,6 +97,20 @@ std::vector<Case> cases() {
       {"matmul", {{3, 5}, {5, 2}}, [](auto& x) { return ops::matmul(x[0], x[1]); }},
       {"matmul_batched", {{2, 3, 5}, {5, 2}}, [](auto& x) { return ops::matmul(x[0], x[1]); }},
       {"matmul_transposed", {{5, 3}, {2, 5}}, [](auto& x) { return ops::matmul(ops::transpose(x[0], 0, 1), ops::transpose(x[1], 0, 1)); }},
+      {"conv2d_nhwc_valid", {{2, 5, 4, 3}, {3, 2, 3, 2}, {2}}, [](auto& x) { return ops::conv2d(x[0], x[1], x[2]); }},
+      {"conv2d_nhwc_same_stride2", {{1, 5, 6, 2}, {3, 3, 2, 3}, {3}},
+       [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.stride_h = 2, .stride_w = 2, .same_padding = true}); }},
+      {"conv2d_nchw_dilated", {{2, 2, 6, 5}, {2, 2, 2, 3}, {3}},
+       [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.dilation_h = 2, .dilation_w = 2, .channels_first = true}); }},
+      {"conv2d_no_bias", {{1, 4, 4, 2}, {1, 1, 2, 3}}, [](auto& x) { return ops::conv2d(x[0], x[1], Tensor()); }},
+      {"max_pool2d", {{2, 4, 6, 3}}, [](auto& x) { return ops::max_pool2d(x[0]); }},
+      {"max_pool2d_same_nchw", {{1, 2, 5, 5}}, [](auto& x) {
+         return ops::max_pool2d(x[0], {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2, .same_padding = true, .channels_first = true});
+       }},
+      {"avg_pool2d", {{2, 4, 6, 3}}, [](auto& x) { return ops::avg_pool2d(x[0]); }},
+      {"avg_pool2d_same", {{1, 5, 5, 2}}, [](auto& x) {
+         return ops::avg_pool2d(x[0], {.pool_h = 2, .pool_w = 2, .stride_h = 2, .stride_w = 2, .same_padding = true});
+       }},
       {"sparse_softmax_cross_entropy", {{4, 3}}, [](auto& x) {
          return ops::sparse_softmax_cross_entropy(x[0], Tensor::from_vector({0, 2, 1, 2}, {4}, DType::int64));
        }},

@@ -143,7 +143,7 @@ TEST_CASE("atomic_write_file names the path when the directory is missing", "[io
   REQUIRE_THROWS_WITH(atomic_write_file(target, "x"), Contains(target.string()) && Contains("No such file"));
 }
 
-TEST_CASE("stale temp files of killed saves are removed by the next save; live ones are left", "[io]") {
+TEST_CASE("stale temp files of killed saves are removed by the next save - live ones are left", "[io]") {
   ScratchDir dir("stale");
   auto target = dir.path() / "model.keel";
   atomic_write_file(target, "old");

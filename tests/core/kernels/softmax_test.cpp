@@ -21,7 +21,7 @@ TEST_CASE("softmax and log_softmax stay finite at extreme logits and rows sum to
   }
 }
 
-TEST_CASE("softmax of [-inf, 0] is [0, 1] - an all -inf row is NaN (documented)") {
+TEST_CASE("softmax of -inf and 0 is 0 and 1 - an all -inf row is NaN (documented)") {
   const double inf = std::numeric_limits<double>::infinity();
   Tensor x = Tensor::from_vector({-inf, 0, -inf, -inf}, {2, 2}, DType::float64);
   auto y = keel::kernels::softmax(x).to_vector();

@@ -1,0 +1,209 @@
+#include "keel/layers/layer.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <mutex>
+
+#include "keel/autograd/grad_mode.h"
+#include "keel/autograd/ops.h"
+#include "keel/core/config.h"
+#include "keel/core/error.h"
+
+namespace keel::layers {
+
+void StateUpdates::commit() {
+  NoGrad no_grad;
+  for (auto& [variable, value] : pending) variable.assign(value);
+  pending.clear();
+}
+
+std::string snake_case(const std::string& class_name) {
+  std::string out;
+  for (std::size_t i = 0; i < class_name.size(); ++i) {
+    char c = class_name[i];
+    bool upper = std::isupper(static_cast<unsigned char>(c));
+    // A new word starts at an upper-case letter after a lower-case one or a digit, or before a
+    // lower-case letter that ends an acronym ("Conv2D" -> "conv2d", "GlobalAveragePooling2D" ->
+    // "global_average_pooling2d").
+    if (upper && i > 0) {
+      char prev = class_name[i - 1];
+      bool prev_lower = std::islower(static_cast<unsigned char>(prev));
+      bool next_lower = i + 1 < class_name.size() && std::islower(static_cast<unsigned char>(class_name[i + 1]));
+      bool prev_upper = std::isupper(static_cast<unsigned char>(prev));
+      if (prev_lower || (prev_upper && next_lower)) out += '_';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string unique_name(const std::string& class_name) {
+  static std::mutex mutex;
+  static std::map<std::string, int> counters;
+  std::string base = snake_case(class_name);
+  std::lock_guard lock(mutex);
+  int n = counters[base]++;
+  return n == 0 ? base : fmt::format("{}_{}", base, n);
+}
+
+Layer::Layer(std::string class_name, std::string name)
+    : class_name_(std::move(class_name)), dtype_(config::floatx_dtype()) {
+  if (name.find('/') != std::string::npos)
+    throw ValueError(fmt::format("{}: the name '{}' contains '/', which is reserved for weight paths", class_name_, name));
+  name_ = name.empty() ? unique_name(class_name_) : std::move(name);
+}
+
+void Layer::set_dtype(DType dtype) {
+  if (built_) throw UsageError(fmt::format("{} '{}': the dtype can only change before the layer is built", class_name_, name_));
+  if (!is_floating(dtype))
+    throw ValueError(fmt::format("{} '{}': dtype must be float32 or float64, got {}", class_name_, name_, dtype_name(dtype)));
+  dtype_ = dtype;
+}
+
+void Layer::set_trainable(bool trainable) { trainable_ = trainable; }
+
+void Layer::build(const Shape&) {}
+
+void Layer::build_from(const Shape& input_shape) {
+  if (built_) return;
+  build(input_shape);
+  built_input_shape_ = input_shape;
+  built_ = true;
+}
+
+void Layer::check_input(const Tensor& x) const {
+  const std::int64_t rank = x.dim();
+  if (input_spec_.ndim && rank != *input_spec_.ndim)
+    throw ShapeError(fmt::format("{} '{}': expected an input of rank {}, got shape {}", class_name_, name_,
+                                 *input_spec_.ndim, to_string(x.shape())));
+  if (input_spec_.min_ndim && rank < *input_spec_.min_ndim)
+    throw ShapeError(fmt::format("{} '{}': expected an input of rank >= {}, got shape {}", class_name_, name_,
+                                 *input_spec_.min_ndim, to_string(x.shape())));
+  for (const auto& [axis, size] : input_spec_.axes) {
+    std::int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank || x.shape()[a] != size)
+      throw ShapeError(fmt::format("{} '{}': input shape {} does not fit the layer built for {} (axis {} must be {})",
+                                   class_name_, name_, to_string(x.shape()), to_string(built_input_shape_), axis, size));
+  }
+}
+
+Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
+  if (!x_in.defined()) throw ValueError(fmt::format("{} '{}': the input tensor is undefined", class_name_, name_));
+  Tensor x = is_floating(x_in.dtype()) && x_in.dtype() != dtype_ ? ops::cast(x_in, dtype_) : x_in;
+  if (!built_) build_from(x.shape());
+  check_input(x);
+  Tensor y = call(x, ctx);
+  activity_losses_.clear();
+  if (activity_regularizer_ && y.dim() > 0 && y.shape()[0] > 0)
+    activity_losses_.push_back(activity_regularizer_(y) / static_cast<double>(y.shape()[0]));
+  return y;
+}
+
+Tensor Layer::operator()(const Tensor& x, bool training) { return (*this)(x, CallContext{.training = training}); }
+
+Variable Layer::add_weight(const std::string& name, const Shape& shape, const WeightOptions& options) {
+  if (built_)
+    throw UsageError(fmt::format("{} '{}': add_weight('{}') after the layer was built", class_name_, name_, name));
+  if (!options.initializer)
+    throw ValueError(fmt::format("{} '{}': weight '{}' has no initializer", class_name_, name_, name));
+  Tensor value = options.initializer(shape, dtype_);
+  if (value.shape() != shape)
+    throw ShapeError(fmt::format("{} '{}': the initializer of '{}' returned shape {} for {}", class_name_, name_, name,
+                                 to_string(value.shape()), to_string(shape)));
+  RegularizerFn regularizer;
+  if (options.regularizer) regularizer = [r = options.regularizer](const Tensor& w) { return r(w); };
+  ConstraintFn constraint;
+  if (options.constraint) constraint = [c = options.constraint](const Tensor& w) { return c(w); };
+  Variable v(name_ + "/" + name, value.to(dtype_), options.trainable, regularizer, constraint);
+  weights_.push_back(v);
+  return v;
+}
+
+void Layer::update_state(const CallContext& ctx, const Variable& variable, const Tensor& value) {
+  if (ctx.staged) {
+    ctx.staged->pending.emplace_back(variable, value);
+  } else {
+    NoGrad no_grad;
+    variable.assign(value);
+  }
+}
+
+std::vector<Variable> Layer::weights() const {
+  std::vector<Variable> all = weights_;
+  for (const auto& inner : sublayers()) {
+    auto w = inner->weights();
+    all.insert(all.end(), w.begin(), w.end());
+  }
+  return all;
+}
+
+std::vector<Variable> Layer::trainable_weights() const {
+  if (!trainable_) return {};
+  std::vector<Variable> out;
+  for (const Variable& v : weights_)
+    if (v.trainable()) out.push_back(v);
+  for (const auto& inner : sublayers()) {
+    auto w = inner->trainable_weights();
+    out.insert(out.end(), w.begin(), w.end());
+  }
+  return out;
+}
+
+std::vector<Variable> Layer::non_trainable_weights() const {
+  std::vector<Variable> trainable = trainable_weights(), out;
+  for (const Variable& v : weights()) {
+    bool is_trainable = false;
+    for (const Variable& t : trainable) is_trainable = is_trainable || t.same_as(v);
+    if (!is_trainable) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<Tensor> Layer::get_weights() const {
+  std::vector<Tensor> out;
+  for (const Variable& v : weights()) out.push_back(v.value().clone());
+  return out;
+}
+
+void Layer::set_weights(const std::vector<Tensor>& values) {
+  std::vector<Variable> ws = weights();
+  if (values.size() != ws.size())
+    throw ShapeError(fmt::format("{} '{}': set_weights got {} arrays for {} weights", class_name_, name_, values.size(),
+                                 ws.size()));
+  for (std::size_t i = 0; i < ws.size(); ++i)
+    if (values[i].shape() != ws[i].shape())
+      throw ShapeError(fmt::format("{} '{}': weight '{}' has shape {}, but set_weights got shape {}", class_name_, name_,
+                                   ws[i].name(), to_string(ws[i].shape()), to_string(values[i].shape())));
+  NoGrad no_grad;
+  for (std::size_t i = 0; i < ws.size(); ++i) ws[i].assign(values[i]);
+}
+
+std::int64_t Layer::count_params() const {
+  std::int64_t n = 0;
+  for (const Variable& v : weights()) n += v.value().numel();
+  return n;
+}
+
+std::vector<Tensor> Layer::losses() const {
+  std::vector<Tensor> out;
+  if (trainable_)
+    for (const Variable& v : weights_)
+      if (v.trainable() && v.regularizer()) out.push_back(v.regularizer()(v.value()));
+  out.insert(out.end(), activity_losses_.begin(), activity_losses_.end());
+  for (const auto& inner : sublayers()) {
+    auto l = inner->losses();
+    out.insert(out.end(), l.begin(), l.end());
+  }
+  return out;
+}
+
+Shape Layer::compute_output_shape(const Shape& input_shape) const { return input_shape; }
+
+nlohmann::json Layer::get_config() const {
+  return {{"name", name_}, {"trainable", trainable_}, {"dtype", dtype_name(dtype_)}};
+}
+
+nlohmann::json Layer::serialize() const { return {{"class_name", class_name_}, {"config", get_config()}}; }
+
+}  // namespace keel::layers

@@ -1,0 +1,137 @@
+#pragma once
+// The Layer contract (Keras's, in C++; DESIGN.md and SEMANTICS §2). A layer builds its weights on
+// the first call from the input shape, owns them as Variables, and computes with differentiable
+// ops, so autograd supplies the backward pass. Layers are held by std::shared_ptr.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "keel/autograd/variable.h"
+#include "keel/core/tensor.h"
+#include "keel/layers/constraints.h"
+#include "keel/layers/initializers.h"
+#include "keel/layers/regularizers.h"
+
+namespace keel::layers {
+
+// Variable updates a layer makes during a call (BatchNormalization's moving statistics). Inside
+// fit they are staged here and committed with the optimizer step; elsewhere they apply at once.
+struct StateUpdates {
+  std::vector<std::pair<Variable, Tensor>> pending;
+  void commit();
+};
+
+// Per-call flags. A container passes its context to the layers inside it; an explicit flag given
+// to an inner call applies to that call only.
+struct CallContext {
+  bool training = false;
+  Tensor mask = {};                   // optional boolean mask
+  StateUpdates* staged = nullptr;     // where state updates go; null: apply at once
+};
+
+// What a built layer accepts, checked on every call (Keras's InputSpec).
+struct InputSpec {
+  std::optional<std::int64_t> ndim = std::nullopt;
+  std::optional<std::int64_t> min_ndim = std::nullopt;
+  std::map<std::int64_t, std::int64_t> axes = {};  // axis (negative counts from the end) -> size
+};
+
+struct WeightOptions {
+  Initializer initializer = "glorot_uniform";
+  Regularizer regularizer = {};
+  Constraint constraint = {};
+  bool trainable = true;
+};
+
+class Layer : public std::enable_shared_from_this<Layer> {
+ public:
+  // `class_name` is the Keras class ("Dense"); an empty name gets an automatic one ("dense",
+  // "dense_1", ...). A name containing '/' is a ValueError.
+  Layer(std::string class_name, std::string name);
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& class_name() const { return class_name_; }
+  bool built() const { return built_; }
+  DType dtype() const { return dtype_; }
+  // The compute dtype (config::floatx() at construction); only before build.
+  void set_dtype(DType dtype);
+
+  bool trainable() const { return trainable_; }
+  // Containers set it on every layer inside.
+  virtual void set_trainable(bool trainable);
+
+  // Builds on the first call, checks the input against the built layer, casts float inputs to the
+  // layer's dtype, runs call() and records activity-regularization terms.
+  Tensor operator()(const Tensor& x, const CallContext& ctx = {});
+  Tensor operator()(const Tensor& x, bool training);
+  // Builds from a full input shape (batch first) without calling.
+  void build_from(const Shape& input_shape);
+
+  // Weights in creation order (containers: their own, then each inner layer's).
+  virtual std::vector<Variable> weights() const;
+  // Empty when the layer is frozen; otherwise the trainable-at-creation weights.
+  std::vector<Variable> trainable_weights() const;
+  std::vector<Variable> non_trainable_weights() const;
+  std::vector<Tensor> get_weights() const;
+  // All counts and shapes are checked before anything is written (ShapeError naming the layer).
+  void set_weights(const std::vector<Tensor>& values);
+  std::int64_t count_params() const;
+
+  // Regularization penalties of trainable weights plus the activity terms of the latest call.
+  virtual std::vector<Tensor> losses() const;
+
+  virtual Shape compute_output_shape(const Shape& input_shape) const;
+  // Every constructor argument, plus name, trainable and dtype.
+  virtual nlohmann::json get_config() const;
+  // {"class_name": ..., "config": get_config()}
+  nlohmann::json serialize() const;
+
+  // Inner layers of a container, in order.
+  virtual std::vector<std::shared_ptr<Layer>> sublayers() const { return {}; }
+  // The input shape the layer was built with (batch dimension included).
+  const Shape& built_input_shape() const { return built_input_shape_; }
+
+ protected:
+  // Create the weights for this input shape (batch first). Called once.
+  virtual void build(const Shape& input_shape);
+  virtual Tensor call(const Tensor& x, const CallContext& ctx) = 0;
+
+  Variable add_weight(const std::string& name, const Shape& shape, const WeightOptions& options = {});
+  void set_input_spec(InputSpec spec) { input_spec_ = std::move(spec); }
+  void set_activity_regularizer(Regularizer r) { activity_regularizer_ = std::move(r); }
+  const Regularizer& activity_regularizer() const { return activity_regularizer_; }
+  // Updates a state variable (moving statistics): staged in ctx.staged when present, else now.
+  static void update_state(const CallContext& ctx, const Variable& variable, const Tensor& value);
+
+ private:
+  void check_input(const Tensor& x) const;
+
+  std::string class_name_;
+  std::string name_;
+  bool trainable_ = true;
+  bool built_ = false;
+  DType dtype_;
+  Shape built_input_shape_;
+  InputSpec input_spec_;
+  std::vector<Variable> weights_;
+  Regularizer activity_regularizer_;
+  std::vector<Tensor> activity_losses_;
+};
+
+using LayerPtr = std::shared_ptr<Layer>;
+
+// "BatchNormalization" -> "batch_normalization".
+std::string snake_case(const std::string& class_name);
+// A fresh automatic name for a class: its snake_case, then _1, _2, ... (process-wide, thread-safe).
+std::string unique_name(const std::string& class_name);
+
+}  // namespace keel::layers
