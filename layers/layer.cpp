@@ -94,9 +94,12 @@ Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
   if (!built_) build_from(x.shape());
   check_input(x);
   Tensor y = call(x, ctx);
-  activity_losses_.clear();
-  if (activity_regularizer_ && y.dim() > 0 && y.shape()[0] > 0)
-    activity_losses_.push_back(activity_regularizer_(y) / static_cast<double>(y.shape()[0]));
+  // Only training calls touch layer state, so concurrent inference calls share nothing mutable.
+  if (ctx.training) {
+    activity_losses_.clear();
+    if (activity_regularizer_ && y.dim() > 0 && y.shape()[0] > 0)
+      activity_losses_.push_back(activity_regularizer_(y) / static_cast<double>(y.shape()[0]));
+  }
   return y;
 }
 

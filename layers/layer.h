@@ -86,7 +86,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   void set_weights(const std::vector<Tensor>& values);
   std::int64_t count_params() const;
 
-  // Regularization penalties of trainable weights plus the activity terms of the latest call.
+  // Regularization penalties of trainable weights plus the activity terms of the latest training call.
   virtual std::vector<Tensor> losses() const;
 
   virtual Shape compute_output_shape(const Shape& input_shape) const;
@@ -95,6 +95,8 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // {"class_name": ..., "config": get_config()}
   nlohmann::json serialize() const;
 
+  // The per-sample input shape an Input layer declares (no batch axis); containers build from it.
+  virtual std::optional<Shape> declared_input_shape() const { return std::nullopt; }
   // Inner layers of a container, in order.
   virtual std::vector<std::shared_ptr<Layer>> sublayers() const { return {}; }
   // The input shape the layer was built with (batch dimension included).

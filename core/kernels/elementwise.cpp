@@ -46,10 +46,35 @@ void map1(const Tensor& x, Tensor& out, F f) {
   });
 }
 
+// The bias-add pattern: contiguous a and out, b a vector along the last axis broadcast over all
+// the others. Rows are short (a channel vector), so they are walked in one loop per task.
+template <class Out, class In, class F>
+bool map2_row_vector(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  if (out.dim() < 2 || !out.is_contiguous() || !a.is_contiguous()) return false;
+  const std::int64_t len = out.shape().back();
+  if (b.strides().back() != 1 && len != 1) return false;
+  for (std::int64_t i = 0; i + 1 < b.dim(); ++i)
+    if (b.strides()[i] != 0 && b.shape()[i] != 1) return false;
+  const std::int64_t rows = out.numel() / std::max<std::int64_t>(len, 1);
+  Out* o = out.data<Out>();
+  const In* pa = a.data<In>();
+  const In* pb = b.data<In>();
+  const std::int64_t grain = std::max<std::int64_t>(1, kElementwiseGrain / std::max<std::int64_t>(len, 1));
+  parallel::for_each_chunk(0, rows, grain, [&](std::int64_t, std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      Out* op = o + r * len;
+      const In* ap = pa + r * len;
+      for (std::int64_t i = 0; i < len; ++i) op[i] = f(ap[i], pb[i]);
+    }
+  });
+  return true;
+}
+
 // out[i] = f(a[i], b[i]) with a and b broadcast to out's shape.
 template <class Out, class In, class F>
 void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   Tensor ea = a.expand(out.shape()), eb = b.expand(out.shape());
+  if (map2_row_vector<Out, In>(ea, eb, out, f)) return;
   auto loop = merge_axes<3>(out.shape(), {out.strides(), ea.strides(), eb.strides()});
   Out* o = out.data<Out>();
   const In* pa = ea.data<In>();

@@ -103,11 +103,20 @@ void reduce_leading(ReduceOp op, const T* x, std::int64_t len, std::int64_t cols
     for (std::int64_t b = b0; b < b1; ++b) {
       std::int64_t r0 = b * rows_per_block, r1 = std::min(len, r0 + rows_per_block);
       if (is_sum) {
+        // 16 columns at a time, their accumulators held in registers across the rows.
         double* acc = sums.data() + b * cols;
-        for (std::int64_t r = r0; r < r1; ++r) {
-          const T* row = x + r * cols;
-          for (std::int64_t c = 0; c < cols; ++c) acc[c] += static_cast<double>(row[c]);
+        constexpr std::int64_t kCols = 16;
+        std::int64_t c0 = 0;
+        for (; c0 + kCols <= cols; c0 += kCols) {
+          double r[kCols] = {};
+          for (std::int64_t row = r0; row < r1; ++row) {
+            const T* p = x + row * cols + c0;
+            for (std::int64_t j = 0; j < kCols; ++j) r[j] += static_cast<double>(p[j]);
+          }
+          for (std::int64_t j = 0; j < kCols; ++j) acc[c0 + j] = r[j];
         }
+        for (std::int64_t row = r0; row < r1; ++row)
+          for (std::int64_t c = c0; c < cols; ++c) acc[c] += static_cast<double>(x[row * cols + c]);
       } else {
         T* acc = extremes.data() + b * cols;
         std::copy(x + r0 * cols, x + (r0 + 1) * cols, acc);

@@ -5,6 +5,7 @@
 // for the thread pool. Chunking depends on the shape only (see parallel.h).
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "keel/core/parallel.h"
 #include "keel/core/shape.h"
@@ -63,19 +64,32 @@ void for_each_row(const StridedLoop<K>& loop, std::int64_t grain, RowFn&& row) {
   const std::int64_t task_grain = pieces > 1 ? 1 : rows_per_task;
 
   parallel::for_each_chunk(0, tasks_total, task_grain, [&](std::int64_t, std::int64_t t0, std::int64_t t1) {
+    // Multi-index of the first row of this task, then advanced with a carry per row (no div/mod
+    // per row: rows can be as short as a channel vector).
+    std::array<std::int64_t, 8> index_small{};
+    std::vector<std::int64_t> index_large;
+    std::int64_t* index = nd - 1 <= index_small.size() ? index_small.data() : (index_large.resize(nd), index_large.data());
+    std::array<std::int64_t, K> row_offsets{};
+    std::int64_t rem = t0 / pieces;
+    for (std::size_t a = nd - 1; a-- > 0;) {
+      index[a] = rem % loop.shape[a];
+      rem /= loop.shape[a];
+      for (std::size_t k = 0; k < K; ++k) row_offsets[k] += index[a] * loop.strides[k][a];
+    }
     for (std::int64_t t = t0; t < t1; ++t) {
-      std::int64_t r = t / pieces, piece = t % pieces;
-      std::array<std::int64_t, K> offsets{};
-      std::int64_t rem = r;
-      for (std::size_t a = nd - 1; a-- > 0;) {
-        std::int64_t idx = rem % loop.shape[a];
-        rem /= loop.shape[a];
-        for (std::size_t k = 0; k < K; ++k) offsets[k] += idx * loop.strides[k][a];
-      }
+      std::int64_t piece = t % pieces;
       std::int64_t begin = piece * piece_len;
       std::int64_t n = std::min(inner, begin + piece_len) - begin;
-      for (std::size_t k = 0; k < K; ++k) offsets[k] += begin * inner_strides[k];
+      std::array<std::int64_t, K> offsets;
+      for (std::size_t k = 0; k < K; ++k) offsets[k] = row_offsets[k] + begin * inner_strides[k];
       row(offsets, n, inner_strides);
+      if (piece + 1 < pieces) continue;
+      for (std::size_t a = nd - 1; a-- > 0;) {  // next row
+        for (std::size_t k = 0; k < K; ++k) row_offsets[k] += loop.strides[k][a];
+        if (++index[a] < loop.shape[a]) break;
+        for (std::size_t k = 0; k < K; ++k) row_offsets[k] -= loop.shape[a] * loop.strides[k][a];
+        index[a] = 0;
+      }
     }
   });
 }

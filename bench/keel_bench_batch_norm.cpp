@@ -1,0 +1,60 @@
+// BatchNormalization kernels on the shapes: ms and effective GB/s (2 x elements x 4 bytes
+// for a forward, 5 x elements x 4 for forward+backward), next to the copy bandwidth.
+#include <fmt/format.h>
+
+#include <cstring>
+#include <iostream>
+#include <keel/core/kernels/batch_norm.h>
+#include <keel/keel.h>
+
+#include "bench_util.h"
+
+namespace {
+
+using keel::Tensor;
+using keel::bench::time_ms;
+
+keel::bench::Register bn("batch_norm", "BatchNormalization kernels", [] {
+  struct S { std::int64_t n, h, w, c; bool nhwc; };
+  std::cout << "BatchNormalization kernels (float32)\n";
+  for (S s : {S{64, 28, 28, 32, true}, S{64, 28, 28, 32, false}, S{256, 14, 14, 64, true}, S{256, 14, 14, 64, false}}) {
+    const std::int64_t elems = s.n * s.h * s.w * s.c;
+    keel::kernels::ChannelLayout l = s.nhwc ? keel::kernels::ChannelLayout{s.n * s.h * s.w, s.c, 1}
+                                            : keel::kernels::ChannelLayout{s.n, s.c, s.h * s.w};
+    Tensor x = keel::random::normal({elems}, 1, 2, 1), y = Tensor::empty({elems}), dy = keel::random::normal({elems}, 0, 1, 2);
+    Tensor dx = Tensor::empty({elems}), gamma = Tensor::ones({s.c}), beta = Tensor::zeros({s.c});
+    Tensor dgamma = Tensor::empty({s.c}), dbeta = Tensor::empty({s.c}), mm = Tensor::zeros({s.c}), mv = Tensor::ones({s.c});
+    std::vector<double> mean(s.c), var(s.c), invstd(s.c);
+    auto copy = time_ms([&] {
+      keel::parallel::for_each_chunk(0, elems, 32768, [&](std::int64_t, std::int64_t b, std::int64_t e) {
+        std::memcpy(y.data<float>() + b, x.data<float>() + b, (e - b) * sizeof(float));
+      });
+    }, 51);
+    auto fwd = time_ms([&] {
+      keel::kernels::batch_norm_forward_training<float>(l, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-3,
+                                                        y.data<float>(), mean.data(), var.data(), invstd.data());
+    }, 51);
+    auto fwd_bwd = time_ms([&] {
+      keel::kernels::batch_norm_forward_training<float>(l, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-3,
+                                                        y.data<float>(), mean.data(), var.data(), invstd.data());
+      keel::kernels::batch_norm_backward<float>(l, dy.data<float>(), x.data<float>(), mean.data(), invstd.data(),
+                                                gamma.data<float>(), nullptr, nullptr, dx.data<float>(),
+                                                dgamma.data<float>(), dbeta.data<float>());
+    }, 51);
+    auto infer = time_ms([&] {
+      keel::kernels::batch_norm_inference<float>(l, x.data<float>(), gamma.data<float>(), beta.data<float>(),
+                                                 mm.data<float>(), mv.data<float>(), 1e-3, y.data<float>());
+    }, 51);
+    auto gbs = [&](double bytes_per_elem, double ms) { return bytes_per_elem * elems / (ms * 1e-3) / 1e9; };
+    double copy_gbs = gbs(8, copy.median_ms);
+    std::string shape = s.nhwc ? fmt::format("[{}, {}, {}, {}] NHWC", s.n, s.h, s.w, s.c)
+                               : fmt::format("[{}, {}, {}, {}] NCHW", s.n, s.c, s.h, s.w);
+    std::cout << fmt::format("  {:<24} copy {:6.3f} ms ({:5.1f} GB/s) | train fwd {:6.3f} ms ({:5.1f} GB/s) | "
+                             "fwd+bwd {:6.3f} ms ({:5.1f} GB/s) | inference {:6.3f} ms ({:5.1f} GB/s, {:.0f}% of copy)\n",
+                             shape, copy.median_ms, copy_gbs, fwd.median_ms, gbs(8, fwd.median_ms), fwd_bwd.median_ms,
+                             gbs(20, fwd_bwd.median_ms), infer.median_ms, gbs(8, infer.median_ms),
+                             100 * gbs(8, infer.median_ms) / copy_gbs);
+  }
+});
+
+}  // namespace
