@@ -16,3 +16,7 @@
 #include "keel/autograd/gradcheck.h"
 #include "keel/autograd/ops.h"
 #include "keel/autograd/variable.h"
+
+// data/
+#include "keel/data/datasets.h"
+#include "keel/data/in_memory.h"
