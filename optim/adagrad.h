@@ -9,7 +9,7 @@ struct AdagradOptions {
   LearningRate learning_rate = 0.001;
   double initial_accumulator_value = 0.1;  // >= 0
   double epsilon = 1e-7;                   // > 0
-  std::optional<double> weight_decay;
+  std::optional<double> weight_decay = std::nullopt;
   KEEL_OPTIMIZER_SHARED_OPTIONS;
 };
 

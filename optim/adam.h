@@ -12,7 +12,7 @@ struct AdamOptions {
   double beta_2 = 0.999;  // in [0, 1)
   double epsilon = 1e-7;  // > 0
   bool amsgrad = false;
-  std::optional<double> weight_decay;
+  std::optional<double> weight_decay = std::nullopt;
   KEEL_OPTIMIZER_SHARED_OPTIONS;
 };
 

@@ -35,11 +35,12 @@ struct CommonOptions {
 
 // The clipping and exclusion fields of CommonOptions, spelled into each optimizer's Options struct
 // after its weight_decay (designated initializers cannot name the fields of a base struct).
-#define KEEL_OPTIMIZER_SHARED_OPTIONS         \
-  std::optional<double> clipnorm;             \
-  std::optional<double> clipvalue;            \
-  std::optional<double> global_clipnorm;      \
-  std::vector<std::string> exclude_from_weight_decay
+// Every field has an initializer so `{.learning_rate = ...}` does not trip -Wmissing-field-initializers.
+#define KEEL_OPTIMIZER_SHARED_OPTIONS                       \
+  std::optional<double> clipnorm = std::nullopt;            \
+  std::optional<double> clipvalue = std::nullopt;           \
+  std::optional<double> global_clipnorm = std::nullopt;     \
+  std::vector<std::string> exclude_from_weight_decay = {}
 
 template <class Options>
 CommonOptions common_options(const Options& options) {

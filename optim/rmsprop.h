@@ -12,7 +12,7 @@ struct RMSpropOptions {
   double momentum = 0.0;  // >= 0
   double epsilon = 1e-7;  // > 0
   bool centered = false;
-  std::optional<double> weight_decay;
+  std::optional<double> weight_decay = std::nullopt;
   KEEL_OPTIMIZER_SHARED_OPTIONS;
 };
 

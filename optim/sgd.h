@@ -9,7 +9,7 @@ struct SGDOptions {
   LearningRate learning_rate = 0.01;
   double momentum = 0.0;  // in [0, 1]
   bool nesterov = false;
-  std::optional<double> weight_decay;
+  std::optional<double> weight_decay = std::nullopt;
   KEEL_OPTIMIZER_SHARED_OPTIONS;
 };
 
