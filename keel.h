@@ -16,3 +16,13 @@
 #include "keel/autograd/gradcheck.h"
 #include "keel/autograd/ops.h"
 #include "keel/autograd/variable.h"
+
+// optim/: optimizers, learning-rate schedules, the optimizer registry.
+#include "keel/optim/adagrad.h"
+#include "keel/optim/adam.h"
+#include "keel/optim/adamw.h"
+#include "keel/optim/optimizer.h"
+#include "keel/optim/registry.h"
+#include "keel/optim/rmsprop.h"
+#include "keel/optim/schedules.h"
+#include "keel/optim/sgd.h"

@@ -124,7 +124,10 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& gradients, const std:
     if (g.shape() != v.shape())
       throw ShapeError(fmt::format("{}: the gradient of variable '{}' has shape {} but the variable has shape {}",
                                    class_name_, v.name(), to_string(g.shape()), to_string(v.shape())));
-    grads.push_back((g.dtype() == v.dtype() ? g : g.to(v.dtype())).contiguous());
+    Tensor grad = (g.dtype() == v.dtype() ? g : g.to(v.dtype())).contiguous();
+    // The update kernels take their arrays as non-aliasing.
+    if (grad.shares_storage_with(v.value())) grad = grad.clone();
+    grads.push_back(grad);
     vars.push_back(v);
   }
   if (vars.empty())

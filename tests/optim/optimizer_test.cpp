@@ -223,3 +223,10 @@ TEST_CASE("a variable seen later gets fresh slots; earlier ones keep theirs", "[
   double alpha = 0.01 * std::sqrt(1.0 - std::pow(0.999, 4)) / (1.0 - std::pow(0.9, 4));
   CHECK(b.value().item() == Approx(1.0 - alpha * 0.05 / (std::sqrt(0.001 * 0.25) + 1e-7)).margin(1e-14));
 }
+
+TEST_CASE("a gradient that is the variable's own value is read before it is overwritten", "[optim]") {
+  Variable w = make_variable("w", {2.0, -4.0});
+  optim::SGD sgd({.learning_rate = 0.25, .momentum = 0.5});
+  sgd.apply_gradients({w.value()}, {w});  // g = w: m = −0.25·w, w ← 0.75·w
+  CHECK(w.value().to_vector() == std::vector<double>{1.5, -3.0});
+}
