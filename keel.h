@@ -20,3 +20,13 @@
 // data/
 #include "keel/data/datasets.h"
 #include "keel/data/in_memory.h"
+
+// optim/: optimizers, learning-rate schedules, the optimizer registry.
+#include "keel/optim/adagrad.h"
+#include "keel/optim/adam.h"
+#include "keel/optim/adamw.h"
+#include "keel/optim/optimizer.h"
+#include "keel/optim/registry.h"
+#include "keel/optim/rmsprop.h"
+#include "keel/optim/schedules.h"
+#include "keel/optim/sgd.h"
