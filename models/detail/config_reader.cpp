@@ -10,6 +10,12 @@
 
 namespace keel::models::detail {
 
+std::pair<std::string, nlohmann::json> split_serialized(const nlohmann::json& json, std::string_view op) {
+  if (!json.is_object() || !json.contains("class_name") || !json["class_name"].is_string())
+    throw ValueError(fmt::format("{}: expected {{\"class_name\": ..., \"config\": {{...}}}}, got {}", op, json.dump()));
+  return {json["class_name"].get<std::string>(), json.value("config", nlohmann::json::object())};
+}
+
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string what) : config_(config), what_(std::move(what)) {
   if (!config_.is_object())
     throw ValueError(fmt::format("{}: config must be a JSON object, got {}", what_, config_.dump()));

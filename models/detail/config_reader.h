@@ -5,10 +5,15 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 namespace keel::models::detail {
+
+// The class name and config of a serialized {"class_name": ..., "config": {...}} object; ValueError
+// naming `op` for any other shape.
+std::pair<std::string, nlohmann::json> split_serialized(const nlohmann::json& json, std::string_view op);
 
 class ConfigReader {
  public:

@@ -84,15 +84,11 @@ std::shared_ptr<Loss> get(std::string_view name) {
 nlohmann::json serialize(const Loss& loss) { return {{"class_name", loss.class_name()}, {"config", loss.get_config()}}; }
 
 std::shared_ptr<Loss> from_config(const nlohmann::json& json) {
-  if (!json.is_object() || !json.contains("class_name") || !json["class_name"].is_string())
-    throw ValueError(fmt::format("losses::from_config: expected {{\"class_name\": ..., \"config\": {{...}}}}, got {}",
-                                 json.dump()));
-  const std::string cls = json["class_name"].get<std::string>();
+  const auto [cls, config] = models::detail::split_serialized(json, "losses::from_config");
   auto it = by_class().find(cls);
   if (it == by_class().end())
     throw ValueError(fmt::format("losses::from_config: unknown loss class '{}'; known classes are [{}]", cls,
                                  fmt::join(keys(by_class()), ", ")));
-  const nlohmann::json config = json.value("config", nlohmann::json::object());
   ConfigReader reader(config, cls);
   std::shared_ptr<Loss> loss = it->second(reader);
   reader.finish();

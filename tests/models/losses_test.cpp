@@ -11,6 +11,7 @@
 #include "keel/core/error.h"
 #include "keel/core/random.h"
 #include "keel/models/losses.h"
+#include "support/make_tensor.h"
 #include "support/throws.h"
 
 using Catch::Matchers::Contains;
@@ -19,11 +20,12 @@ using keel::Shape;
 using keel::Tensor;
 namespace losses = keel::losses;
 
+using keel::test::f32;
+using keel::test::f64;
+using keel::test::i64;
+
 namespace {
 
-Tensor f32(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::float32); }
-Tensor f64(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::float64); }
-Tensor i64(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::int64); }
 
 double log_sum_exp(const std::vector<double>& row) {
   double m = row[0];
