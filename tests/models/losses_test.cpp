@@ -306,7 +306,7 @@ TEST_CASE("loss errors name the loss and the offending values", "[losses]") {
   }
 }
 
-TEST_CASE("losses::get resolves Keras names; configs round-trip through from_config", "[losses]") {
+TEST_CASE("losses::get resolves Keras names - configs round-trip through from_config", "[losses]") {
   CHECK(dynamic_cast<losses::SparseCategoricalCrossentropy*>(losses::get("sparse_categorical_crossentropy").get()));
   CHECK(dynamic_cast<losses::CategoricalCrossentropy*>(losses::get("categorical_crossentropy").get()));
   CHECK(dynamic_cast<losses::BinaryCrossentropy*>(losses::get("binary_crossentropy").get()));
