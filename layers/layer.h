@@ -2,6 +2,22 @@
 // The Layer contract (Keras's, in C++; DESIGN.md and SEMANTICS §2). A layer builds its weights on
 // the first call from the input shape, owns them as Variables, and computes with differentiable
 // ops, so autograd supplies the backward pass. Layers are held by std::shared_ptr.
+//
+// Naming convention, followed by every keel layer (one .h/.cpp pair per layer in layers/):
+//   class keel::layers::DenseLayer : public Layer {           // the type: dynamic_pointer_cast to it
+//    public:
+//     struct Options { std::int64_t units = 0; Activation activation = {}; ... };  // all defaulted
+//     explicit DenseLayer(Options options, std::string name = "");
+//     const Options& options() const;
+//     static std::shared_ptr<DenseLayer> from_config(const nlohmann::json& config);
+//   };
+//   std::shared_ptr<DenseLayer> keel::layers::Dense(DenseLayer::Options options = {}, std::string name = "");
+// so users write, as in Keras:
+//   auto dense = layers::Dense({.units = 10, .activation = "relu"});   // std::shared_ptr<DenseLayer>
+//   auto bn = layers::BatchNormalization({.momentum = 0.9f});          // BatchNormalizationLayer
+// The factory carries the Keras name; the class appends "Layer" (a class and a function cannot
+// share a name cleanly). class_name() and serialize() use the Keras name ("Dense"), and
+// layers::deserialize (layers/registry.h) maps it back to <Class>Layer::from_config.
 #include <cstdint>
 #include <map>
 #include <memory>

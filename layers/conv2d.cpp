@@ -1,0 +1,98 @@
+#include "keel/layers/conv2d.h"
+
+#include <fmt/format.h>
+
+#include "keel/autograd/ops.h"
+#include "keel/core/error.h"
+#include "keel/core/kernels/window_geometry.h"
+
+namespace keel::layers {
+
+Conv2DLayer::Conv2DLayer(Options options, std::string name)
+    : Layer("Conv2D", std::move(name)), options_(std::move(options)) {
+  require_positive(*this, "filters", options_.filters);
+  require_positive(*this, "kernel_size", options_.kernel_size);
+  require_positive(*this, "strides", options_.strides);
+  require_positive(*this, "dilation_rate", options_.dilation_rate);
+  same_padding_ = parse_padding(*this, options_.padding);
+  channels_first_ = parse_data_format(*this, options_.data_format);
+  const Size2 s = options_.strides, d = options_.dilation_rate;
+  if ((s.h > 1 || s.w > 1) && (d.h > 1 || d.w > 1))
+    throw ValueError(fmt::format("Conv2D '{}': strides > 1 cannot be combined with dilation_rate > 1, got strides ({}, {}) "
+                                 "and dilation_rate ({}, {})",
+                                 this->name(), s.h, s.w, d.h, d.w));
+  set_activity_regularizer(options_.activity_regularizer);
+}
+
+void Conv2DLayer::build(const Shape& input_shape) {
+  if (input_shape.size() != 4)
+    throw ShapeError(fmt::format("Conv2D '{}': expected a rank-4 input, got shape {}", name(), to_string(input_shape)));
+  const std::int64_t channel_axis = channels_first_ ? 1 : 3;
+  const std::int64_t in = input_shape[channel_axis];
+  kernel_ = add_weight("kernel", {options_.kernel_size.h, options_.kernel_size.w, in, options_.filters},
+                       {.initializer = options_.kernel_initializer,
+                        .regularizer = options_.kernel_regularizer,
+                        .constraint = options_.kernel_constraint});
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {options_.filters},
+                       {.initializer = options_.bias_initializer,
+                        .regularizer = options_.bias_regularizer,
+                        .constraint = options_.bias_constraint});
+  set_input_spec({.ndim = 4, .axes = {{channel_axis, in}}});
+}
+
+Tensor Conv2DLayer::call(const Tensor& x, const CallContext&) {
+  const ops::Conv2dOptions conv{.stride_h = options_.strides.h,
+                                .stride_w = options_.strides.w,
+                                .dilation_h = options_.dilation_rate.h,
+                                .dilation_w = options_.dilation_rate.w,
+                                .same_padding = same_padding_,
+                                .channels_first = channels_first_};
+  return options_.activation(ops::conv2d(x, kernel_.value(), options_.use_bias ? bias_.value() : Tensor(), conv));
+}
+
+Shape Conv2DLayer::compute_output_shape(const Shape& input_shape) const {
+  if (input_shape.size() != 4)
+    throw ShapeError(fmt::format("Conv2D '{}': expected a rank-4 input, got shape {}", name(), to_string(input_shape)));
+  const std::int64_t h_axis = channels_first_ ? 2 : 1;
+  const std::string op = fmt::format("Conv2D '{}'", name());
+  auto extent = [&](const char* dim, std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d) {
+    return kernels::window_extent(op, dim, in, k, s, d, same_padding_).out;
+  };
+  Shape out = input_shape;
+  out[h_axis] = extent("height", input_shape[h_axis], options_.kernel_size.h, options_.strides.h, options_.dilation_rate.h);
+  out[h_axis + 1] =
+      extent("width", input_shape[h_axis + 1], options_.kernel_size.w, options_.strides.w, options_.dilation_rate.w);
+  out[channels_first_ ? 1 : 3] = options_.filters;
+  return out;
+}
+
+nlohmann::json Conv2DLayer::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["filters"] = options_.filters;
+  c["kernel_size"] = to_json(options_.kernel_size);
+  c["strides"] = to_json(options_.strides);
+  c["padding"] = options_.padding;
+  c["data_format"] = options_.data_format;
+  c["dilation_rate"] = to_json(options_.dilation_rate);
+  kernel_bias_to_json(options_, c);
+  return c;
+}
+
+std::shared_ptr<Conv2DLayer> Conv2DLayer::from_config(const nlohmann::json& config) {
+  Options o;
+  o.filters = config.value("filters", std::int64_t{0});
+  o.kernel_size = size2_from_json(config.value("kernel_size", nlohmann::json(0)));
+  o.strides = size2_from_json(config.value("strides", nlohmann::json(1)));
+  o.padding = config.value("padding", std::string("valid"));
+  o.data_format = config.value("data_format", std::string("channels_last"));
+  o.dilation_rate = size2_from_json(config.value("dilation_rate", nlohmann::json(1)));
+  kernel_bias_from_json(config, o);
+  return make_from_config<Conv2DLayer>(std::move(o), config);
+}
+
+std::shared_ptr<Conv2DLayer> Conv2D(Conv2DLayer::Options options, std::string name) {
+  return std::make_shared<Conv2DLayer>(std::move(options), std::move(name));
+}
+
+}  // namespace keel::layers

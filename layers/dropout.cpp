@@ -1,0 +1,47 @@
+#include "keel/layers/dropout.h"
+
+#include <fmt/format.h>
+
+#include "keel/autograd/ops.h"
+#include "keel/core/error.h"
+#include "keel/core/random.h"
+
+namespace keel::layers {
+
+DropoutLayer::DropoutLayer(Options options, std::string name) : Layer("Dropout", std::move(name)), options_(options) {
+  if (!(options_.rate >= 0.0 && options_.rate < 1.0))
+    throw ValueError(fmt::format("Dropout '{}': rate must be in [0, 1), got {}", this->name(), options_.rate));
+}
+
+std::uint64_t DropoutLayer::next_mask_seed() {
+  if (!options_.seed) return random::next_seed();
+  std::uint32_t words[4];
+  random::Philox4x32::generate(*options_.seed, calls_++, 0x64726f70u /* "drop" */, words);
+  return (std::uint64_t{words[1]} << 32) | words[0];
+}
+
+Tensor DropoutLayer::call(const Tensor& x, const CallContext& ctx) {
+  if (!ctx.training || options_.rate == 0.0) return x;
+  const double keep = 1.0 - options_.rate;
+  Tensor mask = random::bernoulli(x.shape(), keep, next_mask_seed(), x.dtype());
+  return x * (mask * (1.0 / keep));
+}
+
+nlohmann::json DropoutLayer::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["rate"] = options_.rate;
+  c["seed"] = options_.seed ? nlohmann::json(*options_.seed) : nlohmann::json();
+  return c;
+}
+
+std::shared_ptr<DropoutLayer> DropoutLayer::from_config(const nlohmann::json& c) {
+  Options o{.rate = c.value("rate", 0.0)};
+  if (c.contains("seed") && !c["seed"].is_null()) o.seed = c["seed"].get<std::uint64_t>();
+  return make_from_config<DropoutLayer>(o, c);
+}
+
+std::shared_ptr<DropoutLayer> Dropout(DropoutLayer::Options options, std::string name) {
+  return std::make_shared<DropoutLayer>(options, std::move(name));
+}
+
+}  // namespace keel::layers

@@ -1,0 +1,49 @@
+#include "keel/layers/input.h"
+
+#include <fmt/format.h>
+
+#include "keel/core/error.h"
+
+namespace keel::layers {
+
+InputLayer::InputLayer(Options options, std::string name) : Layer("InputLayer", std::move(name)), options_(std::move(options)) {
+  for (std::int64_t d : options_.shape)
+    if (d <= 0 && d != -1)
+      throw ValueError(fmt::format("InputLayer '{}': shape sizes must be positive or -1, got {}", this->name(),
+                                   to_string(options_.shape)));
+}
+
+void InputLayer::check_shape(const Shape& s) const {
+  bool fits = s.size() == options_.shape.size() + 1;
+  for (std::size_t a = 0; fits && a < options_.shape.size(); ++a)
+    fits = options_.shape[a] == -1 || options_.shape[a] == s[a + 1];
+  if (!fits)
+    throw ShapeError(fmt::format("InputLayer '{}': expected inputs of shape [batch] + {}, got {}", name(),
+                                 to_string(options_.shape), to_string(s)));
+}
+
+Tensor InputLayer::call(const Tensor& x, const CallContext&) {
+  check_shape(x.shape());
+  return x;
+}
+
+Shape InputLayer::compute_output_shape(const Shape& input_shape) const {
+  check_shape(input_shape);
+  return input_shape;
+}
+
+nlohmann::json InputLayer::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["shape"] = options_.shape;
+  return c;
+}
+
+std::shared_ptr<InputLayer> InputLayer::from_config(const nlohmann::json& c) {
+  return make_from_config<InputLayer>({.shape = c.value("shape", Shape{})}, c);
+}
+
+std::shared_ptr<InputLayer> Input(InputLayer::Options options, std::string name) {
+  return std::make_shared<InputLayer>(std::move(options), std::move(name));
+}
+
+}  // namespace keel::layers

@@ -1,0 +1,35 @@
+#pragma once
+// Input (Keras's InputLayer): declares the per-sample input shape (no batch axis; -1 for a size
+// that may vary) so a model can build before seeing data. Calling it checks the shape and passes
+// the input through.
+#include <memory>
+#include <string>
+
+#include "keel/layers/layer_options.h"
+
+namespace keel::layers {
+
+class InputLayer : public Layer {
+ public:
+  struct Options {
+    Shape shape = {};  // without the batch axis
+  };
+  explicit InputLayer(Options options, std::string name = "");
+  const Options& options() const { return options_; }
+  // The declared per-sample shape (no batch axis).
+  const Shape& input_shape() const { return options_.shape; }
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+  static std::shared_ptr<InputLayer> from_config(const nlohmann::json& config);
+
+ protected:
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+
+ private:
+  void check_shape(const Shape& full_shape) const;
+  Options options_;
+};
+
+std::shared_ptr<InputLayer> Input(InputLayer::Options options = {}, std::string name = "");
+
+}  // namespace keel::layers

@@ -1,0 +1,85 @@
+#include "keel/layers/registry.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+
+#include "keel/core/error.h"
+#include "keel/layers/activation_layer.h"
+#include "keel/layers/conv2d.h"
+#include "keel/layers/dense.h"
+#include "keel/layers/dropout.h"
+#include "keel/layers/flatten.h"
+#include "keel/layers/global_pooling2d.h"
+#include "keel/layers/input.h"
+#include "keel/layers/pooling2d.h"
+#include "keel/layers/rescaling.h"
+#include "keel/layers/reshape.h"
+#include "keel/layers/zero_padding2d.h"
+
+namespace keel::layers {
+namespace {
+
+template <class L>
+LayerPtr build(const nlohmann::json& config) {
+  return L::from_config(config);
+}
+
+// keel's own layer classes: the fixed allow-list.
+const std::map<std::string, LayerFactory>& builtin() {
+  static const std::map<std::string, LayerFactory> table = {
+      {"Activation", build<ActivationLayer>},
+      {"AveragePooling2D", build<AveragePooling2DLayer>},
+      {"Conv2D", build<Conv2DLayer>},
+      {"Dense", build<DenseLayer>},
+      {"Dropout", build<DropoutLayer>},
+      {"Flatten", build<FlattenLayer>},
+      {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
+      {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
+      {"InputLayer", build<InputLayer>},
+      {"MaxPooling2D", build<MaxPooling2DLayer>},
+      {"Rescaling", build<RescalingLayer>},
+      {"Reshape", build<ReshapeLayer>},
+      {"ZeroPadding2D", build<ZeroPadding2DLayer>},
+  };
+  return table;
+}
+
+std::mutex g_mutex;
+std::map<std::string, LayerFactory>& registered() {
+  static std::map<std::string, LayerFactory> table;
+  return table;
+}
+
+}  // namespace
+
+LayerPtr deserialize(const nlohmann::json& serialized) {
+  if (!serialized.is_object() || !serialized.contains("class_name") || !serialized["class_name"].is_string())
+    throw ValueError(fmt::format("layers::deserialize: expected {{\"class_name\": ..., \"config\": ...}}, got {}",
+                                 serialized.dump()));
+  const std::string class_name = serialized["class_name"].get<std::string>();
+  const nlohmann::json config = serialized.contains("config") ? serialized["config"] : nlohmann::json::object();
+  if (auto it = builtin().find(class_name); it != builtin().end()) return it->second(config);
+  LayerFactory factory;
+  {
+    std::lock_guard lock(g_mutex);
+    auto it = registered().find(class_name);
+    if (it != registered().end()) factory = it->second;
+  }
+  if (!factory)
+    throw ValueError(fmt::format(
+        "layers::deserialize: unknown layer class '{}' (not a keel layer; register custom classes with register_layer)",
+        class_name));
+  return factory(config);
+}
+
+void register_layer(const std::string& class_name, LayerFactory factory) {
+  if (!factory) throw ValueError(fmt::format("register_layer: the factory for '{}' is empty", class_name));
+  if (builtin().count(class_name))
+    throw ValueError(fmt::format("register_layer: '{}' is a built-in keel layer and cannot be replaced", class_name));
+  std::lock_guard lock(g_mutex);
+  registered()[class_name] = std::move(factory);
+}
+
+}  // namespace keel::layers
