@@ -18,6 +18,7 @@ class InputLayer : public Layer {
   const Options& options() const { return options_; }
   // The declared per-sample shape (no batch axis).
   const Shape& input_shape() const { return options_.shape; }
+  std::optional<Shape> declared_input_shape() const override { return options_.shape; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
   static std::shared_ptr<InputLayer> from_config(const nlohmann::json& config);

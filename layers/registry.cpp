@@ -7,6 +7,7 @@
 
 #include "keel/core/error.h"
 #include "keel/layers/activation_layer.h"
+#include "keel/layers/batch_normalization.h"
 #include "keel/layers/conv2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/dropout.h"
@@ -31,6 +32,7 @@ const std::map<std::string, LayerFactory>& builtin() {
   static const std::map<std::string, LayerFactory> table = {
       {"Activation", build<ActivationLayer>},
       {"AveragePooling2D", build<AveragePooling2DLayer>},
+      {"BatchNormalization", build<BatchNormalizationLayer>},
       {"Conv2D", build<Conv2DLayer>},
       {"Dense", build<DenseLayer>},
       {"Dropout", build<DropoutLayer>},

@@ -58,6 +58,7 @@ struct SparseCategoricalCrossentropyOptions {
 // Labels: int64, or floats holding integers; outside [0, C) is an IndexError naming the row and value.
 class SparseCategoricalCrossentropy : public Loss {
  public:
+  using Options = SparseCategoricalCrossentropyOptions;
   explicit SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions options = {});
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
   const char* class_name() const override { return "SparseCategoricalCrossentropy"; }
@@ -78,6 +79,7 @@ struct CategoricalCrossentropyOptions {
 // Label smoothing ls: y·(1 − ls) + ls/C.
 class CategoricalCrossentropy : public Loss {
  public:
+  using Options = CategoricalCrossentropyOptions;
   explicit CategoricalCrossentropy(CategoricalCrossentropyOptions options = {});
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
   const char* class_name() const override { return "CategoricalCrossentropy"; }
@@ -99,6 +101,7 @@ struct BinaryCrossentropyOptions {
 // with gradient sigmoid(x) − y; from probabilities: clipped to [1e-7, 1 − 1e-7]. Smoothing: y·(1 − ls) + ls/2.
 class BinaryCrossentropy : public Loss {
  public:
+  using Options = BinaryCrossentropyOptions;
   explicit BinaryCrossentropy(BinaryCrossentropyOptions options = {});
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
   const char* class_name() const override { return "BinaryCrossentropy"; }
@@ -117,6 +120,7 @@ struct RegressionLossOptions {
 // Mean over the last axis of (y_pred − y_true)².
 class MeanSquaredError : public Loss {
  public:
+  using Options = RegressionLossOptions;
   explicit MeanSquaredError(RegressionLossOptions options = {});
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
   const char* class_name() const override { return "MeanSquaredError"; }
@@ -125,6 +129,7 @@ class MeanSquaredError : public Loss {
 // Mean over the last axis of |y_pred − y_true|.
 class MeanAbsoluteError : public Loss {
  public:
+  using Options = RegressionLossOptions;
   explicit MeanAbsoluteError(RegressionLossOptions options = {});
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
   const char* class_name() const override { return "MeanAbsoluteError"; }
@@ -139,6 +144,7 @@ struct HuberOptions {
 // Mean over the last axis of ½e² where |e| ≤ δ, else δ·|e| − ½δ², with e = y_pred − y_true.
 class Huber : public Loss {
  public:
+  using Options = HuberOptions;
   explicit Huber(HuberOptions options = {});
   Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
   const char* class_name() const override { return "Huber"; }

@@ -1,0 +1,151 @@
+// keel's main job: the reference convnet on Fashion-MNIST.
+//
+//   Conv2D(32, 3x3) -> BatchNormalization -> ReLU -> MaxPooling2D(2x2)
+//   Conv2D(64, 3x3) -> BatchNormalization -> ReLU -> MaxPooling2D(2x2)
+//   Flatten -> Dense(128) -> BatchNormalization -> ReLU -> Dropout(0.5) -> Dense(10)
+//
+// trained with Adam on a cosine-decayed learning rate, standardized inputs, a validation split and
+// a progress bar; then test accuracy, the saved model, a CSV of the history and an SVG plot.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <keel/keel.h>
+#include <string>
+
+using namespace keel;
+
+namespace {
+
+struct Args {
+  std::int64_t epochs = 5;
+  std::int64_t batch_size = 64;
+  double learning_rate = 2e-3;
+  double validation_split = 0.1;
+  std::int64_t subset = 0;  // 0: all 60,000 training images
+  int threads = 0;
+  int verbose = 1;
+  std::uint64_t seed = 1;
+  std::string data_dir;
+  std::string output_dir = ".";
+};
+
+void usage() {
+  std::cout << R"(usage: fashion_mnist_convnet [options]
+
+Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
+
+  --epochs N            training epochs (default 5; the longer recipe: --epochs 15)
+  --batch-size N        batch size (default 64)
+  --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.002)
+  --validation-split X  last fraction of the training set held out for validation (default 0.1)
+  --subset N            train on the first N training images only (default: all)
+  --threads N           threads (default: KEEL_NUM_THREADS or all cores)
+  --verbose N           0 silent, 1 progress bar, 2 one line per epoch (default 1)
+  --seed N              seed for weights, shuffling and dropout (default 1)
+  --data-dir DIR        folder with the IDX files (default $KEEL_DATA_DIR or
+                        /usr/share/datasets/fashion-mnist, Debian package dataset-fashion-mnist)
+  --output-dir DIR      where the model, history CSV and SVG plot go (default .)
+
+Recipes: the default 5 epochs reach about 91.5-92% test accuracy; --epochs 15 reaches about 93%.
+)";
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw ValueError("missing value for " + k);
+      return argv[++i];
+    };
+    if (k == "--help" || k == "-h") {
+      usage();
+      std::exit(0);
+    } else if (k == "--epochs") a.epochs = std::stoll(value());
+    else if (k == "--batch-size") a.batch_size = std::stoll(value());
+    else if (k == "--learning-rate") a.learning_rate = std::stod(value());
+    else if (k == "--validation-split") a.validation_split = std::stod(value());
+    else if (k == "--subset") a.subset = std::stoll(value());
+    else if (k == "--threads") a.threads = std::stoi(value());
+    else if (k == "--verbose") a.verbose = std::stoi(value());
+    else if (k == "--seed") a.seed = std::stoull(value());
+    else if (k == "--data-dir") a.data_dir = value();
+    else if (k == "--output-dir") a.output_dir = value();
+    else throw ValueError("unknown option " + k + " (see --help)");
+  }
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Args args = parse(argc, argv);
+  set_num_threads(args.threads);
+  set_random_seed(args.seed);
+
+  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
+  Tensor x_train = data.train.x, y_train = data.train.y;
+  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
+    x_train = x_train.narrow(0, 0, args.subset);
+    y_train = y_train.narrow(0, 0, args.subset);
+  }
+
+  // Standardize with the training set's mean and standard deviation (a Rescaling layer).
+  double mean = ops::mean(x_train).item();
+  double stddev = std::sqrt(ops::var(x_train).item());
+
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
+      layers::Input({.shape = {28, 28, 1}}),
+      layers::Rescaling({.scale = 1.0 / stddev, .offset = -mean / stddev}),
+      layers::Conv2D({.filters = 32, .kernel_size = 3}),
+      layers::BatchNormalization({}),
+      layers::Activation({.activation = "relu"}),
+      layers::MaxPooling2D({.pool_size = 2}),
+      layers::Conv2D({.filters = 64, .kernel_size = 3}),
+      layers::BatchNormalization({}),
+      layers::Activation({.activation = "relu"}),
+      layers::MaxPooling2D({.pool_size = 2}),
+      layers::Flatten({}),
+      layers::Dense({.units = 128}),
+      layers::BatchNormalization({}),
+      layers::Activation({.activation = "relu"}),
+      layers::Dropout({.rate = 0.5}),
+      layers::Dense({.units = 10}),
+  });
+
+  const std::int64_t train_samples = static_cast<std::int64_t>(
+      std::floor(static_cast<double>(x_train.shape()[0]) * (1.0 - args.validation_split)));
+  const std::int64_t steps = args.epochs * ((train_samples + args.batch_size - 1) / args.batch_size);
+  auto schedule = std::make_shared<optim::CosineDecay>(args.learning_rate, std::max<std::int64_t>(steps, 1));
+  model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = schedule}),
+                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
+                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                  .metrics = {"accuracy"}});
+  model->summary();
+
+  std::filesystem::path out = args.output_dir;
+  std::filesystem::create_directories(out);
+  auto start = std::chrono::steady_clock::now();
+  History history = model->fit(x_train, y_train,
+                               {.batch_size = args.batch_size,
+                                .epochs = args.epochs,
+                                .verbose = args.verbose,
+                                .callbacks = {std::make_shared<callbacks::CSVLogger>(out / "fashion_mnist_history.csv")},
+                                .validation_split = args.validation_split,
+                                .seed = args.seed});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::vector<double> test = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000});
+  model->save(out / "fashion_mnist_convnet.keel");
+  write_history_svg(out / "fashion_mnist_history.svg", history.history, "Fashion-MNIST convnet");
+  std::cout << "Training time: " << seconds << " s (" << args.epochs << " epochs, " << num_threads() << " threads)\n";
+  std::cout << "Test loss: " << test[0] << "\nTest accuracy: " << test[1] << "\n";
+  std::cout << "Saved " << (out / "fashion_mnist_convnet.keel").string() << ", " << (out / "fashion_mnist_history.csv").string()
+            << " and " << (out / "fashion_mnist_history.svg").string() << "\n";
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "fashion_mnist_convnet: " << e.what() << "\n";
+  return 1;
+}

@@ -1,0 +1,205 @@
+#include "keel/models/saving.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "keel/autograd/grad_mode.h"
+#include "keel/core/error.h"
+#include "keel/layers/registry.h"
+#include "keel/models/atomic_file.h"
+#include "keel/models/keel_file.h"
+#include "keel/models/model.h"
+#include "keel/models/sequential.h"
+#include "keel/optim/registry.h"
+
+namespace keel {
+namespace {
+
+constexpr const char* kOptimizerPrefix = "optimizer/";
+
+void collect(const layers::Layer& layer, const std::string& prefix, std::vector<std::pair<std::string, Variable>>& out) {
+  auto subs = layer.sublayers();
+  std::vector<Variable> inner;
+  for (const auto& sub : subs) {
+    auto w = sub->weights();
+    inner.insert(inner.end(), w.begin(), w.end());
+  }
+  for (const Variable& v : layer.weights()) {
+    bool owned_by_inner = false;
+    for (const Variable& i : inner) owned_by_inner = owned_by_inner || i.same_as(v);
+    if (owned_by_inner) continue;
+    const std::string& full = v.name();
+    out.emplace_back(prefix + full.substr(full.rfind('/') + 1), v);
+  }
+  for (std::size_t i = 0; i < subs.size(); ++i) collect(*subs[i], fmt::format("{}layers/{}/", prefix, i), out);
+}
+
+io::TensorView view_of(const std::string& name, const Tensor& t) {
+  return {name, t.dtype(), t.shape(), t.raw_data(), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype())};
+}
+
+Tensor tensor_from(const io::TensorBytes& b) {
+  Tensor t = Tensor::empty(b.shape, b.dtype);
+  if (!b.bytes.empty()) std::memcpy(t.raw_data(), b.bytes.data(), b.bytes.size());
+  return t;
+}
+
+// Checks every model weight against the file (all problems in one IOError), then assigns.
+void apply_weights(const Model& model, const io::KeelFileContents& file, const std::string& path) {
+  std::map<std::string, const io::TensorBytes*> by_name;
+  for (const auto& t : file.tensors) by_name[t.name] = &t;
+  auto weights = structural_weights(model);
+  std::vector<std::string> problems;
+  std::set<std::string> used;
+  for (const auto& [name, v] : weights) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      problems.push_back(fmt::format("missing tensor '{}' (model shape {})", name, to_string(v.shape())));
+      continue;
+    }
+    used.insert(name);
+    const io::TensorBytes& t = *it->second;
+    if (t.shape != v.shape())
+      problems.push_back(fmt::format("tensor '{}' has shape {} in the file but {} in the model", name, to_string(t.shape),
+                                     to_string(v.shape())));
+    else if (t.dtype != v.dtype())
+      problems.push_back(fmt::format("tensor '{}' is {} in the file but {} in the model", name, dtype_name(t.dtype),
+                                     dtype_name(v.dtype())));
+  }
+  for (const auto& t : file.tensors)
+    if (!used.count(t.name) && t.name.rfind(kOptimizerPrefix, 0) != 0)
+      problems.push_back(fmt::format("unexpected tensor '{}' (shape {}) that the model does not have", t.name,
+                                     to_string(t.shape)));
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += "\n  " + p;
+    throw IOError(fmt::format("load: '{}' does not match model '{}':{}", path, model.name(), all));
+  }
+  NoGrad no_grad;
+  for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
+}
+
+io::KeelFileContents read_keel_file(const std::filesystem::path& path, bool require_keel_format) {
+  std::vector<std::byte> bytes = io::read_file_bytes(path);
+  return io::decode_keel_file(bytes, path.string(), require_keel_format);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, Variable>> structural_weights(const layers::Layer& root) {
+  std::vector<std::pair<std::string, Variable>> out;
+  collect(root, "", out);
+  return out;
+}
+
+void register_model_classes() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    layers::register_layer("Sequential", [](const nlohmann::json& config) -> layers::LayerPtr {
+      return Sequential::from_config(config);
+    });
+  });
+}
+
+void Model::save_weights(const std::filesystem::path& path) const {
+  std::vector<io::TensorView> views;
+  std::vector<Tensor> keep;
+  for (const auto& [name, v] : structural_weights(*this)) {
+    keep.push_back(v.value().contiguous());
+    views.push_back(view_of(name, keep.back()));
+  }
+  io::atomic_write_file(path, io::encode_keel_file(views, ""));
+}
+
+void Model::save(const std::filesystem::path& path, SaveOptions options) const {
+  std::vector<io::TensorView> views;
+  std::vector<Tensor> keep;
+  std::vector<std::string> names;
+  for (const auto& [name, v] : structural_weights(*this)) {
+    keep.push_back(v.value().contiguous());
+    names.push_back(name);
+  }
+  nlohmann::json config = {{"model", serialize()}};
+  if (compiled_) {
+    nlohmann::json compile = {{"optimizer", optimizer_->get_config()}, {"loss", losses::serialize(*loss_)}};
+    compile["metrics"] = nlohmann::json::array();
+    for (const auto& spec : metric_specs_) compile["metrics"].push_back(spec.name);
+    config["compile"] = compile;
+    if (options.include_optimizer) {
+      for (auto& [slot, value] : optimizer_->state()) {
+        keep.push_back(value.contiguous());
+        names.push_back(kOptimizerPrefix + slot);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < keep.size(); ++i) views.push_back(view_of(names[i], keep[i]));
+  io::atomic_write_file(path, io::encode_keel_file(views, config.dump()));
+}
+
+void Model::load_weights(const std::filesystem::path& path) {
+  io::KeelFileContents file = read_keel_file(path, false);
+  if (!built()) build_from_declared_input();
+  if (!built())
+    throw UsageError(fmt::format("load_weights: model '{}' must be built (call it once, or start it with an Input) "
+                                 "before loading weights from '{}'",
+                                 name(), path.string()));
+  apply_weights(*this, file, path.string());
+}
+
+std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
+  register_model_classes();
+  io::KeelFileContents file = read_keel_file(path, true);
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(file.config);
+  } catch (const nlohmann::json::exception& e) {
+    throw IOError(fmt::format("load_model: '{}' has an unreadable model config ({})", path.string(), e.what()));
+  }
+  if (!config.is_object() || !config.contains("model"))
+    throw IOError(fmt::format("load_model: '{}' holds weights only (no model config); build the model and call "
+                              "load_weights instead",
+                              path.string()));
+  std::shared_ptr<Model> model;
+  try {
+    model = std::dynamic_pointer_cast<Model>(layers::deserialize(config["model"]));
+  } catch (const Error& e) {
+    throw IOError(fmt::format("load_model: '{}': {}", path.string(), e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw IOError(fmt::format("load_model: '{}' has a malformed model config ({})", path.string(), e.what()));
+  }
+  if (!model) throw IOError(fmt::format("load_model: '{}' does not describe a model", path.string()));
+  model->build_from_declared_input();
+  if (!model->built())
+    throw IOError(fmt::format("load_model: '{}' does not record the model's input shape", path.string()));
+  apply_weights(*model, file, path.string());
+  if (config.contains("compile")) {
+    const auto& c = config["compile"];
+    std::vector<MetricSpec> metrics;
+    for (const auto& m : c.value("metrics", nlohmann::json::array())) metrics.emplace_back(m.get<std::string>());
+    try {
+      model->compile({.optimizer = optim::from_config(c.at("optimizer")),
+                      .loss = losses::from_config(c.at("loss")),
+                      .metrics = metrics});
+    } catch (const Error& e) {
+      throw IOError(fmt::format("load_model: '{}' has an unusable compile config: {}", path.string(), e.what()));
+    }
+    optim::NamedTensors state;
+    for (const auto& t : file.tensors)
+      if (t.name.rfind(kOptimizerPrefix, 0) == 0) state.emplace_back(t.name.substr(std::strlen(kOptimizerPrefix)), tensor_from(t));
+    if (!state.empty()) {
+      try {
+        model->optimizer()->build(model->trainable_weights());
+        model->optimizer()->load_state(state);
+      } catch (const Error& e) {
+        throw IOError(fmt::format("load_model: '{}' has an optimizer state that does not fit: {}", path.string(), e.what()));
+      }
+    }
+  }
+  return model;
+}
+
+}  // namespace keel

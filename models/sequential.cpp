@@ -1,0 +1,93 @@
+#include "keel/models/sequential.h"
+
+#include <fmt/format.h>
+
+#include "keel/autograd/grad_mode.h"
+#include "keel/core/error.h"
+#include "keel/layers/registry.h"
+
+namespace keel {
+
+Sequential::Sequential(std::vector<layers::LayerPtr> layers, std::string name) : Model("Sequential", std::move(name)) {
+  for (auto& layer : layers) add(std::move(layer));
+}
+
+void Sequential::add(layers::LayerPtr layer) {
+  if (!layer) throw ValueError(fmt::format("Sequential '{}': cannot add a null layer", this->name()));
+  if (built()) throw UsageError(fmt::format("Sequential '{}': cannot add '{}' after the model is built", this->name(), layer->name()));
+  for (const auto& existing : layers_)
+    if (existing->name() == layer->name())
+      throw ValueError(fmt::format("Sequential '{}': a layer named '{}' is already in the model (names must be unique)",
+                                   this->name(), layer->name()));
+  layers_.push_back(std::move(layer));
+}
+
+bool Sequential::build_from_declared_input() {
+  if (built()) return true;
+  if (layers_.size() < 2) return false;
+  auto shape = layers_.front()->declared_input_shape();
+  if (!shape) return false;
+  Shape full{1};  // the batch size is free; one sample builds the stack
+  full.insert(full.end(), shape->begin(), shape->end());
+  build_from(full);
+  return true;
+}
+
+void Sequential::pop() {
+  if (layers_.empty()) throw UsageError(fmt::format("Sequential '{}': pop() on an empty model", name()));
+  if (built()) throw UsageError(fmt::format("Sequential '{}': cannot pop() after the model is built", name()));
+  layers_.pop_back();
+}
+
+layers::LayerPtr Sequential::get_layer(const std::string& layer_name) const {
+  for (const auto& layer : layers_)
+    if (layer->name() == layer_name) return layer;
+  std::string names;
+  for (const auto& layer : layers_) names += (names.empty() ? "" : ", ") + layer->name();
+  throw ValueError(fmt::format("Sequential '{}': no layer named '{}' (layers: {})", name(), layer_name, names));
+}
+
+void Sequential::build(const Shape& input_shape) {
+  if (layers_.empty()) throw UsageError(fmt::format("Sequential '{}': cannot build a model without layers", name()));
+  // Build every layer by running one sample through the stack in inference mode.
+  Shape sample = input_shape;
+  if (!sample.empty()) sample[0] = 1;
+  Tensor x = Tensor::zeros(sample, dtype());
+  NoGrad no_grad;
+  for (const auto& layer : layers_) x = (*layer)(x, layers::CallContext{});
+}
+
+Tensor Sequential::call(const Tensor& x, const layers::CallContext& ctx) {
+  Tensor h = x;
+  layers::CallContext inner = ctx;
+  for (const auto& layer : layers_) {
+    h = (*layer)(h, inner);
+    inner.mask = Tensor();  // masks apply to the first layer only
+  }
+  return h;
+}
+
+Shape Sequential::compute_output_shape(const Shape& input_shape) const {
+  Shape s = input_shape;
+  for (const auto& layer : layers_) s = layer->compute_output_shape(s);
+  return s;
+}
+
+nlohmann::json Sequential::get_config() const {
+  nlohmann::json config = Layer::get_config();
+  config["layers"] = nlohmann::json::array();
+  for (const auto& layer : layers_) config["layers"].push_back(layer->serialize());
+  if (built()) config["build_input_shape"] = built_input_shape();
+  return config;
+}
+
+std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config) {
+  std::vector<layers::LayerPtr> inner;
+  for (const auto& item : config.at("layers")) inner.push_back(layers::deserialize(item));
+  auto model = std::make_shared<Sequential>(std::move(inner), config.value("name", std::string()));
+  if (config.contains("trainable")) model->set_trainable(config["trainable"].get<bool>());
+  if (config.contains("build_input_shape")) model->build_from(config["build_input_shape"].get<Shape>());
+  return model;
+}
+
+}  // namespace keel
