@@ -84,7 +84,7 @@ TEST_CASE("Dense weight and activity regularizers appear in losses", "[layers][d
                               .bias_initializer = "ones",
                               .kernel_regularizer = keel::regularizers::L2{.l2 = 0.5},
                               .activity_regularizer = keel::regularizers::L1{.l1 = 0.1}});
-  (*dense)(Tensor::from_vector({1, 2, -3, -4}, {2, 2}));  // outputs [4, 4], [-6, -6]
+  (*dense)(Tensor::from_vector({1, 2, -3, -4}, {2, 2}), true);  // outputs [4, 4], [-6, -6]
   auto losses = dense->losses();
   REQUIRE(losses.size() == 2);
   CHECK(losses[0].item() == Approx(0.5 * 4));
