@@ -241,7 +241,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   for (auto& cb : cbs) cb->on_train_begin({});
   for (std::int64_t epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
-    if (o.verbose == 1 && o.epochs > 1) std::cout << fmt::format("Epoch {}/{}\n", epoch + 1, o.epochs);
+    if (o.verbose > 0 && o.epochs > 1) std::cout << fmt::format("Epoch {}/{}\n", epoch + 1, o.epochs);
     ProgressBar bar(static_cast<std::int64_t>(batches.size()), o.verbose, std::cout, stdout_is_terminal());
     reset_metrics();
     Tensor order;
