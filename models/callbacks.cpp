@@ -76,16 +76,18 @@ void EarlyStopping::on_train_begin(const Logs&) {
 void EarlyStopping::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   std::optional<double> current = monitored(logs, options_.monitor, "EarlyStopping");
   if (!current || epoch < options_.start_from_epoch) return;
-  if (options_.restore_best_weights && best_weights_.empty()) best_weights_ = model()->get_weights();
+  if (options_.restore_best_weights && best_weights_.empty()) {
+    best_weights_ = model()->get_weights();
+    best_epoch_ = epoch;
+  }
   ++wait_;
   if (improved(*current, best_)) {
     best_ = *current;
     best_epoch_ = epoch;
     if (options_.restore_best_weights) best_weights_ = model()->get_weights();
-    if (!options_.baseline || improved(*current, *options_.baseline)) {
-      wait_ = 0;
-      return;
-    }
+    // Keras 3: an improvement never stops training; it restarts the wait only if it also beats the baseline.
+    if (!options_.baseline || improved(*current, *options_.baseline)) wait_ = 0;
+    return;
   }
   if (wait_ >= options_.patience && epoch > 0) {
     stopped_epoch_ = epoch;
@@ -147,7 +149,7 @@ void ReduceLROnPlateau::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   if (better) {
     best_ = *current;
     wait_ = 0;
-  } else if (cooldown_counter_ == 0 && !in_cooldown) {
+  } else if (cooldown_counter_ == 0) {  // Keras reads in_cooldown() again after the decrement
     if (++wait_ >= options_.patience) {
       auto& optimizer = model()->optimizer();
       double old_lr = optimizer->learning_rate();

@@ -210,6 +210,8 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     x_val = o.validation_data->first;
     y_val = o.validation_data->second;
     check_xy(x_val, y_val, Tensor(), "fit (validation_data)");
+  } else if (!(o.validation_split >= 0 && o.validation_split < 1)) {
+    throw ValueError(fmt::format("fit: validation_split must be in [0, 1), got {}", o.validation_split));
   } else if (o.validation_split > 0) {
     data::Split split = data::split_last_fraction(samples_of(x), o.validation_split);
     x_train = rows(x, split.train_begin, split.train_end);
@@ -217,8 +219,6 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     w_train = rows(o.sample_weight, split.train_begin, split.train_end);
     x_val = rows(x, split.val_begin, split.val_end);
     y_val = rows(y, split.val_begin, split.val_end);
-  } else if (o.validation_split < 0) {
-    throw ValueError(fmt::format("fit: validation_split must be in [0, 1), got {}", o.validation_split));
   }
   if (!o.class_weight.empty()) w_train = combine_weights(w_train, class_weights_for(y_train, o.class_weight));
 

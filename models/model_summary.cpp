@@ -9,7 +9,8 @@
 namespace keel {
 namespace {
 
-constexpr int kNameWidth = 33, kShapeWidth = 24, kParamsWidth = 15;
+// Keras 3's column widths (text only; each cell adds one space of padding on both sides).
+constexpr int kNameWidth = 31, kShapeWidth = 22, kParamsWidth = 13;
 
 std::string repeat(const char* glyph, int n) {
   std::string s;

@@ -34,7 +34,7 @@ std::string ProgressBar::format_per_step(double seconds) {
 std::string ProgressBar::format_logs(const Logs& logs) {
   std::string s;
   for (const auto& [key, value] : logs) {
-    bool small = std::abs(value) <= 1e-3 && value != 0;
+    bool small = !(std::abs(value) > 1e-3);  // Keras: "{:.4e}" unless |value| > 1e-3 (so 0 too)
     s += small ? fmt::format(" - {}: {:.4e}", key, value) : fmt::format(" - {}: {:.4f}", key, value);
   }
   return s;

@@ -153,6 +153,10 @@ void Model::load_weights(const std::filesystem::path& path) {
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
   register_model_classes();
   io::KeelFileContents file = read_keel_file(path, true);
+  if (file.config.empty())
+    throw IOError(fmt::format("load_model: '{}' holds weights only (no model config); build the model and call "
+                              "load_weights instead",
+                              path.string()));
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(file.config);
