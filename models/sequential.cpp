@@ -15,6 +15,14 @@ Sequential::Sequential(std::vector<layers::LayerPtr> layers, std::string name) :
 void Sequential::add(layers::LayerPtr layer) {
   if (!layer) throw ValueError(fmt::format("Sequential '{}': cannot add a null layer", this->name()));
   if (built()) throw UsageError(fmt::format("Sequential '{}': cannot add '{}' after the model is built", this->name(), layer->name()));
+  // An Input first is kept apart, as in Keras: it declares the input shape but is not one of
+  // layers(), so weight paths and indices are the same whether a model starts with an Input or not.
+  if (layer->declared_input_shape()) {
+    if (input_ || !layers_.empty())
+      throw ValueError(fmt::format("Sequential '{}': an Input layer ('{}') can only come first", this->name(), layer->name()));
+    input_ = std::move(layer);
+    return;
+  }
   for (const auto& existing : layers_)
     if (existing->name() == layer->name())
       throw ValueError(fmt::format("Sequential '{}': a layer named '{}' is already in the model (names must be unique)",
@@ -24,9 +32,8 @@ void Sequential::add(layers::LayerPtr layer) {
 
 bool Sequential::build_from_declared_input() {
   if (built()) return true;
-  if (layers_.size() < 2) return false;
-  auto shape = layers_.front()->declared_input_shape();
-  if (!shape) return false;
+  if (!input_ || layers_.empty()) return false;
+  auto shape = input_->declared_input_shape();
   Shape full{1};  // the batch size is free; one sample builds the stack
   full.insert(full.end(), shape->begin(), shape->end());
   build_from(full);
@@ -54,11 +61,12 @@ void Sequential::build(const Shape& input_shape) {
   if (!sample.empty()) sample[0] = 1;
   Tensor x = Tensor::zeros(sample, dtype());
   NoGrad no_grad;
+  if (input_) x = (*input_)(x, layers::CallContext{});
   for (const auto& layer : layers_) x = (*layer)(x, layers::CallContext{});
 }
 
 Tensor Sequential::call(const Tensor& x, const layers::CallContext& ctx) {
-  Tensor h = x;
+  Tensor h = input_ ? (*input_)(x, ctx) : x;  // the Input checks the shape and names itself
   layers::CallContext inner = ctx;
   for (const auto& layer : layers_) {
     h = (*layer)(h, inner);
@@ -76,6 +84,7 @@ Shape Sequential::compute_output_shape(const Shape& input_shape) const {
 nlohmann::json Sequential::get_config() const {
   nlohmann::json config = Layer::get_config();
   config["layers"] = nlohmann::json::array();
+  if (input_) config["layers"].push_back(input_->serialize());
   for (const auto& layer : layers_) config["layers"].push_back(layer->serialize());
   if (built()) config["build_input_shape"] = built_input_shape();
   return config;

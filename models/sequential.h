@@ -14,7 +14,8 @@ class Sequential : public Model {
  public:
   explicit Sequential(std::vector<layers::LayerPtr> layers = {}, std::string name = "");
 
-  // Appends a layer; a duplicate layer name is a ValueError.
+  // Appends a layer; a duplicate layer name is a ValueError. An Input, allowed only first, declares
+  // the input shape and is not counted in layers() (Keras 3).
   void add(layers::LayerPtr layer);
   // Removes the last layer (UsageError when empty).
   void pop();
@@ -35,6 +36,7 @@ class Sequential : public Model {
 
  private:
   std::vector<layers::LayerPtr> layers_;
+  layers::LayerPtr input_;
 };
 
 }  // namespace keel

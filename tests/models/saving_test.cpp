@@ -145,8 +145,8 @@ TEST_CASE("file keys are structural paths, read back by a standard-library Pytho
   }
   CHECK(config_seen);
   // The Input layer holds index 0 of the inner model.
-  CHECK(tensors == "layers/0/layers/1/kernel F32 [2, 1] 0.5 -1.0\n"
-                   "layers/0/layers/1/bias F32 [1] 0.25\n"
+  CHECK(tensors == "layers/0/layers/0/kernel F32 [2, 1] 0.5 -1.0\n"
+                   "layers/0/layers/0/bias F32 [1] 0.25\n"
                    "layers/1/kernel F32 [1, 1] -2.0\n");
 }
 
@@ -220,15 +220,15 @@ TEST_CASE("a file for another architecture lists every problem and changes nothi
   } catch (const IOError& e) {
     std::string m = e.what();
     CHECK_THAT(m, Contains((dir / "w.keel").string()));
-    CHECK_THAT(m, Contains("'layers/1/kernel' has shape [2, 1] in the file but [2, 3] in the model"));
-    CHECK_THAT(m, Contains("'layers/1/bias' has shape [1] in the file but [3] in the model"));
-    CHECK_THAT(m, Contains("missing tensor 'layers/2/kernel'"));
-    CHECK_THAT(m, Contains("missing tensor 'layers/2/bias'"));
+    CHECK_THAT(m, Contains("'layers/0/kernel' has shape [2, 1] in the file but [2, 3] in the model"));
+    CHECK_THAT(m, Contains("'layers/0/bias' has shape [1] in the file but [3] in the model"));
+    CHECK_THAT(m, Contains("missing tensor 'layers/1/kernel'"));
+    CHECK_THAT(m, Contains("missing tensor 'layers/1/bias'"));
   }
   CHECK(test::weight_bytes(other) == before);
   Sequential no_bias({layers::Input({.shape = {2}}), layers::Dense({.units = 1, .use_bias = false})});
   no_bias.build_from_declared_input();
-  KEEL_CHECK_THROWS(no_bias.load_weights(dir / "w.keel"), IOError, Contains("unexpected tensor 'layers/1/bias'"));
+  KEEL_CHECK_THROWS(no_bias.load_weights(dir / "w.keel"), IOError, Contains("unexpected tensor 'layers/0/bias'"));
 }
 
 TEST_CASE("an unknown layer class in the config is an IOError naming the path and the class", "[saving]") {
