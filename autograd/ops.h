@@ -82,6 +82,9 @@ Tensor take_rows(const Tensor& x, const Tensor& indices);
 
 // Linear algebra.
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x [m, k] @ kernel [k, n] + bias [n] (bias may be undefined), with ReLU optionally applied in the
+// same pass over the output: one GEMM and one elementwise pass (Dense's hot path).
+Tensor linear(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu = false);
 
 // Convolution and pooling on rank-4 inputs (NHWC unless channels_first). Kernels are
 // [kh, kw, in, out] in both layouts (Keras's layout); padding is "valid" or "same".
