@@ -1,0 +1,118 @@
+// A multilayer perceptron with BatchNormalization on flattened Fashion-MNIST images:
+//
+//   Flatten -> Dense(512) -> BatchNormalization -> ReLU -> Dropout
+//           -> Dense(512) -> BatchNormalization -> ReLU -> Dropout -> Dense(10)
+//
+// The Dense layers before BatchNormalization have no bias (BN's beta takes its place). Adam, then the
+// test accuracy.
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <keel/keel.h>
+#include <string>
+
+using namespace keel;
+
+namespace {
+
+struct Args {
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 128;
+  std::int64_t units = 512;
+  double dropout = 0.2;
+  double learning_rate = 1e-3;
+  std::int64_t subset = 0;  // 0: all 60,000 training images
+  int threads = 0;
+  int verbose = 2;
+  std::string data_dir;
+};
+
+void usage() {
+  std::cout << R"(usage: mlp [options]
+
+Trains a 784-512-512-10 perceptron with BatchNormalization and ReLU on Fashion-MNIST with Adam and
+prints its test accuracy.
+
+  --epochs N          training epochs (default 10)
+  --batch-size N      batch size (default 128)
+  --units N           width of the two hidden layers (default 512)
+  --dropout X         dropout rate after each hidden layer (default 0.2)
+  --learning-rate X   Adam's learning rate (default 0.001)
+  --subset N          train on the first N training images only (default: all)
+  --threads N         threads (default: KEEL_NUM_THREADS or all cores)
+  --verbose N         0 silent, 1 progress bar, 2 one line per epoch (default 2)
+  --data-dir DIR      folder with the Fashion-MNIST IDX files (default $KEEL_DATA_DIR or
+                      /usr/share/datasets/fashion-mnist, Debian package dataset-fashion-mnist)
+)";
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw ValueError("missing value for " + k);
+      return argv[++i];
+    };
+    if (k == "--help" || k == "-h") {
+      usage();
+      std::exit(0);
+    } else if (k == "--epochs") a.epochs = std::stoll(value());
+    else if (k == "--batch-size") a.batch_size = std::stoll(value());
+    else if (k == "--units") a.units = std::stoll(value());
+    else if (k == "--dropout") a.dropout = std::stod(value());
+    else if (k == "--learning-rate") a.learning_rate = std::stod(value());
+    else if (k == "--subset") a.subset = std::stoll(value());
+    else if (k == "--threads") a.threads = std::stoi(value());
+    else if (k == "--verbose") a.verbose = std::stoi(value());
+    else if (k == "--data-dir") a.data_dir = value();
+    else throw ValueError("unknown option " + k + " (see --help)");
+  }
+  return a;
+}
+
+// Dense (no bias) -> BatchNormalization -> ReLU -> Dropout.
+std::vector<layers::LayerPtr> hidden_block(const Args& args) {
+  return {layers::Dense({.units = args.units, .use_bias = false}), layers::BatchNormalization({}),
+          layers::Activation({.activation = "relu"}), layers::Dropout({.rate = args.dropout})};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Args args = parse(argc, argv);
+  set_num_threads(args.threads);
+  set_random_seed(1);
+
+  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
+  Tensor x_train = data.train.x, y_train = data.train.y;
+  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
+    x_train = x_train.narrow(0, 0, args.subset);
+    y_train = y_train.narrow(0, 0, args.subset);
+  }
+
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{layers::Input({.shape = {28, 28, 1}}),
+                                                                          layers::Flatten({})},
+                                            "mlp");
+  for (int block = 0; block < 2; ++block)
+    for (auto& layer : hidden_block(args)) model->add(layer);
+  model->add(layers::Dense({.units = 10}));
+
+  model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = args.learning_rate}),
+                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
+                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                  .metrics = {"accuracy"}});
+  model->summary();
+
+  const auto start = std::chrono::steady_clock::now();
+  model->fit(x_train, y_train,
+             {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = args.verbose, .validation_split = 0.1, .seed = 1});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> test = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000});
+  std::cout << "Training time: " << seconds << " s (" << args.epochs << " epochs, " << num_threads() << " threads)\n"
+            << "Test loss: " << test[0] << "\nTest accuracy: " << test[1] << "\n";
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "mlp: " << e.what() << "\n";
+  return 1;
+}
