@@ -21,7 +21,7 @@ namespace {
 struct Args {
   std::int64_t epochs = 5;
   std::int64_t batch_size = 64;
-  double learning_rate = 2e-3;
+  double learning_rate = 3e-3;
   double validation_split = 0.1;
   std::int64_t subset = 0;  // 0: all 60,000 training images
   int threads = 0;
@@ -38,7 +38,7 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
 
   --epochs N            training epochs (default 5; the longer recipe: --epochs 15)
   --batch-size N        batch size (default 64)
-  --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.002)
+  --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.003)
   --validation-split X  last fraction of the training set held out for validation (default 0.1)
   --subset N            train on the first N training images only (default: all)
   --threads N           threads (default: KEEL_NUM_THREADS or all cores)
