@@ -48,7 +48,8 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
                         /usr/share/datasets/fashion-mnist, Debian package dataset-fashion-mnist)
   --output-dir DIR      where the model, history CSV and SVG plot go (default .)
 
-Recipes: the default 5 epochs reach about 91.5-92% test accuracy; --epochs 15 reaches about 93%.
+Recipes: the default 5 epochs reached 91.7% test accuracy on this project's 2-core machine;
+the longer recipe is --epochs 15 (the cosine schedule stretches over all epochs).
 )";
 }
 
