@@ -93,6 +93,7 @@ struct Conv2dOptions {
   std::int64_t dilation_h = 1, dilation_w = 1;
   bool same_padding = false;
   bool channels_first = false;
+  bool relu = false;  // ReLU applied in the output pass (Conv2D's fused activation)
 };
 // bias may be undefined.
 Tensor conv2d(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& options = {});

@@ -47,8 +47,10 @@ Tensor Conv2DLayer::call(const Tensor& x, const CallContext&) {
                                 .dilation_h = options_.dilation_rate.h,
                                 .dilation_w = options_.dilation_rate.w,
                                 .same_padding = same_padding_,
-                                .channels_first = channels_first_};
-  return options_.activation(ops::conv2d(x, kernel_.value(), options_.use_bias ? bias_.value() : Tensor(), conv));
+                                .channels_first = channels_first_,
+                                .relu = options_.activation.name() == "relu"};
+  Tensor y = ops::conv2d(x, kernel_.value(), options_.use_bias ? bias_.value() : Tensor(), conv);
+  return conv.relu ? y : options_.activation(y);
 }
 
 Shape Conv2DLayer::compute_output_shape(const Shape& input_shape) const {

@@ -7,6 +7,7 @@
 #include "keel/core/dispatch.h"
 #include "keel/core/error.h"
 #include "keel/core/kernels/conv2d.h"
+#include "keel/core/kernels/elementwise.h"
 #include "keel/core/kernels/pooling.h"
 
 namespace keel::ops {
@@ -53,11 +54,12 @@ Tensor conv2d(const Tensor& x_in, const Tensor& kernel_in, const Tensor& bias_in
   Tensor y = Tensor::empty(output_shape(g.batch, g.out_h, g.out_w, g.out_c, o.channels_first), x.dtype());
   keel::detail::dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    kernels::conv2d_forward<T>(g, x.data<T>(), kernel.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+    kernels::conv2d_forward<T>(g, x.data<T>(), kernel.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>(),
+                               o.relu);
   });
-  bool has_bias = bias.defined();
-  return record("conv2d", y, {x_in, kernel_in, bias_in}, [g, x, kernel, has_bias](const Tensor& grad_y) {
-    Tensor gy = grad_y.contiguous();
+  bool has_bias = bias.defined(), relu = o.relu;
+  return record("conv2d", y, {x_in, kernel_in, bias_in}, [g, x, kernel, y, has_bias, relu](const Tensor& grad_y) {
+    Tensor gy = (relu ? kernels::relu_backward(grad_y, y) : grad_y).contiguous();
     Tensor gx = Tensor::empty(x.shape(), x.dtype()), gk = Tensor::empty(kernel.shape(), kernel.dtype());
     Tensor gb = has_bias ? Tensor::empty({g.out_c}, x.dtype()) : Tensor();
     keel::detail::dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
@@ -66,7 +68,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& kernel_in, const Tensor& bias_in
       kernels::conv2d_backward_kernel<T>(g, x.data<T>(), gy.data<T>(), gk.data<T>(), has_bias ? gb.data<T>() : nullptr);
     });
     return Grads{gx, gk, gb};
-  }, {x, kernel});
+  }, {x, kernel, y});
 }
 
 namespace {

@@ -100,7 +100,12 @@ Conv2dGeometry conv2d_geometry(Layout layout, std::int64_t batch, std::int64_t i
 }
 
 template <class T>
-void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y) {
+void relu_in_place(T* p, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] > T(0) || p[i] != p[i] ? p[i] : T(0);
+}
+
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y, bool relu) {
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;
@@ -112,11 +117,12 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const 
       if (p.pointwise) {
         p.gemm(false, false, rows, g.out_c, p.patch, x + n0 * in_image, p.patch, kernel, g.out_c, beta, y_chunk,
                g.out_c);
-        return;
+      } else {
+        ScratchBuffer<T> col(static_cast<std::size_t>(rows * p.patch));
+        im2col_nhwc(g, x + n0 * in_image, n1 - n0, col.data());
+        p.gemm(false, false, rows, g.out_c, p.patch, col.data(), p.patch, kernel, g.out_c, beta, y_chunk, g.out_c);
       }
-      ScratchBuffer<T> col(static_cast<std::size_t>(rows * p.patch));
-      im2col_nhwc(g, x + n0 * in_image, n1 - n0, col.data());
-      p.gemm(false, false, rows, g.out_c, p.patch, col.data(), p.patch, kernel, g.out_c, beta, y_chunk, g.out_c);
+      if (relu) relu_in_place(y_chunk, rows * g.out_c);  // while the chunk is still in cache
       return;
     }
     ScratchBuffer<T> col(p.pointwise ? 0 : static_cast<std::size_t>(p.patch * p.pixels));
@@ -127,6 +133,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const 
       if (!p.pointwise) im2col_nchw(g, x_n, col.data());
       p.gemm(true, false, g.out_c, p.pixels, p.patch, kernel, g.out_c, p.pointwise ? x_n : col.data(), p.pixels,
              beta, y_n, p.pixels);
+      if (relu) relu_in_place(y_n, out_image);
     }
   });
 }
@@ -209,7 +216,7 @@ void conv2d_backward_kernel(const Conv2dGeometry& g, const T* x, const T* grad_y
 }
 
 #define KEEL_INSTANTIATE_CONV2D(T)                                                                      \
-  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);             \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, bool);             \
   template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);                \
   template void conv2d_backward_kernel<T>(const Conv2dGeometry&, const T*, const T*, T*, T*);
 KEEL_INSTANTIATE_CONV2D(float)

@@ -30,9 +30,10 @@ Conv2dGeometry conv2d_geometry(Layout layout, std::int64_t batch, std::int64_t i
                                std::int64_t stride_h, std::int64_t stride_w, std::int64_t dilation_h,
                                std::int64_t dilation_w, bool same_padding);
 
-// Overwrites y. bias is [out_c] or nullptr.
+// Overwrites y. bias is [out_c] or nullptr. With relu, max(y, 0) is applied to each chunk of the
+// output right after its GEMM, while it is still in cache.
 template <class T>
-void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y);
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y, bool relu = false);
 
 // Overwrites grad_x (shaped like x) with the gradient of <grad_y, y> with respect to x.
 template <class T>

@@ -105,6 +105,10 @@ std::vector<Case> cases() {
        [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.stride_h = 2, .stride_w = 2, .same_padding = true}); }},
       {"conv2d_nchw_dilated", {{2, 2, 6, 5}, {2, 2, 2, 3}, {3}},
        [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.dilation_h = 2, .dilation_w = 2, .channels_first = true}); }},
+      {"conv2d_fused_relu", {{1, 4, 5, 2}, {2, 2, 2, 3}, {3}},
+       [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.relu = true}); }},
+      {"conv2d_nchw_fused_relu", {{1, 2, 4, 5}, {2, 2, 2, 3}, {3}},
+       [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.channels_first = true, .relu = true}); }},
       {"conv2d_no_bias", {{1, 4, 4, 2}, {1, 1, 2, 3}}, [](auto& x) { return ops::conv2d(x[0], x[1], Tensor()); }},
       {"max_pool2d", {{2, 4, 6, 3}}, [](auto& x) { return ops::max_pool2d(x[0]); }},
       {"max_pool2d_same_nchw", {{1, 2, 5, 5}}, [](auto& x) {
