@@ -197,11 +197,13 @@ void Optimizer::load_state(const NamedTensors& snapshot) {
                                    to_string(current.shape())));
   }
   if (given.size() != expected.size()) {
-    for (const auto& [name, tensor] : given)
+    for (const auto& entry : given) {
+      const std::string& name = entry.first;  // named, not a structured binding: lambdas capture it (clang 14)
       if (std::none_of(expected.begin(), expected.end(), [&](const auto& e) { return e.first == name; }))
         throw ValueError(fmt::format("{}.load_state: unexpected slot '{}' (the optimizer has seen {} variables; "
                                      "call build(variables) first)",
                                      class_name_, name, entries_.size()));
+    }
   }
   double iterations = given.at("iterations").item();
   if (!(iterations >= 0.0) || iterations != std::floor(iterations))
