@@ -10,6 +10,7 @@
 #include "keel/core/error.h"
 #include "keel/core/kernels/elementwise.h"
 #include "keel/core/kernels/reduce.h"
+#include "keel/core/profiler.h"
 
 namespace keel {
 namespace {
@@ -107,7 +108,11 @@ void run_backward(const Tensor& root, const Tensor& seed_in, BackwardOptions opt
     if (it == pending.end()) continue;  // no gradient reached this node
     Tensor g = std::move(it->second);
     pending.erase(it);
-    std::vector<Tensor> input_grads = node->backward(g);
+    std::vector<Tensor> input_grads;
+    {
+      profile::Scope scope(node->name, " backward");
+      input_grads = node->backward(g);
+    }
     if (input_grads.size() != node->inputs.size())
       throw Error(fmt::format("backward of '{}' returned {} gradients for {} inputs", node->name, input_grads.size(),
                               node->inputs.size()));

@@ -9,6 +9,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/core/config.h"
 #include "keel/core/error.h"
+#include "keel/core/profiler.h"
 
 namespace keel::layers {
 
@@ -93,7 +94,11 @@ Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
   Tensor x = is_floating(x_in.dtype()) && x_in.dtype() != dtype_ ? ops::cast(x_in, dtype_) : x_in;
   if (!built_) build_from(x.shape());
   check_input(x);
-  Tensor y = call(x, ctx);
+  Tensor y;
+  {
+    profile::Scope scope(class_name_, " forward");
+    y = call(x, ctx);
+  }
   // Only training calls touch layer state, so concurrent inference calls share nothing mutable.
   if (ctx.training) {
     activity_losses_.clear();

@@ -10,6 +10,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
 #include "keel/core/log.h"
+#include "keel/core/profiler.h"
 #include "keel/core/random.h"
 #include "keel/data/in_memory.h"
 #include "keel/models/progress_bar.h"
@@ -140,19 +141,31 @@ std::map<std::string, double> Model::metric_results() const {
 
 Model::BatchResult Model::train_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
                                      bool stop_on_nonfinite) {
+  profile::Scope step_scope("train_step (other)");
   layers::StateUpdates staged;
   Tensor y_pred = (*this)(x, layers::CallContext{.training = true, .staged = &staged});
-  Tensor loss = (*loss_)(y, y_pred, sample_weight);
-  for (const Tensor& extra : losses()) loss = loss + ops::cast(extra, loss.dtype());
+  Tensor loss;
+  {
+    profile::Scope scope("loss");
+    loss = (*loss_)(y, y_pred, sample_weight);
+    for (const Tensor& extra : losses()) loss = loss + ops::cast(extra, loss.dtype());
+  }
   double value = loss.item();
   if (!std::isfinite(value) && stop_on_nonfinite) return {value, false};  // nothing of this step is applied
   for (const Variable& v : trained_) v.zero_grad();
-  backward(loss);
-  optimizer_->apply(trained_);
+  {
+    profile::Scope scope("backward (engine)");
+    backward(loss);
+  }
+  {
+    profile::Scope scope("optimizer ", optimizer_->class_name());
+    optimizer_->apply(trained_);
+  }
   staged.commit();
   const double n = static_cast<double>(samples_of(x));
   loss_sum_ += value * n;
   loss_weight_ += n;
+  profile::Scope scope("metrics");
   update_metrics(y, detach(y_pred), sample_weight);
   return {value, std::isfinite(value)};
 }
@@ -238,6 +251,8 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   const auto batches = data::batch_ranges(n, o.batch_size);
   const std::uint64_t shuffle_seed = o.seed ? *o.seed : random::next_seed();
   stop_training = false;
+  std::int64_t steps_run = 0;
+  profile::reset();
   for (auto& cb : cbs) cb->on_train_begin({});
   for (std::int64_t epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
@@ -253,19 +268,24 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     for (const auto& [b, e] : batches) {
       for (auto& cb : cbs) cb->on_train_batch_begin(step, {});
       Tensor xb, yb, wb;
-      if (o.shuffle) {
-        Tensor idx = order.narrow(0, b, e - b);
-        xb = rows_at(x_train, idx), yb = rows_at(y_train, idx), wb = rows_at(w_train, idx);
-      } else {
-        xb = rows(x_train, b, e), yb = rows(y_train, b, e), wb = rows(w_train, b, e);
+      {
+        profile::Scope scope("batch gather");
+        if (o.shuffle) {
+          Tensor idx = order.narrow(0, b, e - b);
+          xb = rows_at(x_train, idx), yb = rows_at(y_train, idx), wb = rows_at(w_train, idx);
+        } else {
+          xb = rows(x_train, b, e), yb = rows(y_train, b, e), wb = rows(w_train, b, e);
+        }
       }
       BatchResult r = train_step(xb, yb, wb, stop_on_nonfinite);
       ++step;
+      ++steps_run;
       if (!r.finite && stop_on_nonfinite) {
         std::cout << fmt::format("Batch {}: Invalid loss, terminating training\n", step - 1);
         stop_training = true;
         break;
       }
+      profile::Scope scope("progress bar, callbacks");
       Logs logs = metric_results();
       bar.update(step, logs);
       for (auto& cb : cbs) cb->on_train_batch_end(step - 1, logs);
@@ -273,7 +293,10 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     }
     Logs logs = metric_results();
     if (x_val.defined() && samples_of(x_val) > 0) {
+      const bool profiling = profile::enabled();
+      profile::set_enabled(false);  // the table is about training steps
       std::vector<double> val = run_evaluation(x_val, y_val, Tensor(), o.batch_size, 0);
+      profile::set_enabled(profiling);
       auto names = metrics_names();
       for (std::size_t i = 0; i < names.size(); ++i) logs["val_" + names[i]] = val[i];
     }
@@ -281,6 +304,10 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
   }
   for (auto& cb : cbs) cb->on_train_end({});
+  if (profile::enabled()) {
+    std::cout << fmt::format("KEEL_PROFILE: time per training step over {} steps\n", steps_run);
+    std::cout << profile::table(steps_run);
+  }
   return history->history();
 }
 

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "keel/autograd/engine.h"
 #include "keel/autograd/ops.h"
 #include "keel/autograd/record.h"
 #include "keel/core/dispatch.h"
@@ -47,10 +48,16 @@ Tensor linear(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool re
     });
   }
   const bool has_bias = bias.defined();
-  return record("linear", y, {x, kernel, bias}, [x, kernel, y, relu, has_bias](const Tensor& g) {
+  const bool need_x = requires_grad(x), need_weights = requires_grad(kernel) || requires_grad(bias);
+  return record("linear", y, {x, kernel, bias}, [x, kernel, y, relu, has_bias, need_x, need_weights](const Tensor& g) {
     Tensor g_pre = relu ? kernels::relu_backward(g, y) : g;
-    Tensor gb = has_bias ? kernels::reduce(kernels::ReduceOp::sum, g_pre, {0}, false) : Tensor();
-    return Grads{kernels::matmul(g_pre, kernel.transpose(0, 1)), kernels::matmul(x.transpose(0, 1), g_pre), gb};
+    Tensor gx, gk, gb;
+    if (need_x) gx = kernels::matmul(g_pre, kernel.transpose(0, 1));
+    if (need_weights) {
+      gk = kernels::matmul(x.transpose(0, 1), g_pre);
+      if (has_bias) gb = kernels::reduce(kernels::ReduceOp::sum, g_pre, {0}, false);
+    }
+    return Grads{gx, gk, gb};
   }, {x, kernel, y});
 }
 

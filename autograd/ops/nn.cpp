@@ -58,14 +58,23 @@ Tensor conv2d(const Tensor& x_in, const Tensor& kernel_in, const Tensor& bias_in
                                o.relu);
   });
   bool has_bias = bias.defined(), relu = o.relu;
-  return record("conv2d", y, {x_in, kernel_in, bias_in}, [g, x, kernel, y, has_bias, relu](const Tensor& grad_y) {
+  // The first conv of a network has an input that needs no gradient, a frozen one has weights that
+  // need none: each skipped product is a third of the backward's work.
+  const bool need_x = requires_grad(x_in), need_weights = requires_grad(kernel_in) || requires_grad(bias_in);
+  return record("conv2d", y, {x_in, kernel_in, bias_in},
+                [g, x, kernel, y, has_bias, relu, need_x, need_weights](const Tensor& grad_y) {
     Tensor gy = (relu ? kernels::relu_backward(grad_y, y) : grad_y).contiguous();
-    Tensor gx = Tensor::empty(x.shape(), x.dtype()), gk = Tensor::empty(kernel.shape(), kernel.dtype());
-    Tensor gb = has_bias ? Tensor::empty({g.out_c}, x.dtype()) : Tensor();
+    Tensor gx, gk, gb;
+    if (need_x) gx = Tensor::empty(x.shape(), x.dtype());
+    if (need_weights) {
+      gk = Tensor::empty(kernel.shape(), kernel.dtype());
+      if (has_bias) gb = Tensor::empty({g.out_c}, x.dtype());
+    }
     keel::detail::dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
-      kernels::conv2d_backward_input<T>(g, gy.data<T>(), kernel.data<T>(), gx.data<T>());
-      kernels::conv2d_backward_kernel<T>(g, x.data<T>(), gy.data<T>(), gk.data<T>(), has_bias ? gb.data<T>() : nullptr);
+      if (need_x) kernels::conv2d_backward_input<T>(g, gy.data<T>(), kernel.data<T>(), gx.data<T>());
+      if (need_weights)
+        kernels::conv2d_backward_kernel<T>(g, x.data<T>(), gy.data<T>(), gk.data<T>(), gb.defined() ? gb.data<T>() : nullptr);
     });
     return Grads{gx, gk, gb};
   }, {x, kernel, y});
