@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "keel/core/error.h"
+#include "keel/core/kernels/chunk_partials.h"
+#include "keel/core/kernels/conv2d_direct.h"
 #include "keel/core/kernels/gemm.h"
 #include "keel/core/kernels/im2col.h"
 #include "keel/core/kernels/scratch_buffer.h"
@@ -67,16 +69,6 @@ T fill_bias(const T* bias, T* y, std::int64_t rows, std::int64_t cols, bool bias
   return T(1);
 }
 
-// Sums chunk partials [chunks][count] in chunk order into out.
-template <class T>
-void sum_partials(const std::vector<T>& partials, std::int64_t chunks, std::int64_t count, T* out) {
-  std::copy_n(partials.data(), count, out);
-  for (std::int64_t c = 1; c < chunks; ++c) {
-    const T* part = partials.data() + c * count;
-    for (std::int64_t i = 0; i < count; ++i) out[i] += part[i];
-  }
-}
-
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(Layout layout, std::int64_t batch, std::int64_t in_h, std::int64_t in_w,
@@ -106,6 +98,7 @@ void relu_in_place(T* p, std::int64_t n) {
 
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y, bool relu) {
+  if (conv2d_direct_applicable(g)) return conv2d_forward_direct(g, x, kernel, bias, y, relu);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;
@@ -170,6 +163,7 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* grad_y, const T* ke
 
 template <class T>
 void conv2d_backward_kernel(const Conv2dGeometry& g, const T* x, const T* grad_y, T* grad_kernel, T* grad_bias) {
+  if (conv2d_direct_applicable(g)) return conv2d_backward_kernel_direct(g, x, grad_y, grad_kernel, grad_bias);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;

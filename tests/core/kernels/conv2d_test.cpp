@@ -111,6 +111,14 @@ const std::vector<ConvCase> kCases = {
     {2, 6, 6, 2, 2, 5, 5, 2, 2, 1, 1, true},     // odd total padding with stride 2
     {19, 6, 5, 2, 3, 3, 3, 1, 1, 1, 1, true},    // several chunks, the last one short
     {11, 13, 13, 8, 16, 3, 3, 1, 1, 1, 1, false},  // reference-net-like, several chunks
+    // Patches of at most kDirectMaxPatch values take the direct NHWC path: whole and partial
+    // vector blocks of output channels, groups of four pixels and the pixels left over.
+    {5, 12, 11, 1, 35, 3, 3, 1, 1, 1, 1, false},   // first-layer-like, 35 filters
+    {3, 10, 9, 3, 20, 3, 3, 2, 2, 1, 1, true},     // RGB, stride 2, same
+    {2, 11, 10, 2, 17, 3, 3, 1, 1, 2, 2, true},    // dilation 2, same, 17 filters
+    {3, 9, 10, 1, 32, 3, 3, 1, 1, 1, 1, false},    // 3x3 over 1 channel: sums kept in registers
+    {2, 8, 7, 3, 16, 3, 3, 2, 2, 1, 1, true},      // 3x3 over 3 channels, stride 2, same: the same
+    {2, 7, 7, 5, 6, 3, 3, 1, 1, 1, 1, true},       // patch of 45: the GEMM path with padding
 };
 
 }  // namespace
@@ -209,6 +217,8 @@ TEST_CASE("conv2d gradients agree with central finite differences", "[conv]") {
 TEST_CASE("conv2d results are bitwise identical on 1 and 2 threads", "[conv]") {
   // Many chunks; the reference net's second layer; one image large enough for the GEMM to split itself.
   const ConvCase k = GENERATE(ConvCase{37, 12, 11, 5, 8, 3, 3, 1, 1, 1, 1, true},
+                              ConvCase{37, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, false},
+                              ConvCase{9, 14, 13, 3, 24, 3, 3, 1, 1, 1, 1, true},
                               ConvCase{64, 13, 13, 32, 64, 3, 3, 1, 1, 1, 1, false},
                               ConvCase{1, 64, 64, 16, 32, 3, 3, 1, 1, 1, 1, true});
   const Layout layout = GENERATE(Layout::NHWC, Layout::NCHW);
