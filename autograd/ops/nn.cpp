@@ -95,14 +95,26 @@ Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
   kernels::Pool2dGeometry g = pool_geometry(x_in, o, "max_pool2d");
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(output_shape(g.batch, g.out_h, g.out_w, g.channels, o.channels_first), x.dtype());
-  // The argmax is only needed (and only paid for) when a gradient will flow.
-  bool need_argmax = requires_grad(x_in) && grad_enabled();
+  // The argmax is only needed (and only paid for) when a gradient will flow; 2x2 windows find their
+  // maxima again from x and y.
+  const bool two_by_two = kernels::max_pool2d_is_2x2(g);
+  bool need_argmax = requires_grad(x_in) && grad_enabled() && !two_by_two;
   Tensor argmax = need_argmax ? Tensor::empty(y.shape(), DType::int64) : Tensor();
   keel::detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     kernels::max_pool2d_forward<T>(g, x.data<T>(), y.data<T>(), need_argmax ? argmax.data<std::int64_t>() : nullptr);
   });
   Shape in_shape = x.shape();
+  if (two_by_two)
+    return record("max_pool2d", y, {x_in}, [g, x, y](const Tensor& grad_y) {
+      Tensor gy = grad_y.contiguous();
+      Tensor gx = Tensor::empty(x.shape(), gy.dtype());
+      keel::detail::dispatch_float(gy.dtype(), "max_pool2d", [&](auto tag) {
+        using T = decltype(tag);
+        kernels::max_pool2d_backward_2x2<T>(g, x.data<T>(), y.data<T>(), gy.data<T>(), gx.data<T>());
+      });
+      return Grads{gx};
+    }, {x, y});
   return record("max_pool2d", y, {x_in}, [g, argmax, in_shape](const Tensor& grad_y) {
     Tensor gy = grad_y.contiguous();
     Tensor gx = Tensor::empty(in_shape, gy.dtype());

@@ -159,11 +159,15 @@ Pool2dGeometry pool2d_geometry(Layout layout, std::int64_t batch, std::int64_t i
                         w.out};
 }
 
+bool max_pool2d_is_2x2(const Pool2dGeometry& g) {
+  return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 && g.pad_left == 0 &&
+         2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+}
+
 template <class T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, std::int64_t* argmax) {
   const WindowTable t = window_table(g);
-  const bool two_by_two = g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
-                          g.pad_top == 0 && g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+  const bool two_by_two = max_pool2d_is_2x2(g);
   for_output_rows(g, t.view, [&](std::int64_t r0, std::int64_t r1) {
     if (two_by_two && argmax != nullptr)
       max_pool_2x2_rows<T, true>(g, t, x, y, argmax, r0, r1);
@@ -189,6 +193,47 @@ void max_pool2d_backward(const Pool2dGeometry& g, const T* grad_y, const std::in
       const std::int64_t* a = argmax + p * out_plane;
       for (std::int64_t i = 0; i < out_plane; i += C)
         for (std::int64_t c = 0; c < C; ++c) gx[a[i + c] * C + c] += gy[i + c];
+    }
+  });
+}
+
+template <class T>
+void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, const T* grad_y, T* grad_x) {
+  if (!max_pool2d_is_2x2(g)) throw UsageError("max_pool2d_backward_2x2: the geometry is not 2x2 with stride 2");
+  const PlaneView v = plane_view(g);
+  const std::int64_t C = v.channels, W = g.in_w, in_plane = g.in_h * W * C;
+  // Each output row owns input rows 2 oh and 2 oh + 1 (and, for the last, any row left over), so
+  // chunks of output rows write disjoint parts of grad_x.
+  for_output_rows(g, v, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t row = r0; row < r1; ++row) {
+      const std::int64_t plane = row / g.out_h, oh = row % g.out_h;
+      const std::int64_t top_at = plane * in_plane + 2 * oh * W * C;
+      const T *top = x + top_at, *bottom = top + W * C;
+      T *g_top = grad_x + top_at, *g_bottom = g_top + W * C;
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+        const std::int64_t out = (row * g.out_w + ow) * C, left = 2 * ow * C, right = left + C;
+        const T* __restrict m = y + out;
+        const T* __restrict gy = grad_y + out;
+        for (std::int64_t c = 0; c < C; ++c) {
+          const T best = m[c], grad = gy[c];
+          auto is_best = [best](T v) { return v == best || (v != v && best != best); };
+          const bool e0 = is_best(top[left + c]);
+          const bool e1 = !e0 && is_best(top[right + c]);
+          const bool e2 = !e0 && !e1 && is_best(bottom[left + c]);
+          const bool e3 = !e0 && !e1 && !e2;
+          g_top[left + c] = e0 ? grad : T(0);
+          g_top[right + c] = e1 ? grad : T(0);
+          g_bottom[left + c] = e2 ? grad : T(0);
+          g_bottom[right + c] = e3 ? grad : T(0);
+        }
+      }
+      const std::int64_t used = 2 * g.out_w * C, unused = W * C - used;  // a column no window reads
+      if (unused > 0) {
+        std::fill_n(g_top + used, unused, T(0));
+        std::fill_n(g_bottom + used, unused, T(0));
+      }
+      if (oh == g.out_h - 1)  // rows no window reads
+        std::fill_n(g_bottom + W * C, (g.in_h - 2 * g.out_h) * W * C, T(0));
     }
   });
 }
@@ -237,6 +282,7 @@ void avg_pool2d_backward(const Pool2dGeometry& g, const T* grad_y, T* grad_x) {
 #define KEEL_INSTANTIATE_POOLING(T)                                                                  \
   template void max_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*, std::int64_t*);           \
   template void max_pool2d_backward<T>(const Pool2dGeometry&, const T*, const std::int64_t*, T*);    \
+  template void max_pool2d_backward_2x2<T>(const Pool2dGeometry&, const T*, const T*, const T*, T*); \
   template void avg_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*);                          \
   template void avg_pool2d_backward<T>(const Pool2dGeometry&, const T*, T*);
 KEEL_INSTANTIATE_POOLING(float)

@@ -33,6 +33,16 @@ void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, std::int64_t*
 template <class T>
 void max_pool2d_backward(const Pool2dGeometry& g, const T* grad_y, const std::int64_t* argmax, T* grad_x);
 
+// True for 2x2 windows with stride 2 that never reach outside the input (Keras's MaxPooling2D default):
+// the windows do not overlap, and the backward can find each maximum again from x and y instead of
+// reading an argmax that the forward would have to write.
+bool max_pool2d_is_2x2(const Pool2dGeometry& g);
+
+// For max_pool2d_is_2x2 geometries: overwrites grad_x, giving each grad_y element to the first
+// position of its window whose x equals y (NaN matching NaN) — the argmax max_pool2d_forward picks.
+template <class T>
+void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, const T* grad_y, T* grad_x);
+
 // Overwrites y with the mean over each window's real inputs.
 template <class T>
 void avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y);

@@ -134,6 +134,27 @@ TEMPLATE_TEST_CASE("max pooling matches a direct loop, NaN and ties included", "
   std::vector<TestType> gx(ref.x_size(), TestType(9));
   keel::kernels::max_pool2d_backward(g, gy.data(), argmax.data(), gx.data());
   require_close(gx, want_gx, keel_test::tolerance<TestType>());
+
+  if (keel::kernels::max_pool2d_is_2x2(g)) {  // the argmax-free backward finds the same positions
+    std::fill(gx.begin(), gx.end(), TestType(9));
+    keel::kernels::max_pool2d_backward_2x2(g, x.data(), y.data(), gy.data(), gx.data());
+    require_close(gx, want_gx, 0.0);
+  }
+}
+
+TEST_CASE("max_pool2d_is_2x2 accepts only non-overlapping 2x2 windows inside the input", "[pool]") {
+  using keel::kernels::max_pool2d_is_2x2;
+  using keel::kernels::pool2d_geometry;
+  const Layout nhwc = Layout::NHWC;
+  CHECK(max_pool2d_is_2x2(pool2d_geometry(nhwc, 1, 6, 6, 3, 2, 2, 2, 2, false)));
+  CHECK(max_pool2d_is_2x2(pool2d_geometry(nhwc, 1, 7, 7, 3, 2, 2, 2, 2, false)));   // last row, column unused
+  CHECK_FALSE(max_pool2d_is_2x2(pool2d_geometry(nhwc, 1, 7, 7, 3, 2, 2, 2, 2, true)));  // padded
+  CHECK_FALSE(max_pool2d_is_2x2(pool2d_geometry(nhwc, 1, 6, 6, 3, 2, 2, 1, 1, false)));  // overlapping
+  CHECK_FALSE(max_pool2d_is_2x2(pool2d_geometry(nhwc, 1, 6, 6, 3, 3, 3, 2, 2, false)));
+  std::vector<float> x(36 * 3), y(9 * 3), gy(9 * 3), gx(36 * 3);
+  const auto overlapping = pool2d_geometry(nhwc, 1, 6, 6, 3, 2, 2, 1, 1, false);
+  CHECK_THROWS_AS(keel::kernels::max_pool2d_backward_2x2(overlapping, x.data(), y.data(), gy.data(), gx.data()),
+                  keel::UsageError);
 }
 
 TEMPLATE_TEST_CASE("average pooling matches a direct loop over the real inputs", "[pool]", float, double) {
@@ -184,11 +205,14 @@ TEST_CASE("max pooling: hand-checked NaN, infinity and tie windows", "[pool]") {
   keel::kernels::max_pool2d_backward(g, gy.data(), argmax.data(), gx.data());
   const std::vector<double> want_gx = {0, 1, 2, 0, 0, 0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 0};
   CHECK(gx == want_gx);
+  std::fill(gx.begin(), gx.end(), 9.0);
+  keel::kernels::max_pool2d_backward_2x2(g, x.data(), y.data(), gy.data(), gx.data());
+  CHECK(gx == want_gx);
 }
 
 TEST_CASE("pooling results are bitwise identical on 1 and 2 threads", "[pool]") {
   const Layout layout = GENERATE(Layout::NHWC, Layout::NCHW);
-  const PoolCase k{64, 26, 26, 32, 3, 3, 2, 2, true};
+  const PoolCase k = GENERATE(PoolCase{64, 26, 26, 32, 3, 3, 2, 2, true}, PoolCase{64, 26, 26, 32, 2, 2, 2, 2, false});
   const Reference ref = reference_for(k, layout);
   const Pool2dGeometry g = geometry_for(k, layout);
   const auto x = random_values<float>(ref.x_size(), 91);
@@ -198,6 +222,7 @@ TEST_CASE("pooling results are bitwise identical on 1 and 2 threads", "[pool]") 
     std::vector<std::int64_t> argmax(ref.y_size());
     keel::kernels::max_pool2d_forward(g, x.data(), y.data(), argmax.data());
     keel::kernels::max_pool2d_backward(g, gy.data(), argmax.data(), gx.data());
+    if (keel::kernels::max_pool2d_is_2x2(g)) keel::kernels::max_pool2d_backward_2x2(g, x.data(), y.data(), gy.data(), gx.data());
     keel::kernels::avg_pool2d_forward(g, x.data(), ya.data());
     keel::kernels::avg_pool2d_backward(g, gy.data(), gxa.data());
     for (auto* part : {&gx, &ya, &gxa}) y.insert(y.end(), part->begin(), part->end());
