@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/chunk_partials.h"
 #include "keel/core/kernels/scratch_buffer.h"
+#include "keel/core/kernels/simd.h"
 #include "keel/core/parallel.h"
 
 namespace keel::kernels {
@@ -83,23 +82,15 @@ std::array<std::int64_t, kDirectMaxPatch> tap_offsets(const Conv2dGeometry& g, c
 
 std::int64_t images_per_chunk(const Conv2dGeometry& g) { return std::max<std::int64_t>(1, (g.batch + kChunks - 1) / kChunks); }
 
-// One 64-byte vector of T (GCC/Clang vector extensions: AVX-512 here, two halves elsewhere).
-typedef float FloatVec __attribute__((vector_size(64)));
-typedef double DoubleVec __attribute__((vector_size(64)));
-template <class T>
-using Vec = std::conditional_t<std::is_same_v<T, float>, FloatVec, DoubleVec>;
-template <class T>
-constexpr std::int64_t kLanes = 64 / static_cast<std::int64_t>(sizeof(T));
-
+using simd::kLanes;
+using simd::Vec;
 template <class T>
 Vec<T> load(const T* p) {
-  Vec<T> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  return simd::load<Vec<T>>(p);
 }
 template <class T>
 void store(T* p, Vec<T> v) {
-  std::memcpy(p, &v, sizeof v);
+  simd::store(p, v);
 }
 
 // P output pixels along a row times one vector of output channels, accumulated in registers.

@@ -1,11 +1,15 @@
 #include "keel/core/kernels/pooling.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <type_traits>
 #include <cmath>
 #include <string_view>
 #include <vector>
 
 #include "keel/core/error.h"
+#include "keel/core/kernels/simd.h"
 #include "keel/core/kernels/window_geometry.h"
 #include "keel/core/parallel.h"
 
@@ -104,7 +108,21 @@ void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x
       T* __restrict m = y + (row * g.out_w + ow) * C;
       std::int64_t* __restrict a = kArgmax ? argmax + (row * g.out_w + ow) * C : nullptr;
       const std::int64_t pos = 2 * oh * W + 2 * ow;
-      for (std::int64_t c = 0; c < C; ++c) {
+      std::int64_t c = 0;
+      if constexpr (!kArgmax) {  // whole vectors: the same rule with compares and bit selects
+        using F = simd::Vec<T>;
+        using B = simd::BitsVec<T>;
+        for (; c + simd::kLanes<T> <= C; c += simd::kLanes<T>) {
+          F best = simd::load<F>(p0 + c);
+          for (const T* q : {p0 + C, p2, p2 + C}) {
+            const F v = simd::load<F>(q + c);
+            const B take = (B)(~(v <= best) & (best == best));
+            best = (F)(((B)v & take) | ((B)best & ~take));
+          }
+          simd::store(m + c, best);
+        }
+      }
+      for (; c < C; ++c) {
         T best = p0[c];
         std::int64_t at = pos;
         auto consider = [&](T v, std::int64_t p) {
@@ -214,17 +232,35 @@ void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, co
         const std::int64_t out = (row * g.out_w + ow) * C, left = 2 * ow * C, right = left + C;
         const T* __restrict m = y + out;
         const T* __restrict gy = grad_y + out;
-        for (std::int64_t c = 0; c < C; ++c) {
-          const T best = m[c], grad = gy[c];
-          auto is_best = [best](T v) { return v == best || (v != v && best != best); };
-          const bool e0 = is_best(top[left + c]);
-          const bool e1 = !e0 && is_best(top[right + c]);
-          const bool e2 = !e0 && !e1 && is_best(bottom[left + c]);
-          const bool e3 = !e0 && !e1 && !e2;
-          g_top[left + c] = e0 ? grad : T(0);
-          g_top[right + c] = e1 ? grad : T(0);
-          g_bottom[left + c] = e2 ? grad : T(0);
-          g_bottom[right + c] = e3 ? grad : T(0);
+        const T *__restrict x0 = top + left, *__restrict x1 = top + right;
+        const T* __restrict x2 = bottom + left;  // the fourth position is the one left
+        T *__restrict g0 = g_top + left, *__restrict g1 = g_top + right;
+        T *__restrict g2 = g_bottom + left, *__restrict g3 = g_bottom + right;
+        // y is a copy of the first value in its window that attains the maximum (a NaN included), so
+        // that position is the first whose bits equal y's: integer compares and masks, no branches.
+        std::int64_t c = 0;
+        using V = simd::BitsVec<T>;
+        for (; c + simd::kLanes<T> <= C; c += simd::kLanes<T>) {
+          const V best = simd::load<V>(m + c);
+          V rest = simd::load<V>(gy + c);
+          const V e0 = simd::load<V>(x0 + c) == best, e1 = simd::load<V>(x1 + c) == best;
+          const V e2 = simd::load<V>(x2 + c) == best;
+          simd::store(g0 + c, rest & e0);
+          rest &= ~e0;
+          simd::store(g1 + c, rest & e1);
+          rest &= ~e1;
+          simd::store(g2 + c, rest & e2);
+          simd::store(g3 + c, rest & ~e2);
+        }
+        using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+        for (; c < C; ++c) {
+          const Bits best = std::bit_cast<Bits>(m[c]);
+          const bool e0 = std::bit_cast<Bits>(x0[c]) == best, e1 = !e0 && std::bit_cast<Bits>(x1[c]) == best;
+          const bool e2 = !e0 && !e1 && std::bit_cast<Bits>(x2[c]) == best;
+          g0[c] = e0 ? gy[c] : T(0);
+          g1[c] = e1 ? gy[c] : T(0);
+          g2[c] = e2 ? gy[c] : T(0);
+          g3[c] = !e0 && !e1 && !e2 ? gy[c] : T(0);
         }
       }
       const std::int64_t used = 2 * g.out_w * C, unused = W * C - used;  // a column no window reads

@@ -38,8 +38,9 @@ void max_pool2d_backward(const Pool2dGeometry& g, const T* grad_y, const std::in
 // reading an argmax that the forward would have to write.
 bool max_pool2d_is_2x2(const Pool2dGeometry& g);
 
-// For max_pool2d_is_2x2 geometries: overwrites grad_x, giving each grad_y element to the first
-// position of its window whose x equals y (NaN matching NaN) — the argmax max_pool2d_forward picks.
+// For max_pool2d_is_2x2 geometries, with y from max_pool2d_forward: overwrites grad_x, giving each
+// grad_y element to the first position of its window whose x has y's bits — the argmax the forward
+// picks, since y is a copy of that value (a NaN included).
 template <class T>
 void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, const T* grad_y, T* grad_x);
 
