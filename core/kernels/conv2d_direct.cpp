@@ -82,15 +82,17 @@ std::array<std::int64_t, kDirectMaxPatch> tap_offsets(const Conv2dGeometry& g, c
 
 std::int64_t images_per_chunk(const Conv2dGeometry& g) { return std::max<std::int64_t>(1, (g.batch + kChunks - 1) / kChunks); }
 
-using simd::kLanes;
-using simd::Vec;
+template <class T>
+using Vec = typename Simd<T>::V;
+template <class T>
+constexpr std::int64_t kLanes = Simd<T>::lanes;
 template <class T>
 Vec<T> load(const T* p) {
-  return simd::load<Vec<T>>(p);
+  return load_as<Vec<T>>(p);
 }
 template <class T>
 void store(T* p, Vec<T> v) {
-  simd::store(p, v);
+  store_as(p, v);
 }
 
 // P output pixels along a row times one vector of output channels, accumulated in registers.

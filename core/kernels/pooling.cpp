@@ -110,16 +110,16 @@ void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x
       const std::int64_t pos = 2 * oh * W + 2 * ow;
       std::int64_t c = 0;
       if constexpr (!kArgmax) {  // whole vectors: the same rule with compares and bit selects
-        using F = simd::Vec<T>;
-        using B = simd::BitsVec<T>;
-        for (; c + simd::kLanes<T> <= C; c += simd::kLanes<T>) {
-          F best = simd::load<F>(p0 + c);
+        using F = typename Simd<T>::V;
+        using B = typename Simd<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>::V;
+        for (; c + Simd<T>::lanes <= C; c += Simd<T>::lanes) {
+          F best = load_as<F>(p0 + c);
           for (const T* q : {p0 + C, p2, p2 + C}) {
-            const F v = simd::load<F>(q + c);
+            const F v = load_as<F>(q + c);
             const B take = (B)(~(v <= best) & (best == best));
             best = (F)(((B)v & take) | ((B)best & ~take));
           }
-          simd::store(m + c, best);
+          store_as(m + c, best);
         }
       }
       for (; c < C; ++c) {
@@ -238,21 +238,21 @@ void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, co
         T *__restrict g2 = g_bottom + left, *__restrict g3 = g_bottom + right;
         // y is a copy of the first value in its window that attains the maximum (a NaN included), so
         // that position is the first whose bits equal y's: integer compares and masks, no branches.
-        std::int64_t c = 0;
-        using V = simd::BitsVec<T>;
-        for (; c + simd::kLanes<T> <= C; c += simd::kLanes<T>) {
-          const V best = simd::load<V>(m + c);
-          V rest = simd::load<V>(gy + c);
-          const V e0 = simd::load<V>(x0 + c) == best, e1 = simd::load<V>(x1 + c) == best;
-          const V e2 = simd::load<V>(x2 + c) == best;
-          simd::store(g0 + c, rest & e0);
-          rest &= ~e0;
-          simd::store(g1 + c, rest & e1);
-          rest &= ~e1;
-          simd::store(g2 + c, rest & e2);
-          simd::store(g3 + c, rest & ~e2);
-        }
         using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+        using V = typename Simd<Bits>::V;
+        std::int64_t c = 0;
+        for (; c + Simd<T>::lanes <= C; c += Simd<T>::lanes) {
+          const V best = load_as<V>(m + c);
+          V rest = load_as<V>(gy + c);
+          const V e0 = load_as<V>(x0 + c) == best, e1 = load_as<V>(x1 + c) == best;
+          const V e2 = load_as<V>(x2 + c) == best;
+          store_as(g0 + c, rest & e0);
+          rest &= ~e0;
+          store_as(g1 + c, rest & e1);
+          rest &= ~e1;
+          store_as(g2 + c, rest & e2);
+          store_as(g3 + c, rest & ~e2);
+        }
         for (; c < C; ++c) {
           const Bits best = std::bit_cast<Bits>(m[c]);
           const bool e0 = std::bit_cast<Bits>(x0[c]) == best, e1 = !e0 && std::bit_cast<Bits>(x1[c]) == best;

@@ -1,37 +1,27 @@
 #pragma once
-// Internal to core/kernels: one 64-byte vector through GCC/Clang vector extensions (an AVX-512
-// register here, two halves on AVX2), for the loops the auto-vectorizer leaves scalar.
+// A 64-byte SIMD vector of T as a GCC vector extension (lowered to narrower vectors where the ISA has
+// none), with unaligned loads and stores. Arithmetic mixes vectors and scalars (a scalar broadcasts),
+// so one generic term `a += load_as<U>(p) - s` serves both a vector U and a scalar U.
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 
-namespace keel::kernels::simd {
-
-typedef float FloatVec __attribute__((vector_size(64)));
-typedef double DoubleVec __attribute__((vector_size(64)));
-typedef std::uint32_t Bits32Vec __attribute__((vector_size(64)));
-typedef std::uint64_t Bits64Vec __attribute__((vector_size(64)));
+namespace keel::kernels {
 
 template <class T>
-using Vec = std::conditional_t<std::is_same_v<T, float>, FloatVec, DoubleVec>;
-// The same lanes as unsigned integers of T's width, for bitwise compares and selects.
-template <class T>
-using BitsVec = std::conditional_t<sizeof(T) == 4, Bits32Vec, Bits64Vec>;
+struct Simd {
+  typedef T V __attribute__((vector_size(64)));
+  static constexpr std::int64_t lanes = 64 / sizeof(T);
+};
 
-template <class T>
-constexpr std::int64_t kLanes = 64 / static_cast<std::int64_t>(sizeof(T));
-
-// Unaligned load and store of any 64-byte vector type V from or to elements of type T.
-template <class V, class T>
-V load(const T* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
+template <class U, class T>
+inline U load_as(const T* p) {
+  U v;
+  __builtin_memcpy(&v, p, sizeof(U));
   return v;
 }
-template <class V, class T>
-void store(T* p, V v) {
-  static_assert(sizeof(V) == 64);
-  std::memcpy(p, &v, sizeof v);
+
+template <class U, class T>
+inline void store_as(T* p, const U& v) {
+  __builtin_memcpy(p, &v, sizeof(U));
 }
 
-}  // namespace keel::kernels::simd
+}  // namespace keel::kernels
