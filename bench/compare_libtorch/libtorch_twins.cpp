@@ -1,8 +1,9 @@
 // LibTorch twins of keel_bench's "compare" cases: the same models, shapes, initial weights
 // (twin_spec.h), optimizer, loss and repetitions, printing the same RESULT lines with side "libtorch".
 //
-//   libtorch_twins [--threads N] [--nchw | --channels-last]
+//   libtorch_twins [filter] [--threads N] [--nchw | --channels-last]
 //
+// The filter selects cases whose name contains it (keel_bench's case names: "train_step convnet").
 // --threads N calls torch::set_num_threads(N) (its OpenMP pool; run it with OPENBLAS_NUM_THREADS=1).
 // Models and Conv2D cases use NCHW by default (the faster layout for LibTorch 1.13 here, see
 // bench/RESULTS.md); the BatchNorm2d cases always run both layouts.
@@ -10,6 +11,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -202,23 +204,28 @@ void conv_dense_cases() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string filter;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--channels-last") == 0) channels_last = true;
     else if (std::strcmp(argv[i], "--nchw") == 0) channels_last = false;
-    else {
-      std::cerr << "usage: libtorch_twins [--threads N] [--nchw | --channels-last]\n";
+    else if (argv[i][0] == '-') {
+      std::cerr << "usage: libtorch_twins [filter] [--threads N] [--nchw | --channels-last]\n";
       return 2;
-    }
+    } else filter = argv[i];
   }
   torch::set_num_threads(threads);
   torch::manual_seed(1);
   std::cout << "libtorch_twins: " << torch::get_num_threads() << " thread(s), "
             << (channels_last ? "channels_last" : "NCHW") << "\n";
-  train_step_case("convnet", ConvNet(), 64);
-  predict_case();
-  train_step_case("mlp", Mlp(), 128);
-  batch_norm_cases();
-  conv_dense_cases();
+  // Named as keel_bench's "compare" cases, so one filter selects the same cases on both sides.
+  const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+      {"train_step convnet", [] { train_step_case("convnet", ConvNet(), 64); }},
+      {"predict convnet", predict_case},
+      {"train_step mlp", [] { train_step_case("mlp", Mlp(), 128); }},
+      {"BatchNormalization layer", batch_norm_cases},
+      {"Conv2D and Dense layers", conv_dense_cases}};
+  for (const auto& [name, run] : cases)
+    if (name.find(filter) != std::string::npos) run();
   return 0;
 }

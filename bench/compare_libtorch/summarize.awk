@@ -11,12 +11,13 @@ function median_of(key,    n, i, j, v, t) {
   return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 
-function fmt(x) { if (x != int(x) && x < 10 && x > 1) return sprintf("%.5g", x); return x >= 100 ? sprintf("%.0f", x) : x >= 10 ? sprintf("%.1f", x) : sprintf("%.3g", x) }
+# Losses (the twins' check) with five digits, everything else with three or the integer part.
+function fmt(x, u) { if (u == "loss") return sprintf("%.5g", x); return x >= 100 ? sprintf("%.0f", x) : x >= 10 ? sprintf("%.1f", x) : sprintf("%.3g", x) }
 
-function cell(key,    m) {
+function cell(key, u,    m) {
   if (!(key in count)) return "—"
   m = median_of(key)
-  return fmt(m) " (" fmt(lo[key]) "–" fmt(hi[key]) ", n=" count[key] ")"
+  return fmt(m, u) " (" fmt(lo[key], u) "–" fmt(hi[key], u) ", n=" count[key] ")"
 }
 
 $2 == "RESULT" {
@@ -38,7 +39,7 @@ END {
     for (r = 1; r <= nrows[label]; ++r) {
       split(rows[label, r], parts, SUBSEP); name = parts[1]; threads = parts[2]
       k = label SUBSEP "keel" SUBSEP name SUBSEP threads; t = label SUBSEP "libtorch" SUBSEP name SUBSEP threads
-      kc = cell(k); tc = cell(t); ratio = "—"; speedup = "—"
+      kc = cell(k, unit[name]); tc = cell(t, unit[name]); ratio = "—"; speedup = "—"
       if ((k in count) && (t in count)) {
         km = median_of(k); tm = median_of(t)
         if (tm != 0) ratio = sprintf("%.2f", km / tm)
