@@ -165,6 +165,14 @@ void batch_norm_backward_apply(const ChannelLayout& l, const T* grad_y, const T*
   }
   auto params = bn_detail::affine_params<T>(p, mean, b, k);
   std::vector<T> pa = bn_detail::per_param<T>(p, a);
+  if (bn_detail::registers_hold_tile<T>(p)) {
+    const T* const q[4] = {pa.data(), params.hi.data(), params.scale.data(), params.shift.data()};
+    bn_detail::map_rows<T>(p, q, [&](std::int64_t off, const auto* v) {
+      using V = std::remove_cvref_t<decltype(v[0])>;
+      store_as(grad_x + off, load_as<V>(grad_y + off) * v[0] + ((load_as<V>(x + off) - v[1]) * v[2] + v[3]));
+    });
+    return;
+  }
   bn_detail::for_each_run(p, [&](std::int64_t off, std::int64_t n, std::int64_t q, bool per_column) {
     if (per_column)
       grad_x_run(grad_y + off, x + off, pa.data() + q, params.hi.data() + q, params.scale.data() + q,

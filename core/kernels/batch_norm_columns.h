@@ -72,3 +72,48 @@ void accumulate_rows(const Partition& p, const Rect& r, std::int64_t b0, std::in
 }
 
 }  // namespace keel::kernels::bn_detail
+
+namespace keel::kernels::bn_detail {
+
+// Element-wise passes of the column walk with K per-column parameter arrays held in registers: the
+// parameters of a tile of n = NP·lanes columns fill NP vectors each, loaded once per work item.
+template <class T, int NP, int K, class Fn>
+inline void map_rows_group(const Partition& p, const Rect& r, const T* const (&params)[K], Fn& fn) {
+  using V = typename Simd<T>::V;
+  constexpr std::int64_t L = Simd<T>::lanes;
+  V pv[NP][K];
+#pragma GCC unroll 8
+  for (int v = 0; v < NP; ++v)
+    for (int k = 0; k < K; ++k) pv[v][k] = load_as<V>(params[k] + r.j0 + v * L);
+  for (std::int64_t row = r.r0; row < r.r1; ++row) {
+    const std::int64_t off = row * p.width + r.j0;
+#pragma GCC unroll 8
+    for (int v = 0; v < NP; ++v) fn(off + v * L, pv[v]);
+  }
+}
+
+inline constexpr int kMaxParamVectors = 8;
+
+// Whether map_rows can hold a tile's parameters in registers: all tiles of the row equally wide, in
+// whole vectors, at most kMaxParamVectors of them.
+template <class T>
+bool registers_hold_tile(const Partition& p) {
+  return !p.planes && p.width % p.tile == 0 && p.tile % Simd<T>::lanes == 0 &&
+         p.tile / Simd<T>::lanes <= kMaxParamVectors;
+}
+
+// For every row of every work item: fn(offset, pv) writes the NP·lanes values from `offset` on, pv[k]
+// being parameter k (params[k] holds one value per column) for those columns. Requires
+// registers_hold_tile<T>(p).
+template <class T, int K, class Fn>
+void map_rows(const Partition& p, const T* const (&params)[K], Fn&& fn) {
+  const int np = static_cast<int>(p.tile / Simd<T>::lanes);
+  for_each_item(p, [&](std::int64_t item) {
+    const Rect r = rect_of(p, item);
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+      ((np == I + 1 ? map_rows_group<T, I + 1, K>(p, r, params, fn) : void()), ...);
+    }(std::make_integer_sequence<int, kMaxParamVectors>{});
+  });
+}
+
+}  // namespace keel::kernels::bn_detail

@@ -44,16 +44,19 @@ void merge_columns(std::int64_t n, double na, double nb, double* mean, double* m
   }
 }
 
-// Moments of nb values from their sums s1 = Σ(x - shift) and s2 = Σ(x - shift)². The shift is a value
-// near the data (never far from the mean), so s2 - s1²/nb cancels little even at large offsets.
+// Moments of nb values from their sums s1 = Σ(x - shift) and s2 = Σ(x - shift)². The shift is close to
+// the values' mean (a running mean, or the mean of a small sample, rounded to T), so s2 - s1²/nb cancels
+// little, even at large offsets; a single value as the shift could sit several deviations away.
+inline constexpr std::int64_t kShiftSample = 8;
+
 inline void shifted_moments(double nb, double shift, double s1, double s2, double& mean, double& m2) {
   mean = shift + s1 / nb;
   m2 = std::max(0.0, s2 - s1 * (s1 / nb));
 }
 
 // Column walk, one work item: per-column moments of its rectangle, written to mean/m2 at the item's
-// columns. Each block is one pass in T of shifted sums per fold slot (the shift is the block's first row
-// for the first block, the running mean rounded to T after that), folded into double and merged into
+// columns. Each block is one pass in T of shifted sums per fold slot (the shift is the mean of the first
+// block's first rows, then the running mean), folded into double and merged into
 // the running double moments by Chan's formula.
 template <class T>
 void column_item_moments(const Partition& p, const T* x, const bn_detail::Rect& r, double* mean, double* m2) {
@@ -70,11 +73,16 @@ void column_item_moments(const Partition& p, const T* x, const bn_detail::Rect& 
     const std::int64_t b1 = std::min(r.r1, b0 + p.block_rows);
     const double nb = static_cast<double>(b1 - b0);
     if (count == 0) {
-      bn_detail::repeat_slots(p, n, x + b0 * p.width + r.j0, shift);
+      const std::int64_t k = std::min(kShiftSample, b1 - b0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (std::int64_t row = b0; row < b0 + k; ++row) sum += static_cast<double>(x[row * p.width + r.j0 + j]);
+        shift[j] = static_cast<T>(sum / static_cast<double>(k));
+      }
     } else {
       for (std::int64_t j = 0; j < n; ++j) shift[j] = static_cast<T>(mean[j]);
-      bn_detail::repeat_slots(p, n, shift, shift);
     }
+    bn_detail::repeat_slots(p, n, shift, shift);
     std::fill(acc1, acc1 + slots, T(0));
     std::fill(acc2, acc2 + slots, T(0));
     bn_detail::accumulate_rows<T, 2>(
@@ -120,14 +128,17 @@ void column_moments(const Partition& p, const T* x, double* mean, double* var) {
 }
 
 // Plane walk: moments of one contiguous plane, by segments of p.segment values, each one pass of sums
-// shifted by the segment's first value.
+// shifted by the mean of the segment's first values.
 template <class T>
 Moments plane_moments(const T* x, std::int64_t n, std::int64_t segment) {
   Moments m;
   for (std::int64_t s0 = 0; s0 < n; s0 += segment) {
     const std::int64_t len = std::min(segment, n - s0);
     const T* xs = x + s0;
-    const T x0 = xs[0];
+    const std::int64_t k = std::min(kShiftSample, len);
+    double sample = 0;
+    for (std::int64_t i = 0; i < k; ++i) sample += static_cast<double>(xs[i]);
+    const T x0 = static_cast<T>(sample / static_cast<double>(k));
     T s1, s2;
     lane_sum_pair<T>(
         len,
