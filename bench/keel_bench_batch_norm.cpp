@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <iostream>
 #include <keel/core/kernels/batch_norm.h>
 #include <keel/keel.h>
@@ -14,9 +16,14 @@ namespace {
 using keel::Tensor;
 using keel::bench::time_ms;
 
+constexpr int kRuns = 101;
+
 keel::bench::Register bn("batch_norm", "BatchNormalization kernels", [] {
   struct S { std::int64_t n, h, w, c; bool nhwc; };
-  std::cout << "BatchNormalization kernels (float32)\n";
+  std::string load = "unknown";
+  if (std::ifstream f("/proc/loadavg"); f) std::getline(f, load);
+  std::cout << "BatchNormalization kernels (float32), median/min of " << kRuns << " runs; load average at start: " << load
+            << "\n";
   for (S s : {S{64, 28, 28, 32, true}, S{64, 28, 28, 32, false}, S{256, 14, 14, 64, true}, S{256, 14, 14, 64, false}}) {
     const std::int64_t elems = s.n * s.h * s.w * s.c;
     keel::kernels::ChannelLayout l = s.nhwc ? keel::kernels::ChannelLayout{s.n * s.h * s.w, s.c, 1}
@@ -29,31 +36,34 @@ keel::bench::Register bn("batch_norm", "BatchNormalization kernels", [] {
       keel::parallel::for_each_chunk(0, elems, 32768, [&](std::int64_t, std::int64_t b, std::int64_t e) {
         std::memcpy(y.data<float>() + b, x.data<float>() + b, (e - b) * sizeof(float));
       });
-    }, 51);
+    }, kRuns);
     auto fwd = time_ms([&] {
       keel::kernels::batch_norm_forward_training<float>(l, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-3,
                                                         y.data<float>(), mean.data(), var.data(), invstd.data());
-    }, 51);
+    }, kRuns);
     auto fwd_bwd = time_ms([&] {
       keel::kernels::batch_norm_forward_training<float>(l, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-3,
                                                         y.data<float>(), mean.data(), var.data(), invstd.data());
       keel::kernels::batch_norm_backward<float>(l, dy.data<float>(), x.data<float>(), mean.data(), invstd.data(),
                                                 gamma.data<float>(), nullptr, nullptr, dx.data<float>(),
                                                 dgamma.data<float>(), dbeta.data<float>());
-    }, 51);
+    }, kRuns);
     auto infer = time_ms([&] {
       keel::kernels::batch_norm_inference<float>(l, x.data<float>(), gamma.data<float>(), beta.data<float>(),
                                                  mm.data<float>(), mv.data<float>(), 1e-3, y.data<float>());
-    }, 51);
+    }, kRuns);
     auto gbs = [&](double bytes_per_elem, double ms) { return bytes_per_elem * elems / (ms * 1e-3) / 1e9; };
-    double copy_gbs = gbs(8, copy.median_ms);
     std::string shape = s.nhwc ? fmt::format("[{}, {}, {}, {}] NHWC", s.n, s.h, s.w, s.c)
                                : fmt::format("[{}, {}, {}, {}] NCHW", s.n, s.c, s.h, s.w);
-    std::cout << fmt::format("  {:<24} copy {:6.3f} ms ({:5.1f} GB/s) | train fwd {:6.3f} ms ({:5.1f} GB/s) | "
-                             "fwd+bwd {:6.3f} ms ({:5.1f} GB/s) | inference {:6.3f} ms ({:5.1f} GB/s, {:.0f}% of copy)\n",
-                             shape, copy.median_ms, copy_gbs, fwd.median_ms, gbs(8, fwd.median_ms), fwd_bwd.median_ms,
-                             gbs(20, fwd_bwd.median_ms), infer.median_ms, gbs(8, infer.median_ms),
-                             100 * gbs(8, infer.median_ms) / copy_gbs);
+    // Median, with the minimum after the slash: on a shared machine the minimum is the undisturbed run.
+    auto cell = [&](const char* what, const keel::bench::Timing& t, double bytes_per_elem) {
+      return fmt::format("{} {:6.3f}/{:6.3f} ms ({:5.1f}/{:5.1f} GB/s)", what, t.median_ms, t.min_ms,
+                         gbs(bytes_per_elem, t.median_ms), gbs(bytes_per_elem, t.min_ms));
+    };
+    std::cout << fmt::format("  {:<24} {} | {} | {} | {} | inference/copy {:.0f}%/{:.0f}%\n", shape,
+                             cell("copy", copy, 8), cell("train fwd", fwd, 8), cell("fwd+bwd", fwd_bwd, 20),
+                             cell("inference", infer, 8), 100 * copy.median_ms / infer.median_ms,
+                             100 * copy.min_ms / infer.min_ms);
   }
 });
 

@@ -5,9 +5,10 @@
 // (o*C + c)*inner + i. NHWC rank 4 → {N*H*W, C, 1}; NCHW → {N, C, H*W}; rank 2 [N, C] → {N, C, 1}.
 // Statistics are per channel over the outer × inner positions (count = outer*inner).
 //
-// Numerics: all per-channel statistics are double. Moments come from two-pass sums inside small
-// cache-resident blocks (shifted by each block's first value), merged with Chan's formula in a fixed
-// order; never from raw Σx and Σx². Normalization subtracts the mean as a float hi + lo pair, so a
+// Numerics: all per-channel statistics are double. Moments come from one pass of shifted sums
+// Σ(x - s), Σ(x - s)² in T over small blocks, s near the mean (the running mean, or the mean of a few
+// values for a work item's first block), each block's moments in double merged with Chan's formula in
+// a fixed order; never from raw Σx and Σx². Normalization subtracts the mean as a float hi + lo pair, so a
 // large offset (x ≈ 1e6) costs no accuracy. Every decomposition (blocks, chunks, merge order) is fixed
 // by the layout alone, so results are bitwise identical for any thread count.
 //

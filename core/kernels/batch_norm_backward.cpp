@@ -2,9 +2,11 @@
 // then grad_x = A·dy + B·(x - mean) + K per channel. x̂ is recomputed, never stored.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/kernels/batch_norm_columns.h"
 #include "keel/core/kernels/batch_norm_partition.h"
 #include "keel/core/kernels/lane_sum.h"
 
@@ -13,15 +15,6 @@ namespace {
 
 using bn_detail::Partition;
 using bn_detail::value_or;
-
-template <class T>
-void add_dy_terms(const T* __restrict dy, const T* __restrict x, const T* __restrict hi, std::int64_t n,
-                  T* __restrict sum_dy, T* __restrict sum_dx) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    sum_dy[i] += dy[i];
-    sum_dx[i] += dy[i] * (x[i] - hi[i]);
-  }
-}
 
 // Column walk, one work item: per-column Σdy and Σdy·(x - hi) of its rectangle, added per block in T
 // (per fold slot) and across blocks in double, written at the item's columns of sdy/sdx.
@@ -41,9 +34,15 @@ void column_item_sums(const Partition& p, const T* dy, const T* x, const T* hi, 
     const std::int64_t b1 = std::min(r.r1, b0 + p.block_rows);
     std::fill(ady, ady + slots, T(0));
     std::fill(adx, adx + slots, T(0));
-    bn_detail::for_each_row_run(p, r, b0, b1, [&](std::int64_t off, std::int64_t len) {
-      add_dy_terms(dy + off, x + off, hi, len, ady, adx);
-    });
+    bn_detail::accumulate_rows<T, 2>(
+        p, r, b0, b1,
+        [&](std::int64_t off, std::int64_t s, auto& a, auto& b) {
+          using U = std::remove_cvref_t<decltype(a)>;
+          U g = load_as<U>(dy + off);
+          a += g;
+          b += g * (load_as<U>(x + off) - load_as<U>(hi + s));
+        },
+        ady, adx);
     bn_detail::fold_slots(p, n, ady, bdy);
     bn_detail::fold_slots(p, n, adx, bdx);
     for (std::int64_t j = 0; j < n; ++j) {
@@ -82,9 +81,11 @@ void raw_sums(const Partition& p, const T* dy, const T* x, const std::vector<T>&
           T sa, sb;
           lane_sum_pair<T>(
               std::min(p.segment, inner - s0),
-              [&](std::int64_t i, T& u, T& v) {
-                u = g[i];
-                v = g[i] * (xs[i] - h);
+              [&](std::int64_t i, auto& u, auto& v) {
+                using U = std::remove_cvref_t<decltype(u)>;
+                U gi = load_as<U>(g + i);
+                u += gi;
+                v += gi * (load_as<U>(xs + i) - h);
               },
               sa, sb);
           a += static_cast<double>(sa);
@@ -164,6 +165,14 @@ void batch_norm_backward_apply(const ChannelLayout& l, const T* grad_y, const T*
   }
   auto params = bn_detail::affine_params<T>(p, mean, b, k);
   std::vector<T> pa = bn_detail::per_param<T>(p, a);
+  if (bn_detail::registers_hold_tile<T>(p)) {
+    const T* const q[4] = {pa.data(), params.hi.data(), params.scale.data(), params.shift.data()};
+    bn_detail::map_rows<T>(p, q, [&](std::int64_t off, const auto* v) {
+      using V = std::remove_cvref_t<decltype(v[0])>;
+      store_as(grad_x + off, load_as<V>(grad_y + off) * v[0] + ((load_as<V>(x + off) - v[1]) * v[2] + v[3]));
+    });
+    return;
+  }
   bn_detail::for_each_run(p, [&](std::int64_t off, std::int64_t n, std::int64_t q, bool per_column) {
     if (per_column)
       grad_x_run(grad_y + off, x + off, pa.data() + q, params.hi.data() + q, params.scale.data() + q,

@@ -1,9 +1,11 @@
 // Forward passes: every one is y = (x - hi)·scale + shift per channel (see AffineParams), one read of x
 // and one write of y.
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/kernels/batch_norm_columns.h"
 #include "keel/core/kernels/batch_norm_partition.h"
 
 namespace keel::kernels {
@@ -26,6 +28,14 @@ void affine_run(const T* __restrict x, T hi, T scale, T shift, std::int64_t n, T
 
 template <class T>
 void affine_pass(const Partition& p, const T* x, const AffineParams<T>& a, T* y) {
+  if (bn_detail::registers_hold_tile<T>(p)) {
+    const T* const params[3] = {a.hi.data(), a.scale.data(), a.shift.data()};
+    bn_detail::map_rows<T>(p, params, [&](std::int64_t off, const auto* q) {
+      using V = std::remove_cvref_t<decltype(q[0])>;
+      store_as(y + off, (load_as<V>(x + off) - q[0]) * q[1] + q[2]);
+    });
+    return;
+  }
   bn_detail::for_each_run(p, [&](std::int64_t off, std::int64_t n, std::int64_t k, bool per_column) {
     if (per_column)
       affine_run(x + off, a.hi.data() + k, a.scale.data() + k, a.shift.data() + k, n, y + off);

@@ -1,10 +1,13 @@
-// Per-channel moments: two-pass sums inside cache-resident blocks (shifted by the block's first value,
-// so an offset costs no precision), merged by Chan's formula in a fixed order.
+// Per-channel moments: one pass of shifted sums Σ(x - shift), Σ(x - shift)² in T over cache-sized blocks
+// (the shift sits inside the data, so an offset costs no precision), each block's moments taken in
+// double and merged by Chan's formula in a fixed order.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/kernels/batch_norm_columns.h"
 #include "keel/core/kernels/batch_norm_partition.h"
 #include "keel/core/kernels/lane_sum.h"
 
@@ -41,29 +44,26 @@ void merge_columns(std::int64_t n, double na, double nb, double* mean, double* m
   }
 }
 
-template <class T>
-void add_shifted(const T* __restrict x, const T* __restrict shift, std::int64_t n, T* __restrict acc) {
-  for (std::int64_t i = 0; i < n; ++i) acc[i] += x[i] - shift[i];
-}
+// Moments of nb values from their sums s1 = Σ(x - shift) and s2 = Σ(x - shift)². The shift is close to
+// the values' mean (a running mean, or the mean of a small sample, rounded to T), so s2 - s1²/nb cancels
+// little, even at large offsets; a single value as the shift could sit several deviations away.
+inline constexpr std::int64_t kShiftSample = 8;
 
-template <class T>
-void add_squared_deviation(const T* __restrict x, const T* __restrict shift, const T* __restrict dm, std::int64_t n,
-                           T* __restrict acc) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    T e = (x[i] - shift[i]) - dm[i];
-    acc[i] += e * e;
-  }
+inline void shifted_moments(double nb, double shift, double s1, double s2, double& mean, double& m2) {
+  mean = shift + s1 / nb;
+  m2 = std::max(0.0, s2 - s1 * (s1 / nb));
 }
 
 // Column walk, one work item: per-column moments of its rectangle, written to mean/m2 at the item's
-// columns. Each block is two passes in T over its rows shifted by the block's first row (accumulated per
-// fold slot, then folded), merged into the running double moments.
+// columns. Each block is one pass in T of shifted sums per fold slot (the shift is the mean of the first
+// block's first rows, then the running mean), folded into double and merged into
+// the running double moments by Chan's formula.
 template <class T>
 void column_item_moments(const Partition& p, const T* x, const bn_detail::Rect& r, double* mean, double* m2) {
   constexpr std::int64_t kMax = bn_detail::kTileBytes / sizeof(float);
   const std::int64_t n = r.j1 - r.j0, slots = p.fold * n;
-  T shift[kMax], dm[kMax], acc[kMax];
-  double sum[kMax], bmean[kMax], bm2[kMax];
+  T shift[kMax], acc1[kMax], acc2[kMax];
+  double s1[kMax], s2[kMax], bmean[kMax], bm2[kMax];
   mean += r.j0;
   m2 += r.j0;
   std::fill(mean, mean + n, 0.0);
@@ -72,21 +72,31 @@ void column_item_moments(const Partition& p, const T* x, const bn_detail::Rect& 
   for (std::int64_t b0 = r.r0; b0 < r.r1; b0 += p.block_rows) {
     const std::int64_t b1 = std::min(r.r1, b0 + p.block_rows);
     const double nb = static_cast<double>(b1 - b0);
-    bn_detail::repeat_slots(p, n, x + b0 * p.width + r.j0, shift);
-    std::fill(acc, acc + slots, T(0));
-    bn_detail::for_each_row_run(p, r, b0, b1,
-                                [&](std::int64_t off, std::int64_t len) { add_shifted(x + off, shift, len, acc); });
-    bn_detail::fold_slots(p, n, acc, sum);
-    for (std::int64_t j = 0; j < n; ++j) {
-      dm[j] = static_cast<T>(sum[j] / nb);
-      bmean[j] = static_cast<double>(shift[j]) + sum[j] / nb;
+    if (count == 0) {
+      const std::int64_t k = std::min(kShiftSample, b1 - b0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        for (std::int64_t row = b0; row < b0 + k; ++row) sum += static_cast<double>(x[row * p.width + r.j0 + j]);
+        shift[j] = static_cast<T>(sum / static_cast<double>(k));
+      }
+    } else {
+      for (std::int64_t j = 0; j < n; ++j) shift[j] = static_cast<T>(mean[j]);
     }
-    bn_detail::repeat_slots(p, n, dm, dm);
-    std::fill(acc, acc + slots, T(0));
-    bn_detail::for_each_row_run(p, r, b0, b1, [&](std::int64_t off, std::int64_t len) {
-      add_squared_deviation(x + off, shift, dm, len, acc);
-    });
-    bn_detail::fold_slots(p, n, acc, bm2);
+    bn_detail::repeat_slots(p, n, shift, shift);
+    std::fill(acc1, acc1 + slots, T(0));
+    std::fill(acc2, acc2 + slots, T(0));
+    bn_detail::accumulate_rows<T, 2>(
+        p, r, b0, b1,
+        [&](std::int64_t off, std::int64_t s, auto& a, auto& b) {
+          using U = std::remove_cvref_t<decltype(a)>;
+          U e = load_as<U>(x + off) - load_as<U>(shift + s);
+          a += e;
+          b += e * e;
+        },
+        acc1, acc2);
+    bn_detail::fold_slots(p, n, acc1, s1);
+    bn_detail::fold_slots(p, n, acc2, s2);
+    for (std::int64_t j = 0; j < n; ++j) shifted_moments(nb, static_cast<double>(shift[j]), s1[j], s2[j], bmean[j], bm2[j]);
     merge_columns(n, count, nb, mean, m2, bmean, bm2);
     count += nb;
   }
@@ -117,22 +127,32 @@ void column_moments(const Partition& p, const T* x, double* mean, double* var) {
   }
 }
 
-// Plane walk: moments of one contiguous plane, by segments of p.segment values.
+// Plane walk: moments of one contiguous plane, by segments of p.segment values, each one pass of sums
+// shifted by the mean of the segment's first values.
 template <class T>
 Moments plane_moments(const T* x, std::int64_t n, std::int64_t segment) {
   Moments m;
   for (std::int64_t s0 = 0; s0 < n; s0 += segment) {
     const std::int64_t len = std::min(segment, n - s0);
     const T* xs = x + s0;
-    const T x0 = xs[0];
-    T sum = lane_sum<T>(len, [&](std::int64_t i) { return xs[i] - x0; });
-    T dm = sum / static_cast<T>(len);
-    T ss = lane_sum<T>(len, [&](std::int64_t i) {
-      T e = (xs[i] - x0) - dm;
-      return e * e;
-    });
-    double dlen = static_cast<double>(len);
-    m = combine_moments(m, {dlen, static_cast<double>(x0) + static_cast<double>(sum) / dlen, static_cast<double>(ss)});
+    const std::int64_t k = std::min(kShiftSample, len);
+    double sample = 0;
+    for (std::int64_t i = 0; i < k; ++i) sample += static_cast<double>(xs[i]);
+    const T x0 = static_cast<T>(sample / static_cast<double>(k));
+    T s1, s2;
+    lane_sum_pair<T>(
+        len,
+        [&](std::int64_t i, auto& a, auto& b) {
+          using U = std::remove_cvref_t<decltype(a)>;
+          U e = load_as<U>(xs + i) - x0;
+          a += e;
+          b += e * e;
+        },
+        s1, s2);
+    Moments block{static_cast<double>(len), 0, 0};
+    shifted_moments(block.count, static_cast<double>(x0), static_cast<double>(s1), static_cast<double>(s2), block.mean,
+                    block.m2);
+    m = combine_moments(m, block);
   }
   return m;
 }

@@ -7,7 +7,7 @@
 //    row; column j belongs to channel j / inner. Work items are (row chunk × column tile) rectangles;
 //    statistics are kept per column and merged over row chunks, then over a channel's columns. Narrow
 //    rows (one tile spans the row) are handled `fold` rows at a time as one contiguous run of
-//    `period` = fold·W values, so short rows cost no per-row loop overhead.
+//    `period` = fold·W values, so short rows cost no per-row loop overhead (see batch_norm_columns.h).
 //  - planes (inner >= kPlaneMin, e.g. NCHW): each (o, c) plane of `inner` contiguous values is one unit;
 //    work items are runs of consecutive planes; statistics are kept per plane and merged per channel in o order.
 #include <algorithm>
@@ -20,7 +20,7 @@
 namespace keel::kernels::bn_detail {
 
 inline constexpr std::int64_t kPlaneMin = 32;            // inner values from which a plane is one unit
-inline constexpr std::int64_t kTileBytes = 1024;         // widest column tile (one row's slice of a block)
+inline constexpr std::int64_t kTileBytes = 512;          // widest column tile (one row's slice of a block)
 inline constexpr std::int64_t kBlockBytes = 16 * 1024;   // two-pass block: stays in L1 between its passes
 inline constexpr std::int64_t kChunkBytes = 128 * 1024;  // one parallel work item
 

@@ -1,56 +1,46 @@
 #pragma once
-// Deterministic sums that the compiler vectorizes without -ffast-math: kLanes independent
-// accumulators (four 512-bit registers' worth), folded by a fixed tree, then the tail. The order of
+// Deterministic sums that stay in SIMD registers without -ffast-math: kSumVectors independent vector
+// accumulators, folded by a fixed tree (vectors, then lanes), then the scalar tail. The order of
 // additions depends on n alone.
 #include <cstdint>
 
+#include "keel/core/kernels/simd.h"
+
 namespace keel::kernels {
 
-template <class T>
-inline constexpr int kLanes = 256 / static_cast<int>(sizeof(T));
+inline constexpr int kSumVectors = 4;
 
-// Σ term(i) and Σ term2(i) for i in [0, n), in one pass; term(i, a, b) sets the two addends.
-template <class T, class Term>
-inline void lane_sum_pair(std::int64_t n, Term term, T& sum_a, T& sum_b) {
-  constexpr int L = kLanes<T>;
-  T a[L] = {}, b[L] = {};
-  std::int64_t i = 0;
-  for (; i + L <= n; i += L)
-    for (int l = 0; l < L; ++l) {
-      T u, v;
-      term(i + l, u, v);
-      a[l] += u;
-      b[l] += v;
-    }
-  for (int w = L / 2; w >= 1; w /= 2)
-    for (int l = 0; l < w; ++l) {
-      a[l] += a[l + w];
-      b[l] += b[l + w];
-    }
-  T tail_a = 0, tail_b = 0;
-  for (; i < n; ++i) {
-    T u, v;
-    term(i, u, v);
-    tail_a += u;
-    tail_b += v;
-  }
-  sum_a = a[0] + tail_a;
-  sum_b = b[0] + tail_b;
+namespace lane_sum_detail {
+
+template <class T>
+inline T fold(typename Simd<T>::V (&a)[kSumVectors]) {
+  for (int w = kSumVectors / 2; w >= 1; w /= 2)
+    for (int v = 0; v < w; ++v) a[v] += a[v + w];
+  T lanes[Simd<T>::lanes];
+  store_as(lanes, a[0]);
+  for (std::int64_t w = Simd<T>::lanes / 2; w >= 1; w /= 2)
+    for (std::int64_t l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+  return lanes[0];
 }
 
-// Σ term(i) for i in [0, n).
+}  // namespace lane_sum_detail
+
+// Σ over i in [0, n) of two addends: term(i, a, b) adds element i's addends into a and b, which are
+// both T or both Simd<T>::V (then covering elements i .. i + lanes - 1).
 template <class T, class Term>
-inline T lane_sum(std::int64_t n, Term term) {
-  constexpr int L = kLanes<T>;
-  T a[L] = {};
+inline void lane_sum_pair(std::int64_t n, Term term, T& sum_a, T& sum_b) {
+  using V = typename Simd<T>::V;
+  constexpr std::int64_t L = Simd<T>::lanes;
+  V a[kSumVectors] = {}, b[kSumVectors] = {};
   std::int64_t i = 0;
-  for (; i + L <= n; i += L)
-    for (int l = 0; l < L; ++l) a[l] += term(i + l);
-  for (int w = L / 2; w >= 1; w /= 2)
-    for (int l = 0; l < w; ++l) a[l] += a[l + w];
-  T tail = 0;
-  for (; i < n; ++i) tail += term(i);
-  return a[0] + tail;
+  for (; i + kSumVectors * L <= n; i += kSumVectors * L)
+#pragma GCC unroll 4
+    for (int v = 0; v < kSumVectors; ++v) term(i + v * L, a[v], b[v]);
+  for (int v = 0; i + L <= n; i += L, ++v) term(i, a[v], b[v]);
+  T tail_a = 0, tail_b = 0;
+  for (; i < n; ++i) term(i, tail_a, tail_b);
+  sum_a = lane_sum_detail::fold<T>(a) + tail_a;
+  sum_b = lane_sum_detail::fold<T>(b) + tail_b;
 }
 
 }  // namespace keel::kernels

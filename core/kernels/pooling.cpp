@@ -240,18 +240,23 @@ void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, co
         // that position is the first whose bits equal y's: integer compares and masks, no branches.
         using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
         using V = typename Simd<Bits>::V;
+        auto bits = [](const T* p) {  // the values' bits as integer lanes
+          V v;
+          __builtin_memcpy(&v, p, sizeof v);
+          return v;
+        };
+        auto put = [](T* p, V v) { __builtin_memcpy(p, &v, sizeof v); };
         std::int64_t c = 0;
         for (; c + Simd<T>::lanes <= C; c += Simd<T>::lanes) {
-          const V best = load_as<V>(m + c);
-          V rest = load_as<V>(gy + c);
-          const V e0 = load_as<V>(x0 + c) == best, e1 = load_as<V>(x1 + c) == best;
-          const V e2 = load_as<V>(x2 + c) == best;
-          store_as(g0 + c, rest & e0);
+          const V best = bits(m + c);
+          V rest = bits(gy + c);
+          const V e0 = bits(x0 + c) == best, e1 = bits(x1 + c) == best, e2 = bits(x2 + c) == best;
+          put(g0 + c, rest & e0);
           rest &= ~e0;
-          store_as(g1 + c, rest & e1);
+          put(g1 + c, rest & e1);
           rest &= ~e1;
-          store_as(g2 + c, rest & e2);
-          store_as(g3 + c, rest & ~e2);
+          put(g2 + c, rest & e2);
+          put(g3 + c, rest & ~e2);
         }
         for (; c < C; ++c) {
           const Bits best = std::bit_cast<Bits>(m[c]);
