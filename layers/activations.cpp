@@ -4,6 +4,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
@@ -37,6 +38,17 @@ std::map<std::string, Fn>& table() {
   return t;
 }
 
+// Built-in names that register_activation has replaced.
+std::set<std::string>& overridden() {
+  static std::set<std::string> names;
+  return names;
+}
+
+bool names_builtin_relu(const std::string& name) {
+  std::lock_guard lock(g_mutex);
+  return name == "relu" && !overridden().contains(name);
+}
+
 Fn lookup(const std::string& name) {
   std::lock_guard lock(g_mutex);
   auto it = table().find(name.empty() ? "linear" : name);
@@ -52,7 +64,8 @@ Fn lookup(const std::string& name) {
 
 Activation::Activation() : Activation("linear") {}
 Activation::Activation(const char* name) : Activation(std::string(name)) {}
-Activation::Activation(const std::string& name) : name_(name.empty() ? "linear" : name), fn_(lookup(name)) {}
+Activation::Activation(const std::string& name)
+    : name_(name.empty() ? "linear" : name), fn_(lookup(name)), builtin_relu_(names_builtin_relu(name_)) {}
 Activation::Activation(std::string name, std::function<Tensor(const Tensor&)> fn)
     : name_(std::move(name)), fn_(std::move(fn)) {
   if (!fn_) throw ValueError(fmt::format("activation '{}': the function is empty", name_));
@@ -62,6 +75,7 @@ namespace activations {
 void register_activation(const std::string& name, std::function<Tensor(const Tensor&)> fn) {
   if (!fn) throw ValueError(fmt::format("register_activation: the function for '{}' is empty", name));
   std::lock_guard lock(g_mutex);
+  if (table().contains(name)) overridden().insert(name);
   table()[name] = std::move(fn);
 }
 }  // namespace activations

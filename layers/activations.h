@@ -20,10 +20,13 @@ class Activation {
   Tensor operator()(const Tensor& x) const { return fn_(x); }
   const std::string& name() const { return name_; }
   bool is_linear() const { return name_ == "linear"; }
+  // keel's own ReLU: named "relu" with no custom function and no registered override.
+  bool is_builtin_relu() const { return builtin_relu_; }
 
  private:
   std::string name_;
   std::function<Tensor(const Tensor&)> fn_;
+  bool builtin_relu_ = false;
 };
 
 namespace activations {
