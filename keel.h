@@ -60,3 +60,10 @@
 #include "keel/models/metrics.h"
 #include "keel/models/model.h"
 #include "keel/models/sequential.h"
+
+// Distribution: the Strategy interface and its single-replica default (always), the MPI strategy when
+// keel was built with MPI (KEEL_WITH_MPI).
+#include "keel/core/strategy.h"
+#ifdef KEEL_WITH_MPI
+#include "keel/distribute/mpi_strategy.h"
+#endif

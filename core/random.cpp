@@ -114,11 +114,11 @@ Tensor truncated_normal(const Shape& shape, double mean, double stddev, std::uin
   });
 }
 
-Tensor bernoulli(const Shape& shape, double p, std::uint64_t seed, DType dtype) {
+Tensor bernoulli(const Shape& shape, double p, std::uint64_t seed, DType dtype, std::uint64_t first_element) {
   if (!(p >= 0 && p <= 1)) throw ValueError(fmt::format("bernoulli: p must be in [0, 1], got {}", p));
   return fill_elements(shape, dtype, "bernoulli", [&](std::uint64_t i) {
     std::uint32_t w[4];
-    Philox4x32::generate(seed, i, 0, w);
+    Philox4x32::generate(seed, first_element + i, 0, w);
     return unit_open(w[0], w[1]) < p ? 1.0 : 0.0;
   });
 }

@@ -20,8 +20,10 @@ Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed, 
 // Normal draws beyond two standard deviations are redrawn (Keras's truncated normal).
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, std::uint64_t seed,
                         DType dtype = DType::float32);
-// 1 with probability p, else 0 (in `dtype`; bool gives true/false).
-Tensor bernoulli(const Shape& shape, double p, std::uint64_t seed, DType dtype = DType::float32);
+// 1 with probability p, else 0 (in `dtype`; bool gives true/false). Element i draws counter
+// first_element + i, so a slice of a larger draw can be produced on its own.
+Tensor bernoulli(const Shape& shape, double p, std::uint64_t seed, DType dtype = DType::float32,
+                 std::uint64_t first_element = 0);
 
 // The underlying generator: four 32-bit words for (seed, counter).
 struct Philox4x32 {

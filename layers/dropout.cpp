@@ -23,7 +23,10 @@ std::uint64_t DropoutLayer::next_mask_seed() {
 Tensor DropoutLayer::call(const Tensor& x, const CallContext& ctx) {
   if (!ctx.training || options_.rate == 0.0) return x;
   const double keep = 1.0 - options_.rate;
-  Tensor mask = random::bernoulli(x.shape(), keep, next_mask_seed(), x.dtype());
+  // Element counters continue across the global batch, so a replica's share draws its samples' masks.
+  const std::int64_t per_sample = x.dim() == 0 || x.shape()[0] == 0 ? 0 : x.numel() / x.shape()[0];
+  const auto first = static_cast<std::uint64_t>(ctx.first_sample * per_sample);
+  Tensor mask = random::bernoulli(x.shape(), keep, next_mask_seed(), x.dtype(), first);
   return x * (mask * (1.0 / keep));
 }
 

@@ -49,6 +49,10 @@ struct CallContext {
   bool training = false;
   Tensor mask = {};                   // optional boolean mask
   StateUpdates* staged = nullptr;     // where state updates go; null: apply at once
+  // Index of this batch's first sample within the global batch when data-parallel replicas each get a
+  // share of it (distribute::share_of); random ops draw per global sample, so masks do not depend on
+  // how the batch is split.
+  std::int64_t first_sample = 0;
 };
 
 // What a built layer accepts, checked on every call (Keras's InputSpec).

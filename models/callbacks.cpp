@@ -8,6 +8,7 @@
 
 #include "keel/core/error.h"
 #include "keel/core/log.h"
+#include "keel/core/strategy.h"
 #include "keel/models/model.h"
 
 namespace keel::callbacks {
@@ -182,7 +183,9 @@ void LearningRateScheduler::on_epoch_begin(std::int64_t epoch, const Logs&) {
 
 CSVLogger::CSVLogger(std::filesystem::path path, Options options) : path_(std::move(path)), options_(std::move(options)) {}
 
+// Under a multi-replica strategy only rank 0 writes the file.
 void CSVLogger::on_train_begin(const Logs&) {
+  if (!distribute::current_strategy().is_chief()) return;
   header_written_ = options_.append && std::filesystem::exists(path_) && std::filesystem::file_size(path_) > 0;
   keys_.clear();
   if (!options_.append) {
@@ -192,6 +195,7 @@ void CSVLogger::on_train_begin(const Logs&) {
 }
 
 void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
+  if (!distribute::current_strategy().is_chief()) return;
   std::ofstream out(path_, std::ios::app);
   if (!out) throw IOError(fmt::format("CSVLogger: cannot open '{}' for writing", path_.string()));
   if (keys_.empty())

@@ -13,6 +13,7 @@
 #include "keel/core/profiler.h"
 #include "keel/core/random.h"
 #include "keel/data/in_memory.h"
+#include "keel/models/distributed_training.h"
 #include "keel/models/progress_bar.h"
 #include "keel/optim/registry.h"
 
@@ -141,6 +142,8 @@ std::map<std::string, double> Model::metric_results() const {
 
 Model::BatchResult Model::train_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
                                      bool stop_on_nonfinite) {
+  if (auto* strategy = multi_replica_strategy())
+    return DistributedTraining::train_step(*this, *strategy, x, y, sample_weight, stop_on_nonfinite);
   profile::Scope step_scope("train_step (other)");
   layers::StateUpdates staged;
   Tensor y_pred = (*this)(x, layers::CallContext{.training = true, .staged = &staged});
@@ -171,6 +174,7 @@ Model::BatchResult Model::train_step(const Tensor& x, const Tensor& y, const Ten
 }
 
 void Model::test_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+  if (auto* strategy = multi_replica_strategy()) return DistributedTraining::test_step(*this, *strategy, x, y, sample_weight);
   NoGrad no_grad;
   Tensor y_pred = (*this)(x, layers::CallContext{.training = false});
   Tensor loss = (*loss_)(y, y_pred, sample_weight);
@@ -238,6 +242,8 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   if (!built()) build_from(x_train.shape());
   if (!snapshot_taken_) snapshot_trainable_weights();
   else warn_if_trainable_changed();
+  if (auto* strategy = multi_replica_strategy())
+    DistributedTraining::begin_fit(*this, *strategy, samples_of(x_train), x_val.defined() ? samples_of(x_val) : 0, o);
 
   auto history = std::make_shared<callbacks::HistoryCallback>();
   std::vector<callbacks::CallbackPtr> cbs = o.callbacks;
@@ -344,8 +350,10 @@ Tensor Model::predict(const Tensor& x, PredictOptions o) {
     throw ValueError(fmt::format("predict: x has no samples (shape {})", x.defined() ? to_string(x.shape()) : "undefined"));
   NoGrad no_grad;
   std::vector<Tensor> outputs;
+  auto* strategy = multi_replica_strategy();
   for (const auto& [b, e] : data::batch_ranges(samples_of(x), o.batch_size))
-    outputs.push_back((*this)(rows(x, b, e), layers::CallContext{.training = false}));
+    outputs.push_back(strategy ? DistributedTraining::predict_batch(*this, *strategy, rows(x, b, e))
+                               : (*this)(rows(x, b, e), layers::CallContext{.training = false}));
   return outputs.size() == 1 ? outputs[0] : ops::concat(outputs, 0);
 }
 

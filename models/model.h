@@ -124,6 +124,7 @@ class Model : public layers::Layer {
 
   // One safetensors file: weights under structural paths, the config, CRC-32s, and optionally the
   // optimizer state. Atomic: a failed save leaves the previous file intact.
+  // Under a multi-replica distribute::Strategy only rank 0 writes; the other ranks return at once.
   void save(const std::filesystem::path& path, SaveOptions options = {}) const;
   void save_weights(const std::filesystem::path& path) const;
   // Validates the whole file against the model before changing anything (IOError otherwise).
@@ -159,6 +160,7 @@ class Model : public layers::Layer {
   std::thread::id fit_thread_;
   void require_not_fitting_elsewhere(const char* what) const;
   friend class ModelSaving;
+  friend class DistributedTraining;  // steps under a multi-replica strategy (models/distributed_training.h)
 };
 
 // Rebuilds a model saved with Model::save (config through the layer registry, then weights and,

@@ -9,6 +9,7 @@
 
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/error.h"
+#include "keel/core/strategy.h"
 #include "keel/layers/registry.h"
 #include "keel/models/atomic_file.h"
 #include "keel/models/keel_file.h"
@@ -105,7 +106,9 @@ void register_model_classes() {
   });
 }
 
+// Under a multi-replica strategy only rank 0 writes (the replicas hold the same weights).
 void Model::save_weights(const std::filesystem::path& path) const {
+  if (!distribute::current_strategy().is_chief()) return;
   std::vector<io::TensorView> views;
   std::vector<Tensor> keep;
   for (const auto& [name, v] : structural_weights(*this)) {
@@ -116,6 +119,7 @@ void Model::save_weights(const std::filesystem::path& path) const {
 }
 
 void Model::save(const std::filesystem::path& path, SaveOptions options) const {
+  if (!distribute::current_strategy().is_chief()) return;
   std::vector<io::TensorView> views;
   std::vector<Tensor> keep;
   std::vector<std::string> names;

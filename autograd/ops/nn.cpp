@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "keel/autograd/ops.h"
 #include "keel/autograd/engine.h"
 #include "keel/autograd/grad_mode.h"
@@ -33,6 +35,19 @@ Shape output_shape(std::int64_t n, std::int64_t h, std::int64_t w, std::int64_t 
   return channels_first ? Shape{n, c, h, w} : Shape{n, h, w, c};
 }
 
+// A batch without samples (a data-parallel replica whose share of the global batch is empty; TF and
+// PyTorch accept it too): an empty output, and zero gradients for every input. The geometry is
+// checked on one sample first.
+Tensor empty_batch_op(const char* op, const Shape& out_shape, DType dtype, const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> zero_grads;  // zeros shaped like each defined input (the batch input holds nothing)
+  for (const Tensor& t : inputs) zero_grads.push_back(t.defined() ? Tensor::zeros(t.shape(), t.dtype()) : Tensor());
+  return record(op, Tensor::empty(out_shape, dtype), inputs, [zero_grads](const Tensor&) {
+    Grads grads;
+    for (const Tensor& z : zero_grads) grads.push_back(z.defined() ? z.clone() : Tensor());
+    return grads;
+  });
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& kernel_in, const Tensor& bias_in, const Conv2dOptions& o) {
@@ -47,9 +62,12 @@ Tensor conv2d(const Tensor& x_in, const Tensor& kernel_in, const Tensor& bias_in
     throw ShapeError(fmt::format("conv2d: bias shape {} does not match {} filters", to_string(bias_in.shape()),
                                  kernel_in.shape()[3]));
   const Layout layout = o.channels_first ? Layout::NCHW : Layout::NHWC;
-  kernels::Conv2dGeometry g = kernels::conv2d_geometry(layout, d.n, d.h, d.w, d.c, kernel_in.shape()[3],
-                                                       kernel_in.shape()[0], kernel_in.shape()[1], o.stride_h, o.stride_w,
-                                                       o.dilation_h, o.dilation_w, o.same_padding);
+  kernels::Conv2dGeometry g = kernels::conv2d_geometry(layout, std::max<std::int64_t>(d.n, 1), d.h, d.w, d.c,
+                                                       kernel_in.shape()[3], kernel_in.shape()[0], kernel_in.shape()[1],
+                                                       o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, o.same_padding);
+  if (d.n == 0)
+    return empty_batch_op("conv2d", output_shape(0, g.out_h, g.out_w, g.out_c, o.channels_first), x_in.dtype(),
+                          {x_in, kernel_in, bias_in});
   Tensor x = x_in.contiguous(), kernel = kernel_in.contiguous(), bias = bias_in.defined() ? bias_in.contiguous() : Tensor();
   Tensor y = Tensor::empty(output_shape(g.batch, g.out_h, g.out_w, g.out_c, o.channels_first), x.dtype());
   keel::detail::dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
@@ -85,14 +103,17 @@ namespace {
 kernels::Pool2dGeometry pool_geometry(const Tensor& x, const Pool2dOptions& o, const char* op) {
   require_rank4(x, op);
   Dims d = dims_of(x, o.channels_first);
-  return kernels::pool2d_geometry(o.channels_first ? Layout::NCHW : Layout::NHWC, d.n, d.h, d.w, d.c, o.pool_h, o.pool_w,
-                                  o.stride_h, o.stride_w, o.same_padding);
+  return kernels::pool2d_geometry(o.channels_first ? Layout::NCHW : Layout::NHWC, std::max<std::int64_t>(d.n, 1), d.h, d.w,
+                                  d.c, o.pool_h, o.pool_w, o.stride_h, o.stride_w, o.same_padding);
 }
 
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
   kernels::Pool2dGeometry g = pool_geometry(x_in, o, "max_pool2d");
+  if (x_in.shape()[0] == 0)
+    return empty_batch_op("max_pool2d", output_shape(0, g.out_h, g.out_w, g.channels, o.channels_first), x_in.dtype(),
+                          {x_in});
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(output_shape(g.batch, g.out_h, g.out_w, g.channels, o.channels_first), x.dtype());
   // The argmax is only needed (and only paid for) when a gradient will flow; 2x2 windows find their
@@ -128,6 +149,9 @@ Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
 
 Tensor avg_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
   kernels::Pool2dGeometry g = pool_geometry(x_in, o, "avg_pool2d");
+  if (x_in.shape()[0] == 0)
+    return empty_batch_op("avg_pool2d", output_shape(0, g.out_h, g.out_w, g.channels, o.channels_first), x_in.dtype(),
+                          {x_in});
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(output_shape(g.batch, g.out_h, g.out_w, g.channels, o.channels_first), x.dtype());
   keel::detail::dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) {

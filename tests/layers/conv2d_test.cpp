@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include "keel/core/error.h"
+#include "keel/autograd/engine.h"
+#include "keel/autograd/ops.h"
 #include "keel/layers/conv2d.h"
+#include "keel/layers/pooling2d.h"
 #include "layer_test_support.h"
 
 using Catch::Matchers::Contains;
@@ -100,4 +103,23 @@ TEST_CASE("Conv2D rejects bad arguments", "[layers][conv2d]") {
   auto conv = layers::Conv2D({.filters = 2, .kernel_size = 3});
   REQUIRE_THROWS_AS((*conv)(Tensor::ones({1, 4, 4})), keel::ShapeError);
   REQUIRE_THROWS_AS((*conv)(Tensor::ones({1, 2, 2, 1})), keel::ShapeError);
+}
+
+TEST_CASE("Conv2D and pooling accept a batch without samples: empty output, zero weight gradients",
+          "[layers][conv2d]") {
+  // A data-parallel replica whose share of the global batch is empty still runs forward and backward.
+  auto conv = layers::Conv2D({.filters = 3, .kernel_size = 3, .padding = "same"});
+  conv->build_from({1, 5, 5, 2});
+  for (const layers::LayerPtr& pool : std::vector<layers::LayerPtr>{layers::MaxPooling2D({.pool_size = 2}),
+                                                                    layers::AveragePooling2D({.pool_size = 2})}) {
+    Tensor x = keel::set_requires_grad(Tensor::zeros({0, 5, 5, 2}));
+    Tensor y = (*pool)((*conv)(x, true), true);
+    CHECK(y.shape() == keel::Shape{0, 2, 2, 3});
+    keel::backward(keel::ops::sum(y));
+    CHECK(keel::grad(x).shape() == keel::Shape{0, 5, 5, 2});
+    std::vector<double> gk = conv->weights()[0].grad().to_vector();
+    CHECK(gk == std::vector<double>(gk.size(), 0.0));
+    conv->weights()[0].zero_grad();
+  }
+  REQUIRE_THROWS_AS((*conv)(Tensor::zeros({0, 2, 2, 3}), true), keel::ShapeError);  // shapes are still checked
 }

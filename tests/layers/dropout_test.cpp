@@ -68,3 +68,21 @@ TEST_CASE("Dropout config round trip and bad rates", "[layers][dropout]") {
   REQUIRE_THROWS_AS(layers::Dropout({.rate = 1.0}), keel::ValueError);
   REQUIRE_THROWS_AS(layers::Dropout({.rate = std::numeric_limits<double>::quiet_NaN()}), keel::ValueError);
 }
+
+TEST_CASE("Dropout draws per global sample, so a batch split into shares gets the whole batch's masks",
+          "[layers][dropout]") {
+  // Replica shares of a global batch of 5: rows [0, 3) and [3, 5), each told its first global sample.
+  Tensor x = uniform({5, 4, 3}, 23, keel::DType::float32);
+  auto whole = layers::Dropout({.rate = 0.5, .seed = 9}), first = layers::Dropout({.rate = 0.5, .seed = 9}),
+       second = layers::Dropout({.rate = 0.5, .seed = 9});
+  std::vector<double> want = (*whole)(x, layers::CallContext{.training = true}).to_vector();
+  std::vector<double> got = (*first)(x.narrow(0, 0, 3), layers::CallContext{.training = true}).to_vector();
+  std::vector<double> rest =
+      (*second)(x.narrow(0, 3, 2), layers::CallContext{.training = true, .first_sample = 3}).to_vector();
+  got.insert(got.end(), rest.begin(), rest.end());
+  CHECK(got == want);
+  // Without the offset the second share would repeat the first rows' masks.
+  auto unshifted = layers::Dropout({.rate = 0.5, .seed = 9});
+  std::vector<double> wrong = (*unshifted)(x.narrow(0, 3, 2), layers::CallContext{.training = true}).to_vector();
+  CHECK(wrong != rest);
+}
