@@ -46,6 +46,8 @@
 #include "keel/layers/input.h"
 #include "keel/layers/layer.h"
 #include "keel/layers/pooling2d.h"
+#include "keel/layers/random_flip.h"
+#include "keel/layers/random_translation.h"
 #include "keel/layers/registry.h"
 #include "keel/layers/regularizers.h"
 #include "keel/layers/rescaling.h"

@@ -6,6 +6,8 @@
 //
 // trained with Adam on a cosine-decayed learning rate, standardized inputs, a validation split and
 // a progress bar; then test accuracy, the saved model, a CSV of the history and an SVG plot.
+// --augment puts RandomFlip (and with --shift, RandomTranslation) in front, active in training
+// only; --weight-decay switches to AdamW. --recipe long is the best longer run measured so far.
 //
 // Data parallel over MPI (docs/distributed.md): `mpirun -np 2 fashion_mnist_convnet --distributed
 // --threads 1`; --batch-size is then the global batch, split across the processes.
@@ -28,6 +30,10 @@ struct Args {
   std::int64_t epochs = 5;
   std::int64_t batch_size = 64;
   double learning_rate = 3e-3;
+  double weight_decay = 0;  // > 0: AdamW
+  bool augment = false;
+  double shift = 0;
+  std::string interpolation = "bilinear";
   double validation_split = 0.1;
   std::int64_t subset = 0;  // 0: all 60,000 training images
   int threads = 0;
@@ -43,9 +49,16 @@ void usage() {
 
 Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
 
-  --epochs N            training epochs (default 5; the longer recipe: --epochs 15)
+  --epochs N            training epochs (default 5)
   --batch-size N        batch size (default 64)
   --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.003)
+  --weight-decay X      AdamW's decoupled weight decay instead of Adam (default 0: Adam)
+  --augment             augment training images: RandomFlip("horizontal") in front of the network
+  --shift X             with --augment, also RandomTranslation(X, X, fill_mode "constant"): random
+                        shifts of up to X times the image size (default 0: no shifts)
+  --interpolation S     RandomTranslation's interpolation, bilinear or nearest (default bilinear)
+  --recipe long         the longer recipe: --epochs 25 --augment --shift 0.04 --interpolation nearest
+                        (flags after it override)
   --validation-split X  last fraction of the training set held out for validation (default 0.1)
   --subset N            train on the first N training images only (default: all)
   --threads N           threads (default: KEEL_NUM_THREADS or all cores)
@@ -57,8 +70,12 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
   --distributed         data parallel over MPI, one process per replica: run under
                         `mpirun -np N`; rank 0 prints and writes the files
 
-Recipes: the default 5 epochs reached 91.7% test accuracy on this project's 2-core machine;
-the longer recipe is --epochs 15 (the cosine schedule stretches over all epochs).
+Recipes (test accuracy measured on this project's shared 2-core machine; docs/training.md has every run):
+  default (5 epochs)   91.7%, about 15 s per epoch on an idle machine
+  --epochs 15          92.2% (overfits: 96.6% on the training set)
+  --recipe long        92.6% in 25 epochs (724 s with 2 threads): flips and shifts of up to one pixel;
+                       the issue's goal of 93% is not reached yet
+The cosine schedule always stretches over all epochs.
 )";
 }
 
@@ -74,6 +91,13 @@ Args parse(int argc, char** argv) {
       usage();
       std::exit(0);
     } else if (k == "--epochs") a.epochs = std::stoll(value());
+    else if (k == "--recipe") {
+      if (value() != "long") throw ValueError("--recipe: the only recipe is 'long'");
+      a.epochs = 25, a.augment = true, a.shift = 0.04, a.interpolation = "nearest";
+    } else if (k == "--weight-decay") a.weight_decay = std::stod(value());
+    else if (k == "--augment") a.augment = true;
+    else if (k == "--shift") a.shift = std::stod(value());
+    else if (k == "--interpolation") a.interpolation = value();
     else if (k == "--batch-size") a.batch_size = std::stoll(value());
     else if (k == "--learning-rate") a.learning_rate = std::stod(value());
     else if (k == "--validation-split") a.validation_split = std::stod(value());
@@ -122,8 +146,17 @@ int main(int argc, char** argv) try {
   double mean = ops::mean(x_train).item();
   double stddev = std::sqrt(ops::var(x_train).item());
 
-  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
-      layers::Input({.shape = {28, 28, 1}}),
+  std::vector<layers::LayerPtr> stack = {layers::Input({.shape = {28, 28, 1}})};
+  if (args.augment) {
+    // Fashion-MNIST's background is 0, so shifted-in pixels are filled with 0 ("constant").
+    stack.push_back(layers::RandomFlip({.mode = "horizontal"}));
+    if (args.shift > 0)
+      stack.push_back(layers::RandomTranslation({.height_factor = args.shift,
+                                                 .width_factor = args.shift,
+                                                 .fill_mode = "constant",
+                                                 .interpolation = args.interpolation}));
+  }
+  std::vector<layers::LayerPtr> network = {
       layers::Rescaling({.scale = 1.0 / stddev, .offset = -mean / stddev}),
       layers::Conv2D({.filters = 32, .kernel_size = 3}),
       layers::BatchNormalization({}),
@@ -139,13 +172,20 @@ int main(int argc, char** argv) try {
       layers::Activation({.activation = "relu"}),
       layers::Dropout({.rate = 0.5}),
       layers::Dense({.units = 10}),
-  });
+  };
+  stack.insert(stack.end(), network.begin(), network.end());
+  auto model = std::make_shared<Sequential>(stack);
 
   const std::int64_t train_samples = static_cast<std::int64_t>(
       std::floor(static_cast<double>(x_train.shape()[0]) * (1.0 - args.validation_split)));
   const std::int64_t steps = args.epochs * ((train_samples + args.batch_size - 1) / args.batch_size);
   auto schedule = std::make_shared<optim::CosineDecay>(args.learning_rate, std::max<std::int64_t>(steps, 1));
-  model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = schedule}),
+  std::shared_ptr<optim::Optimizer> optimizer =
+      args.weight_decay > 0
+          ? std::shared_ptr<optim::Optimizer>(std::make_shared<optim::AdamW>(
+                optim::AdamW::Options{.learning_rate = schedule, .weight_decay = args.weight_decay}))
+          : std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = schedule});
+  model->compile({.optimizer = optimizer,
                   .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
                       losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
                   .metrics = {"accuracy"}});

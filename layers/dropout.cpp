@@ -8,16 +8,10 @@
 
 namespace keel::layers {
 
-DropoutLayer::DropoutLayer(Options options, std::string name) : Layer("Dropout", std::move(name)), options_(options) {
+DropoutLayer::DropoutLayer(Options options, std::string name)
+    : Layer("Dropout", std::move(name)), options_(options), mask_seeds_(options.seed, 0x64726f70u /* "drop" */) {
   if (!(options_.rate >= 0.0 && options_.rate < 1.0))
     throw ValueError(fmt::format("Dropout '{}': rate must be in [0, 1), got {}", this->name(), options_.rate));
-}
-
-std::uint64_t DropoutLayer::next_mask_seed() {
-  if (!options_.seed) return random::next_seed();
-  std::uint32_t words[4];
-  random::Philox4x32::generate(*options_.seed, calls_++, 0x64726f70u /* "drop" */, words);
-  return (std::uint64_t{words[1]} << 32) | words[0];
 }
 
 Tensor DropoutLayer::call(const Tensor& x, const CallContext& ctx) {
@@ -26,7 +20,7 @@ Tensor DropoutLayer::call(const Tensor& x, const CallContext& ctx) {
   // Element counters continue across the global batch, so a replica's share draws its samples' masks.
   const std::int64_t per_sample = x.dim() == 0 || x.shape()[0] == 0 ? 0 : x.numel() / x.shape()[0];
   const auto first = static_cast<std::uint64_t>(ctx.first_sample * per_sample);
-  Tensor mask = random::bernoulli(x.shape(), keep, next_mask_seed(), x.dtype(), first);
+  Tensor mask = random::bernoulli(x.shape(), keep, mask_seeds_.next(), x.dtype(), first);
   return x * (mask * (1.0 / keep));
 }
 

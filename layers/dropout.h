@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "keel/layers/call_seeds.h"
 #include "keel/layers/layer_options.h"
 
 namespace keel::layers {
@@ -27,10 +28,8 @@ class DropoutLayer : public Layer {
   Tensor call(const Tensor& x, const CallContext& ctx) override;
 
  private:
-  std::uint64_t next_mask_seed();
-
   Options options_;
-  std::uint64_t calls_ = 0;
+  CallSeeds mask_seeds_;
 };
 
 std::shared_ptr<DropoutLayer> Dropout(DropoutLayer::Options options = {}, std::string name = "");

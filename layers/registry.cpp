@@ -15,6 +15,8 @@
 #include "keel/layers/global_pooling2d.h"
 #include "keel/layers/input.h"
 #include "keel/layers/pooling2d.h"
+#include "keel/layers/random_flip.h"
+#include "keel/layers/random_translation.h"
 #include "keel/layers/rescaling.h"
 #include "keel/layers/reshape.h"
 #include "keel/layers/zero_padding2d.h"
@@ -41,6 +43,8 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
       {"InputLayer", build<InputLayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
+      {"RandomFlip", build<RandomFlipLayer>},
+      {"RandomTranslation", build<RandomTranslationLayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},

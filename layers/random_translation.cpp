@@ -1,0 +1,96 @@
+#include "keel/layers/random_translation.h"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/core/random.h"
+#include "keel/layers/image_batch.h"
+
+namespace keel::layers {
+namespace {
+
+void check_factor(const Layer& layer, const char* argument, const TranslationFactor& f) {
+  if (!(f.lower >= -1.0 && f.upper <= 1.0))
+    throw ValueError(fmt::format("RandomTranslation '{}': {} must lie within [-1, 1], got [{}, {}]", layer.name(),
+                                 argument, f.lower, f.upper));
+}
+
+nlohmann::json factor_to_json(const TranslationFactor& f) { return nlohmann::json::array({f.lower, f.upper}); }
+
+TranslationFactor factor_from_json(const nlohmann::json& j) {
+  if (j.is_number()) return TranslationFactor(j.get<double>());
+  if (j.is_array() && j.size() == 2) return TranslationFactor(j[0].get<double>(), j[1].get<double>());
+  throw ValueError(fmt::format("RandomTranslation: a factor must be a number or [lower, upper], got {}", j.dump()));
+}
+
+}  // namespace
+
+RandomTranslationLayer::RandomTranslationLayer(Options options, std::string name)
+    : Layer("RandomTranslation", std::move(name)),
+      options_(std::move(options)),
+      shift_seeds_(options_.seed, 0x73686674u /* "shft" */) {
+  check_factor(*this, "height_factor", options_.height_factor);
+  check_factor(*this, "width_factor", options_.width_factor);
+  auto fill = image::fill_mode_from_name(options_.fill_mode);
+  if (!fill)
+    throw ValueError(fmt::format(
+        "RandomTranslation '{}': fill_mode must be \"reflect\", \"wrap\", \"constant\" or \"nearest\", got \"{}\"",
+        this->name(), options_.fill_mode));
+  auto interpolation = image::interpolation_from_name(options_.interpolation);
+  if (!interpolation)
+    throw ValueError(fmt::format("RandomTranslation '{}': interpolation must be \"bilinear\" or \"nearest\", got \"{}\"",
+                                 this->name(), options_.interpolation));
+  if (!std::isfinite(options_.fill_value))
+    throw ValueError(fmt::format("RandomTranslation '{}': fill_value must be finite, got {}", this->name(),
+                                 options_.fill_value));
+  resample_ = {.fill_mode = *fill, .interpolation = *interpolation, .fill_value = options_.fill_value};
+}
+
+Tensor RandomTranslationLayer::call(const Tensor& x, const CallContext& ctx) {
+  if (!ctx.training) return x;
+  Tensor batch = image::as_batch(*this, x);
+  const std::int64_t n = batch.size(0);
+  const auto h = static_cast<double>(batch.size(1)), w = static_cast<double>(batch.size(2));
+  // Column 0: the height fraction, column 1: the width fraction, each uniform in [0, 1) and
+  // stretched over its factor's range.
+  std::vector<double> u = random::uniform({n, 2}, 0.0, 1.0, shift_seeds_.next(), DType::float64).to_vector();
+  const TranslationFactor &hf = options_.height_factor, &wf = options_.width_factor;
+  std::vector<image::ImageMap> maps(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double dy = (hf.lower + (hf.upper - hf.lower) * u[2 * i]) * h;
+    const double dx = (wf.lower + (wf.upper - wf.lower) * u[2 * i + 1]) * w;
+    maps[i] = {.rows = {.sign = 1.0, .offset = -dy}, .cols = {.sign = 1.0, .offset = -dx}};
+  }
+  return image::like_input(image::resample(batch, maps, resample_), x);
+}
+
+nlohmann::json RandomTranslationLayer::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["height_factor"] = factor_to_json(options_.height_factor);
+  c["width_factor"] = factor_to_json(options_.width_factor);
+  c["fill_mode"] = options_.fill_mode;
+  c["interpolation"] = options_.interpolation;
+  c["seed"] = options_.seed ? nlohmann::json(*options_.seed) : nlohmann::json();
+  c["fill_value"] = options_.fill_value;
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+std::shared_ptr<RandomTranslationLayer> RandomTranslationLayer::from_config(const nlohmann::json& c) {
+  image::require_channels_last("RandomTranslation", c);
+  Options o{.height_factor = factor_from_json(c.value("height_factor", nlohmann::json(0.0))),
+            .width_factor = factor_from_json(c.value("width_factor", nlohmann::json(0.0))),
+            .fill_mode = c.value("fill_mode", std::string("reflect")),
+            .interpolation = c.value("interpolation", std::string("bilinear")),
+            .fill_value = c.value("fill_value", 0.0)};
+  if (c.contains("seed") && !c["seed"].is_null()) o.seed = c["seed"].get<std::uint64_t>();
+  return make_from_config<RandomTranslationLayer>(o, c);
+}
+
+std::shared_ptr<RandomTranslationLayer> RandomTranslation(RandomTranslationLayer::Options options, std::string name) {
+  return std::make_shared<RandomTranslationLayer>(std::move(options), std::move(name));
+}
+
+}  // namespace keel::layers
