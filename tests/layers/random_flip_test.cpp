@@ -5,6 +5,8 @@
 
 #include "keel/core/error.h"
 #include "keel/layers/random_flip.h"
+#include "keel/layers/random_translation.h"
+#include "keel/layers/registry.h"
 #include "layer_test_support.h"
 
 using Catch::Matchers::Contains;
@@ -135,4 +137,22 @@ TEST_CASE("RandomFlip config round trip and bad arguments", "[layers][random_fli
   config["config"]["data_format"] = "channels_first";
   REQUIRE_THROWS_WITH(layers::deserialize(config), Contains("RandomFlip") && Contains("data_format"));
   REQUIRE_THROWS_AS((*layers::RandomFlip({}))(Tensor::ones({4, 4}), true), keel::ShapeError);
+}
+
+// Data-parallel replicas call the layer on their share of the global batch with first_sample set;
+// the images must come out as in one call on the whole batch.
+TEST_CASE("RandomFlip and RandomTranslation draw per global sample when a batch is split", "[layers][random_flip]") {
+  Tensor x = uniform({10, 4, 5, 2}, 33, keel::DType::float32);
+  auto run = [&](const layers::LayerPtr& a, const layers::LayerPtr& b) {
+    Tensor whole = (*a)(x, true);
+    Tensor head = (*b)(x.narrow(0, 0, 6), layers::CallContext{.training = true, .first_sample = 0});
+    // The second replica's layer is a separate copy with the same seed, as on another process.
+    auto c = layers::deserialize(b->serialize());
+    Tensor tail = (*c)(x.narrow(0, 6, 4), layers::CallContext{.training = true, .first_sample = 6});
+    CHECK(head.to_vector() == whole.narrow(0, 0, 6).to_vector());
+    CHECK(tail.to_vector() == whole.narrow(0, 6, 4).to_vector());
+  };
+  run(layers::RandomFlip({.mode = "horizontal", .seed = 5}), layers::RandomFlip({.mode = "horizontal", .seed = 5}));
+  run(layers::RandomTranslation({.height_factor = 0.3, .width_factor = 0.3, .seed = 6}),
+      layers::RandomTranslation({.height_factor = 0.3, .width_factor = 0.3, .seed = 6}));
 }
