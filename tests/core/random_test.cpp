@@ -86,3 +86,20 @@ TEST_CASE("bad distribution parameters are value errors") {
   REQUIRE_THROWS_AS(keel::random::uniform({2}, 1, 0, 1), keel::ValueError);
   REQUIRE_THROWS_AS(keel::random::bernoulli({2}, 1.5, 1), keel::ValueError);
 }
+
+// bernoulli runs Philox over 16 counters at a time; every element must still be the scalar
+// generator's draw for its own counter: element i keeps iff unit(words 0, 1 of Philox(seed, first + i)) < p.
+TEST_CASE("bernoulli draws element i from Philox at counter first_element + i") {
+  const std::uint64_t seed = 0x1234567890abcdefULL, first = (std::uint64_t{1} << 32) - 7;  // the counter carries into its high word
+  const double p = 0.3;
+  Tensor mask = keel::random::bernoulli({37, 3}, p, seed, DType::float64, first);  // 111: not a multiple of 16
+  std::vector<double> got = mask.to_vector();
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    std::uint32_t w[4];
+    keel::random::Philox4x32::generate(seed, first + i, 0, w);
+    const std::uint64_t bits = ((static_cast<std::uint64_t>(w[0]) << 32) | w[1]) >> 11;
+    const double u = (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+    INFO("element " << i);
+    REQUIRE(got[i] == (u < p ? 1.0 : 0.0));
+  }
+}
