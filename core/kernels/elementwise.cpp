@@ -52,6 +52,9 @@ template <class Out, class In, class F>
 bool map2_row_vector(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   if (out.dim() < 2 || !out.is_contiguous() || !a.is_contiguous()) return false;
   const std::int64_t len = out.shape().back();
+  // Rows too short to vectorize (a [N, H, W, 1] image times a scalar): the general walk merges the
+  // axes into one long row instead.
+  if (len < 8) return false;
   if (b.strides().back() != 1 && len != 1) return false;
   for (std::int64_t i = 0; i + 1 < b.dim(); ++i)
     if (b.strides()[i] != 0 && b.shape()[i] != 1) return false;
