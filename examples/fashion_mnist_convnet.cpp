@@ -71,7 +71,7 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
                         `mpirun -np N`; rank 0 prints and writes the files
 
 Recipes (test accuracy measured on this project's shared 2-core machine; docs/training.md has every run):
-  default (5 epochs)   91.7%, about 15 s per epoch on an idle machine
+  default (5 epochs)   91.7%, about 9 s per epoch with 2 threads on an idle machine
   --epochs 15          92.2% (overfits: 96.6% on the training set)
   --recipe long        93.2% in 50 epochs (850 s on 1 thread, 93.0% in 40): horizontal flips
                        and shifts of up to one pixel, all 60,000 training images
