@@ -4,6 +4,7 @@
 
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
+#include "keel/core/random.h"
 
 namespace keel::layers::image {
 
@@ -16,6 +17,15 @@ Tensor as_batch(const Layer& layer, const Tensor& x) {
 }
 
 Tensor like_input(const Tensor& y, const Tensor& x) { return x.dim() == 3 ? ops::squeeze(y, 0) : y; }
+
+std::vector<double> per_image_uniforms(const CallContext& ctx, std::int64_t n, std::int64_t per_image,
+                                       std::uint64_t seed) {
+  // Counter-based draws: the global batch's first images come out the same however many follow.
+  const std::int64_t first = ctx.first_sample;
+  std::vector<double> all = random::uniform({first + n, per_image}, 0.0, 1.0, seed, DType::float64).to_vector();
+  all.erase(all.begin(), all.begin() + first * per_image);
+  return all;
+}
 
 void require_channels_last(const char* class_name, const nlohmann::json& config) {
   if (!config.contains("data_format") || config["data_format"].is_null() || config["data_format"] == "channels_last")

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "keel/core/error.h"
-#include "keel/core/random.h"
 #include "keel/layers/image_batch.h"
 #include "keel/layers/image_resample.h"
 
@@ -27,14 +26,11 @@ Tensor RandomFlipLayer::call(const Tensor& x, const CallContext& ctx) {
   Tensor batch = image::as_batch(*this, x);
   const std::int64_t n = batch.size(0);
   const auto h = static_cast<double>(batch.size(1)), w = static_cast<double>(batch.size(2));
-  // Keras 3: an image flips when its uniform draw is <= 0.5. Draws are indexed by the image's place
-  // in the global batch, so a data-parallel replica's share flips the images one process would.
-  const std::int64_t first = ctx.first_sample;
-  std::vector<double> u =
-      random::uniform({first + n}, 0.0, 1.0, flip_seeds_.next(), DType::float64).to_vector();
+  // Keras 3: an image flips when its uniform draw is <= 0.5.
+  const std::vector<double> u = image::per_image_uniforms(ctx, n, 1, flip_seeds_.next());
   std::vector<image::ImageMap> maps(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    if (u[first + i] > 0.5) continue;
+    if (u[i] > 0.5) continue;
     if (vertical_) maps[i].rows = {.sign = -1.0, .offset = h - 1.0};
     if (horizontal_) maps[i].cols = {.sign = -1.0, .offset = w - 1.0};
   }

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "keel/core/error.h"
-#include "keel/core/random.h"
 #include "keel/layers/image_batch.h"
 
 namespace keel::layers {
@@ -54,12 +53,8 @@ Tensor RandomTranslationLayer::call(const Tensor& x, const CallContext& ctx) {
   const std::int64_t n = batch.size(0);
   const auto h = static_cast<double>(batch.size(1)), w = static_cast<double>(batch.size(2));
   // Column 0: the height fraction, column 1: the width fraction, each uniform in [0, 1) and
-  // stretched over its factor's range. Rows are indexed by the image's place in the global batch,
-  // so a data-parallel replica's share moves its images as one process would.
-  const std::int64_t first = ctx.first_sample;
-  std::vector<double> all =
-      random::uniform({first + n, 2}, 0.0, 1.0, shift_seeds_.next(), DType::float64).to_vector();
-  const double* u = all.data() + 2 * first;
+  // stretched over its factor's range.
+  const std::vector<double> u = image::per_image_uniforms(ctx, n, 2, shift_seeds_.next());
   const TranslationFactor &hf = options_.height_factor, &wf = options_.width_factor;
   std::vector<image::ImageMap> maps(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
