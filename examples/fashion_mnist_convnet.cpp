@@ -22,6 +22,8 @@
 #include <optional>
 #include <string>
 
+#include "command_line.h"
+
 using namespace keel;
 
 namespace {
@@ -81,34 +83,26 @@ The cosine schedule always stretches over all epochs.
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ValueError("missing value for " + k);
-      return argv[++i];
-    };
-    if (k == "--help" || k == "-h") {
-      usage();
-      std::exit(0);
-    } else if (k == "--epochs") a.epochs = std::stoll(value());
-    else if (k == "--recipe") {
-      if (value() != "long") throw ValueError("--recipe: the only recipe is 'long'");
+  for (CommandLine cl(argc, argv, usage); cl.next();) {
+    if (cl.is("--epochs")) a.epochs = cl.integer();
+    else if (cl.is("--recipe")) {
+      if (cl.value() != "long") throw ValueError("--recipe: the only recipe is 'long'");
       a.epochs = 50, a.augment = true, a.shift = 0.04, a.interpolation = "nearest", a.validation_split = 0;
-    } else if (k == "--weight-decay") a.weight_decay = std::stod(value());
-    else if (k == "--augment") a.augment = true;
-    else if (k == "--shift") a.shift = std::stod(value());
-    else if (k == "--interpolation") a.interpolation = value();
-    else if (k == "--batch-size") a.batch_size = std::stoll(value());
-    else if (k == "--learning-rate") a.learning_rate = std::stod(value());
-    else if (k == "--validation-split") a.validation_split = std::stod(value());
-    else if (k == "--subset") a.subset = std::stoll(value());
-    else if (k == "--threads") a.threads = std::stoi(value());
-    else if (k == "--verbose") a.verbose = std::stoi(value());
-    else if (k == "--seed") a.seed = std::stoull(value());
-    else if (k == "--data-dir") a.data_dir = value();
-    else if (k == "--output-dir") a.output_dir = value();
-    else if (k == "--distributed") a.distributed = true;
-    else throw ValueError("unknown option " + k + " (see --help)");
+    } else if (cl.is("--weight-decay")) a.weight_decay = cl.number();
+    else if (cl.is("--augment")) a.augment = true;
+    else if (cl.is("--shift")) a.shift = cl.number();
+    else if (cl.is("--interpolation")) a.interpolation = cl.value();
+    else if (cl.is("--batch-size")) a.batch_size = cl.integer();
+    else if (cl.is("--learning-rate")) a.learning_rate = cl.number();
+    else if (cl.is("--validation-split")) a.validation_split = cl.number();
+    else if (cl.is("--subset")) a.subset = cl.integer();
+    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
+    else if (cl.is("--verbose")) a.verbose = static_cast<int>(cl.integer());
+    else if (cl.is("--seed")) a.seed = static_cast<std::uint64_t>(cl.integer());
+    else if (cl.is("--data-dir")) a.data_dir = cl.value();
+    else if (cl.is("--output-dir")) a.output_dir = cl.value();
+    else if (cl.is("--distributed")) a.distributed = true;
+    else cl.reject();
   }
   return a;
 }

@@ -18,6 +18,8 @@
 #include <keel/keel.h>
 #include <string>
 
+#include "command_line.h"
+
 using namespace keel;
 
 namespace {
@@ -50,21 +52,13 @@ Exits with status 2 if a frozen weight or moving statistic changed during traini
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ValueError("missing value for " + k);
-      return argv[++i];
-    };
-    if (k == "--help" || k == "-h") {
-      usage();
-      std::exit(0);
-    } else if (k == "--epochs") a.epochs = std::stoll(value());
-    else if (k == "--subset") a.subset = std::stoll(value());
-    else if (k == "--threads") a.threads = std::stoi(value());
-    else if (k == "--data-dir") a.data_dir = value();
-    else if (k == "--output-dir") a.output_dir = value();
-    else throw ValueError("unknown option " + k + " (see --help)");
+  for (CommandLine cl(argc, argv, usage); cl.next();) {
+    if (cl.is("--epochs")) a.epochs = cl.integer();
+    else if (cl.is("--subset")) a.subset = cl.integer();
+    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
+    else if (cl.is("--data-dir")) a.data_dir = cl.value();
+    else if (cl.is("--output-dir")) a.output_dir = cl.value();
+    else cl.reject();
   }
   return a;
 }

@@ -11,6 +11,8 @@
 #include <keel/keel.h>
 #include <string>
 
+#include "command_line.h"
+
 using namespace keel;
 
 namespace {
@@ -48,25 +50,17 @@ prints its test accuracy.
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ValueError("missing value for " + k);
-      return argv[++i];
-    };
-    if (k == "--help" || k == "-h") {
-      usage();
-      std::exit(0);
-    } else if (k == "--epochs") a.epochs = std::stoll(value());
-    else if (k == "--batch-size") a.batch_size = std::stoll(value());
-    else if (k == "--units") a.units = std::stoll(value());
-    else if (k == "--dropout") a.dropout = std::stod(value());
-    else if (k == "--learning-rate") a.learning_rate = std::stod(value());
-    else if (k == "--subset") a.subset = std::stoll(value());
-    else if (k == "--threads") a.threads = std::stoi(value());
-    else if (k == "--verbose") a.verbose = std::stoi(value());
-    else if (k == "--data-dir") a.data_dir = value();
-    else throw ValueError("unknown option " + k + " (see --help)");
+  for (CommandLine cl(argc, argv, usage); cl.next();) {
+    if (cl.is("--epochs")) a.epochs = cl.integer();
+    else if (cl.is("--batch-size")) a.batch_size = cl.integer();
+    else if (cl.is("--units")) a.units = cl.integer();
+    else if (cl.is("--dropout")) a.dropout = cl.number();
+    else if (cl.is("--learning-rate")) a.learning_rate = cl.number();
+    else if (cl.is("--subset")) a.subset = cl.integer();
+    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
+    else if (cl.is("--verbose")) a.verbose = static_cast<int>(cl.integer());
+    else if (cl.is("--data-dir")) a.data_dir = cl.value();
+    else cl.reject();
   }
   return a;
 }

@@ -1,0 +1,57 @@
+#pragma once
+// The examples' flags: `--name value` pairs and bare switches, --help, and a ValueError naming the
+// flag for a missing or malformed value or an unknown flag.
+//
+//   for (CommandLine cl(argc, argv, usage); cl.next();) {
+//     if (cl.is("--epochs")) args.epochs = cl.integer();
+//     else cl.reject();
+//   }
+#include <cstdint>
+#include <cstdlib>
+#include <keel/keel.h>
+#include <string>
+
+class CommandLine {
+ public:
+  CommandLine(int argc, char** argv, void (*usage)()) : argc_(argc), argv_(argv), usage_(usage) {}
+
+  // Moves to the next flag; false after the last. --help and -h print the usage and exit.
+  bool next() {
+    if (++i_ >= argc_) return false;
+    flag_ = argv_[i_];
+    if (flag_ == "--help" || flag_ == "-h") {
+      usage_();
+      std::exit(0);
+    }
+    return true;
+  }
+  bool is(const char* name) const { return flag_ == name; }
+
+  std::string value() {
+    if (i_ + 1 >= argc_) throw keel::ValueError("missing value for " + flag_);
+    return argv_[++i_];
+  }
+  std::int64_t integer() { return parsed<std::int64_t>([](const std::string& v, std::size_t* end) { return std::stoll(v, end); }); }
+  double number() { return parsed<double>([](const std::string& v, std::size_t* end) { return std::stod(v, end); }); }
+
+  [[noreturn]] void reject() const { throw keel::ValueError("unknown option " + flag_ + " (see --help)"); }
+
+ private:
+  template <class T, class Parse>
+  T parsed(Parse parse) {
+    const std::string v = value();
+    try {
+      std::size_t end = 0;
+      const T result = parse(v, &end);
+      if (end == v.size()) return result;
+    } catch (const std::exception&) {
+    }
+    throw keel::ValueError(flag_ + ": expected a number, got '" + v + "'");
+  }
+
+  int argc_;
+  char** argv_;
+  void (*usage_)();
+  int i_ = 0;
+  std::string flag_;
+};
