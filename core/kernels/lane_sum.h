@@ -3,6 +3,7 @@
 // accumulators, folded by a fixed tree (vectors, then lanes), then the scalar tail. The order of
 // additions depends on n alone.
 #include <cstdint>
+#include <type_traits>
 
 #include "keel/core/kernels/simd.h"
 
@@ -12,15 +13,28 @@ inline constexpr int kSumVectors = 4;
 
 namespace lane_sum_detail {
 
+// Lane l of the result is v[l] + v[l + W] for l < W (the upper lanes are don't-cares).
+template <class T, std::int64_t W>
+inline typename Simd<T>::V add_upper(typename Simd<T>::V v) {
+  using V = typename Simd<T>::V;
+  using Index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef Index Mask __attribute__((vector_size(64)));
+  Mask m;
+  for (std::int64_t l = 0; l < Simd<T>::lanes; ++l) m[l] = static_cast<Index>((l + W) % Simd<T>::lanes);
+  return v + static_cast<V>(__builtin_shuffle(v, m));
+}
+
+// Vectors, then lanes, by halving: lane l gets l + w for w = lanes/2, ..., 1, in registers.
 template <class T>
 inline T fold(typename Simd<T>::V (&a)[kSumVectors]) {
   for (int w = kSumVectors / 2; w >= 1; w /= 2)
     for (int v = 0; v < w; ++v) a[v] += a[v + w];
-  T lanes[Simd<T>::lanes];
-  store_as(lanes, a[0]);
-  for (std::int64_t w = Simd<T>::lanes / 2; w >= 1; w /= 2)
-    for (std::int64_t l = 0; l < w; ++l) lanes[l] += lanes[l + w];
-  return lanes[0];
+  typename Simd<T>::V v = a[0];
+  if constexpr (Simd<T>::lanes >= 16) v = add_upper<T, 8>(v);
+  v = add_upper<T, 4>(v);
+  v = add_upper<T, 2>(v);
+  v = add_upper<T, 1>(v);
+  return v[0];
 }
 
 }  // namespace lane_sum_detail
