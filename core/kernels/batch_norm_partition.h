@@ -21,7 +21,7 @@ namespace keel::kernels::bn_detail {
 
 inline constexpr std::int64_t kPlaneMin = 32;            // inner values from which a plane is one unit
 inline constexpr std::int64_t kTileBytes = 512;          // widest column tile (one row's slice of a block)
-inline constexpr std::int64_t kBlockBytes = 16 * 1024;   // two-pass block: stays in L1 between its passes
+inline constexpr std::int64_t kBlockBytes = 64 * 1024;   // values summed in T before their moments go to double
 inline constexpr std::int64_t kChunkBytes = 128 * 1024;  // one parallel work item
 
 struct Partition {
