@@ -159,16 +159,25 @@ Moments plane_moments(const T* x, std::int64_t n, std::int64_t segment) {
 
 template <class T>
 void plane_moments_all(const Partition& p, const T* x, double* mean, double* var) {
-  std::vector<Moments> per_plane(static_cast<std::size_t>(p.plane_count));
+  const std::int64_t channels = p.l.channels;
+  std::vector<double> pmean(static_cast<std::size_t>(p.plane_count)), pm2(pmean.size());
   bn_detail::for_each_item(p, [&](std::int64_t item) {
     std::int64_t q0 = item * p.chunk_planes, q1 = std::min(p.plane_count, q0 + p.chunk_planes);
-    for (std::int64_t q = q0; q < q1; ++q) per_plane[q] = plane_moments(x + q * p.l.inner, p.l.inner, p.segment);
+    for (std::int64_t q = q0; q < q1; ++q) {
+      Moments m = plane_moments(x + q * p.l.inner, p.l.inner, p.segment);
+      pmean[q] = m.mean;
+      pm2[q] = m.m2;
+    }
   });
-  for (std::int64_t c = 0; c < p.l.channels; ++c) {
-    Moments m;
-    for (std::int64_t o = 0; o < p.l.outer; ++o) m = combine_moments(m, per_plane[o * p.l.channels + c]);
-    mean[c] = m.mean;
-    var[c] = std::max(m.m2, 0.0) / m.count;
+  // Planes of equal count merged in o order, all channels at once.
+  const double inner = static_cast<double>(p.l.inner);
+  for (std::int64_t o = 1; o < p.l.outer; ++o)
+    merge_columns(channels, static_cast<double>(o) * inner, inner, pmean.data(), pm2.data(), pmean.data() + o * channels,
+                  pm2.data() + o * channels);
+  const double count = static_cast<double>(p.l.outer) * inner;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    mean[c] = pmean[c];
+    var[c] = std::max(pm2[c], 0.0) / count;
   }
 }
 
