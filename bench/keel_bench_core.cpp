@@ -74,6 +74,16 @@ keel::bench::Register memory("memory", "elementwise add and per-channel reductio
         fmt::format("{:.1f} GB/s = {:.0f}% of copy's read+write rate", red_gbs, 100 * red_gbs / copy));
 });
 
+// Where the cache ends for this process: copy bandwidth against the bytes a copy touches (source and
+// destination). Memory-bound kernels on arrays past that point are paced by DRAM, whatever they do.
+keel::bench::Register cache_curve("memory", "copy bandwidth by working-set size", [] {
+  std::cout << "Copy bandwidth (read + write bytes per second) by working set (source + destination)\n";
+  for (std::int64_t mb : {2, 4, 8, 12, 16, 24, 32, 48, 64, 128}) {
+    const std::int64_t n = mb * 1024 * 1024 / 8;
+    std::cout << fmt::format("  {:>4} MB  {:6.1f} GB/s\n", mb, copy_bandwidth_gbs(n));
+  }
+});
+
 keel::bench::Register conv("conv2d", "reference convnet conv2d forward/backward", [] {
   std::cout << "Conv2D on the reference convnet (batch 64, NHWC, float32)\n";
   struct S { std::int64_t h, w, c, f; const char* what; };

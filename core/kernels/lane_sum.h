@@ -3,7 +3,7 @@
 // accumulators, folded by a fixed tree (vectors, then lanes), then the scalar tail. The order of
 // additions depends on n alone.
 #include <cstdint>
-#include <type_traits>
+#include <utility>
 
 #include "keel/core/kernels/simd.h"
 
@@ -14,14 +14,14 @@ inline constexpr int kSumVectors = 4;
 namespace lane_sum_detail {
 
 // Lane l of the result is v[l] + v[l + W] for l < W (the upper lanes are don't-cares).
+template <class T, std::int64_t W, std::size_t... I>
+inline typename Simd<T>::V add_upper(typename Simd<T>::V v, std::index_sequence<I...>) {
+  return v + __builtin_shufflevector(v, v, static_cast<int>((I + W) % Simd<T>::lanes)...);
+}
+
 template <class T, std::int64_t W>
 inline typename Simd<T>::V add_upper(typename Simd<T>::V v) {
-  using V = typename Simd<T>::V;
-  using Index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef Index Mask __attribute__((vector_size(64)));
-  Mask m;
-  for (std::int64_t l = 0; l < Simd<T>::lanes; ++l) m[l] = static_cast<Index>((l + W) % Simd<T>::lanes);
-  return v + static_cast<V>(__builtin_shuffle(v, m));
+  return add_upper<T, W>(v, std::make_index_sequence<Simd<T>::lanes>{});
 }
 
 // Vectors, then lanes, by halving: lane l gets l + w for w = lanes/2, ..., 1, in registers.
