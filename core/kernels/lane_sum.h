@@ -24,17 +24,22 @@ inline typename Simd<T>::V add_upper(typename Simd<T>::V v) {
   return add_upper<T, W>(v, std::make_index_sequence<Simd<T>::lanes>{});
 }
 
-// Vectors, then lanes, by halving: lane l gets l + w for w = lanes/2, ..., 1, in registers.
+// Lane 0 of v after lane l gets lane l + w for w = W, W/2, ..., 1, in registers.
+template <class T, std::int64_t W = Simd<T>::lanes / 2>
+inline T fold_lanes(typename Simd<T>::V v) {
+  v = add_upper<T, W>(v);
+  if constexpr (W > 1)
+    return fold_lanes<T, W / 2>(v);
+  else
+    return v[0];
+}
+
+// Vectors, then lanes, by halving.
 template <class T>
 inline T fold(typename Simd<T>::V (&a)[kSumVectors]) {
   for (int w = kSumVectors / 2; w >= 1; w /= 2)
     for (int v = 0; v < w; ++v) a[v] += a[v + w];
-  typename Simd<T>::V v = a[0];
-  if constexpr (Simd<T>::lanes >= 16) v = add_upper<T, 8>(v);
-  v = add_upper<T, 4>(v);
-  v = add_upper<T, 2>(v);
-  v = add_upper<T, 1>(v);
-  return v[0];
+  return fold_lanes<T>(a[0]);
 }
 
 }  // namespace lane_sum_detail
