@@ -32,6 +32,39 @@ double copy_bandwidth_gbs(std::int64_t n) {
   return 2.0 * n * 4 / (t.median_ms * 1e-3) / 1e9;
 }
 
+// The core's FP32 FMA throughput with 512- and 256-bit vectors: twelve independent chains, enough to
+// hide the FMA latency, so the figure is the peak the GEMMs are judged against (one thread).
+typedef float Float16 __attribute__((vector_size(64)));
+typedef float Float8 __attribute__((vector_size(32)));
+
+template <class V>
+[[gnu::noinline]] float fma_chains(long iters) {
+  constexpr int kChains = 12;
+  V acc[kChains];
+  const V mul = V{} + 0.9999f, add = V{} + 0.0001f;
+  for (int i = 0; i < kChains; ++i) acc[i] = V{} + 0.001f * static_cast<float>(i);
+  for (long k = 0; k < iters; ++k) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = acc[i] * mul + add;
+  }
+  float sum = 0;
+  for (int i = 0; i < kChains; ++i) sum += acc[i][0];
+  return sum;
+}
+
+template <class V>
+double fma_gflops() {
+  constexpr long kIters = 20'000'000;
+  volatile float sink = 0;
+  auto t = time_ms([&] { sink = fma_chains<V>(kIters); }, 5);
+  return 2.0 * 12 * (sizeof(V) / sizeof(float)) * kIters / (t.median_ms * 1e-3) / 1e9;
+}
+
+keel::bench::Register peak("gemm", "FMA peak of one core", [] {
+  std::cout << fmt::format("FP32 FMA peak of one core: {:.1f} GFLOP/s with 512-bit vectors, {:.1f} with 256-bit\n",
+                           fma_gflops<Float16>(), fma_gflops<Float8>());
+});
+
 keel::bench::Register gemm("gemm", "keel gemm vs raw cblas_sgemm", [] {
   std::cout << "GEMM (float32): keel::kernels::gemm vs one raw cblas_sgemm call\n";
   struct S { std::int64_t m, n, k; const char* what; };
