@@ -55,3 +55,28 @@ class CommandLine {
   int i_ = 0;
   std::string flag_;
 };
+
+// The flags of the short examples (custom_layer, fine_tuning); each passes its own default epochs and
+// subset.
+struct ShortRunArgs {
+  std::int64_t epochs = 0;
+  std::int64_t subset = 0;
+  int threads = 0;
+  std::string data_dir;
+  std::string output_dir = ".";
+};
+
+inline ShortRunArgs parse_short_run(int argc, char** argv, void (*usage)(), std::int64_t epochs, std::int64_t subset) {
+  ShortRunArgs a;
+  a.epochs = epochs;
+  a.subset = subset;
+  for (CommandLine cl(argc, argv, usage); cl.next();) {
+    if (cl.is("--epochs")) a.epochs = cl.integer();
+    else if (cl.is("--subset")) a.subset = cl.integer();
+    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
+    else if (cl.is("--data-dir")) a.data_dir = cl.value();
+    else if (cl.is("--output-dir")) a.output_dir = cl.value();
+    else cl.reject();
+  }
+  return a;
+}

@@ -72,14 +72,6 @@ std::shared_ptr<ChannelScaleLayer> ChannelScale(ChannelScaleLayer::Options optio
   return std::make_shared<ChannelScaleLayer>(std::move(options), std::move(name));
 }
 
-struct Args {
-  std::int64_t epochs = 1;
-  std::int64_t subset = 10000;
-  int threads = 0;
-  std::string data_dir;
-  std::string output_dir = ".";
-};
-
 void usage() {
   std::cout << R"(usage: custom_layer [options]
 
@@ -96,19 +88,6 @@ the reloaded model predicts bitwise the same.
 )";
 }
 
-Args parse(int argc, char** argv) {
-  Args a;
-  for (CommandLine cl(argc, argv, usage); cl.next();) {
-    if (cl.is("--epochs")) a.epochs = cl.integer();
-    else if (cl.is("--subset")) a.subset = cl.integer();
-    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
-    else if (cl.is("--data-dir")) a.data_dir = cl.value();
-    else if (cl.is("--output-dir")) a.output_dir = cl.value();
-    else cl.reject();
-  }
-  return a;
-}
-
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
   Tensor ca = a.contiguous(), cb = b.contiguous();
@@ -118,7 +97,7 @@ bool bitwise_equal(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  Args args = parse(argc, argv);
+  ShortRunArgs args = parse_short_run(argc, argv, usage, /*epochs=*/1, /*subset=*/10000);
   set_num_threads(args.threads);
   set_random_seed(1);
 

@@ -24,14 +24,6 @@ using namespace keel;
 
 namespace {
 
-struct Args {
-  std::int64_t epochs = 3;
-  std::int64_t subset = 0;  // 0: every training image of the classes
-  int threads = 0;
-  std::string data_dir;
-  std::string output_dir = ".";
-};
-
 void usage() {
   std::cout << R"(usage: fine_tuning [options]
 
@@ -48,19 +40,6 @@ unfreezes the top convolutional block and fine-tunes with a low learning rate.
 
 Exits with status 2 if a frozen weight or moving statistic changed during training.
 )";
-}
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (CommandLine cl(argc, argv, usage); cl.next();) {
-    if (cl.is("--epochs")) a.epochs = cl.integer();
-    else if (cl.is("--subset")) a.subset = cl.integer();
-    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
-    else if (cl.is("--data-dir")) a.data_dir = cl.value();
-    else if (cl.is("--output-dir")) a.output_dir = cl.value();
-    else cl.reject();
-  }
-  return a;
 }
 
 // The images whose label is in [first, first + count), labels shifted to start at 0; only the first
@@ -151,7 +130,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  Args args = parse(argc, argv);
+  // subset 0: every training image of the classes.
+  ShortRunArgs args = parse_short_run(argc, argv, usage, /*epochs=*/3, /*subset=*/0);
   set_num_threads(args.threads);
   set_random_seed(1);
   const auto start = std::chrono::steady_clock::now();
