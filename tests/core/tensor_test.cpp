@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "keel/core/error.h"
 #include "keel/core/tensor.h"
@@ -24,6 +26,21 @@ TEST_CASE("factories give the documented values, shapes and dtypes") {
   Tensor v = Tensor::from_vector({1.0, 2.0, 3.0, 4.0}, {2, 2}, DType::float64);
   CHECK(v.at({1, 0}) == 3.0);
   REQUIRE_THROWS_WITH(Tensor::from_vector({1.0, 2.0, 3.0}, {2, 2}), Contains("3 values") && Contains("[2, 2]"));
+}
+
+TEST_CASE("a tensor filled from user buffers as docs/tensors.md shows") {
+  const std::vector<float> pixels = {0.f, 0.25f, 0.5f, 0.75f, 1.f, 1.25f, 1.5f, 1.75f};  // 2 images, 2x2x1
+  const std::int64_t samples = static_cast<std::int64_t>(pixels.size()) / 4;
+  Tensor images = Tensor::empty({samples, 2, 2, 1});
+  std::copy(pixels.begin(), pixels.end(), images.data<float>());
+  CHECK(images.at({1, 0, 1, 0}) == 1.25);
+  CHECK(images.at({0, 1, 1, 0}) == 0.75);
+
+  const std::vector<std::int64_t> classes = {3, 1};
+  Tensor labels = Tensor::empty({samples}, DType::int64);
+  std::copy(classes.begin(), classes.end(), labels.data<std::int64_t>());
+  CHECK(labels.to_vector() == std::vector<double>{3, 1});
+  REQUIRE_THROWS_AS(labels.data<float>(), keel::ValueError);  // the element type must match the dtype
 }
 
 TEST_CASE("storage is 64-byte aligned") {
