@@ -1,6 +1,7 @@
 #pragma once
 // The one place that sets keel's thread count. It drives oneTBB only; OpenBLAS always runs
-// single-threaded and keel splits large GEMMs across TBB tasks itself (DESIGN.md).
+// single-threaded and keel splits large GEMMs across TBB tasks itself
+// (docs/design.md#threads-and-determinism).
 //
 // Determinism: every parallel loop is cut into chunks fixed by the problem (range and grain),
 // never by the thread count, so results are bitwise identical for any number of threads.

@@ -1,5 +1,5 @@
 #pragma once
-// How fit, evaluate and predict spread a global batch over replicas (DESIGN.md, "Scale-out"). core
+// How fit, evaluate and predict spread a global batch over replicas (docs/design.md#scale-out). core
 // declares the interface and the single-replica default; distribute/ implements it over MPI
 // (distribute/mpi_strategy.h, built when MPI is found). models/ runs under the strategy of the
 // innermost StrategyScope on the calling thread:

@@ -1,7 +1,7 @@
 #pragma once
-// The Layer contract (Keras's, in C++; DESIGN.md and SEMANTICS §2). A layer builds its weights on
-// the first call from the input shape, owns them as Variables, and computes with differentiable
-// ops, so autograd supplies the backward pass. Layers are held by std::shared_ptr.
+// The Layer contract (Keras's, in C++; docs/design.md#the-layer-contract and SEMANTICS §2). A layer
+// builds its weights on the first call from the input shape, owns them as Variables, and computes with
+// differentiable ops, so autograd supplies the backward pass. Layers are held by std::shared_ptr.
 //
 // Naming convention, followed by every keel layer (one .h/.cpp pair per layer in layers/):
 //   class keel::layers::DenseLayer : public Layer {           // the type: dynamic_pointer_cast to it

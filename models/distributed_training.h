@@ -1,5 +1,5 @@
 #pragma once
-// Model's fit, evaluate and predict under a multi-replica distribute::Strategy (DESIGN.md "Scale-out",
+// Model's fit, evaluate and predict under a multi-replica distribute::Strategy (docs/design.md#scale-out,
 // docs/distributed.md). model.cpp hands a step to these functions when the current strategy has more
 // than one replica; everything here holds on every replica, in the same order, so collectives match.
 //
