@@ -67,6 +67,30 @@ std::vector<std::int64_t> ConfigReader::integers(const std::string& key, const s
   return out;
 }
 
+std::vector<double> ConfigReader::numbers(const std::string& key, const std::vector<double>& fallback) {
+  const nlohmann::json* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_array()) fail(key, "must be a list of numbers", *v);
+  std::vector<double> out;
+  for (const auto& item : *v) {
+    if (!item.is_number()) fail(key, "must be a list of numbers", *v);
+    out.push_back(item.get<double>());
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigReader::strings(const std::string& key, const std::vector<std::string>& fallback) {
+  const nlohmann::json* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_array()) fail(key, "must be a list of strings", *v);
+  std::vector<std::string> out;
+  for (const auto& item : *v) {
+    if (!item.is_string()) fail(key, "must be a list of strings", *v);
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 std::optional<double> ConfigReader::optional_number(const std::string& key) {
   if (value(key).is_null()) return std::nullopt;
   return number(key, 0.0);

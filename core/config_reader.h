@@ -24,6 +24,8 @@ class ConfigReader {
   std::int64_t integer(const std::string& key, std::int64_t fallback);
   std::string string(const std::string& key, const std::string& fallback);
   std::vector<std::int64_t> integers(const std::string& key, const std::vector<std::int64_t>& fallback);
+  std::vector<double> numbers(const std::string& key, const std::vector<double>& fallback);
+  std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& fallback);
   // Missing or null: nullopt.
   std::optional<double> optional_number(const std::string& key);
   std::optional<std::int64_t> optional_integer(const std::string& key);
