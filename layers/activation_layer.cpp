@@ -14,8 +14,9 @@ nlohmann::json ActivationLayer::get_config() const {
 }
 
 std::shared_ptr<ActivationLayer> ActivationLayer::from_config(const nlohmann::json& c) {
-  return make_from_config<ActivationLayer>(
-      {.activation = activation_from_json(c.contains("activation") ? c["activation"] : nlohmann::json())}, c);
+  return make_from_config<ActivationLayer>("Activation", c, [](config::ConfigReader& r) -> Options {
+    return {.activation = read_activation(r)};
+  });
 }
 
 std::shared_ptr<ActivationLayer> Activation(ActivationLayer::Options options, std::string name) {

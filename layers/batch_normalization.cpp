@@ -7,6 +7,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/core/log.h"
 #include "keel/layers/batch_normalization_config.h"
+#include "keel/layers/layer_options.h"
 #include "keel/layers/batch_normalization_step.h"
 
 namespace keel::layers {
@@ -26,6 +27,12 @@ BatchNormalizationLayer::BatchNormalizationLayer(Options options, std::string na
     : Layer("BatchNormalization", std::move(name)), options_(std::move(options)) {
   validate_batch_norm_options(options_, who());
   set_trainable(options_.trainable);
+}
+
+BatchNormalizationLayer::Options BatchNormalizationLayer::options() const {
+  Options current = options_;
+  current.trainable = trainable();
+  return current;
 }
 
 std::string BatchNormalizationLayer::who() const { return fmt::format("{} '{}'", class_name(), name()); }
@@ -85,11 +92,7 @@ nlohmann::json BatchNormalizationLayer::get_config() const {
 }
 
 std::shared_ptr<BatchNormalizationLayer> BatchNormalizationLayer::from_config(const nlohmann::json& config) {
-  auto layer = std::make_shared<BatchNormalizationLayer>(batch_norm_options_from_json(config),
-                                                         config.value("name", std::string()));
-  if (config.contains("dtype") && !config["dtype"].is_null())
-    layer->set_dtype(dtype_from_name(config["dtype"].get<std::string>()));
-  return layer;
+  return make_from_config<BatchNormalizationLayer>("BatchNormalization", config, read_batch_norm_options);
 }
 
 std::shared_ptr<BatchNormalizationLayer> BatchNormalization(BatchNormalizationLayer::Options options, std::string name) {

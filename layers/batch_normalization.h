@@ -24,7 +24,8 @@ class BatchNormalizationLayer : public Layer {
 
   // Invalid values and combinations are a ValueError naming the argument (§1.1).
   explicit BatchNormalizationLayer(Options options, std::string name = "");
-  const Options& options() const { return options_; }
+  // The construction arguments; `trainable` is the layer's current flag (set_trainable changes it).
+  Options options() const;
 
   // The weights (undefined until built, or when not created: gamma without scale, beta without
   // center, the renorm statistics without renorm).
@@ -48,7 +49,7 @@ class BatchNormalizationLayer : public Layer {
  private:
   std::string who() const;
 
-  Options options_;
+  Options options_;  // options_.trainable is only the initial flag: trainable() holds the current one
   std::vector<std::int64_t> axes_;  // normalized at build
   Variable gamma_, beta_, moving_mean_, moving_variance_, moving_stddev_, renorm_mean_, renorm_stddev_;
   bool warned_one_value_ = false;

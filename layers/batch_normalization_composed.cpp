@@ -17,6 +17,7 @@ namespace keel::layers {
 namespace {
 
 constexpr DType f64 = DType::float64;
+constexpr double keras_epsilon = 1e-7;  // Keras's backend.epsilon()
 
 void all_reduce_in_place(ReplicaContext* rc, Tensor& t) {
   rc->all_reduce_sum(std::span<double>(t.data<double>(), static_cast<std::size_t>(t.numel())));
@@ -131,9 +132,9 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
     NoGrad no_grad;
     count = w.defined() ? ops::sum(w.to(f64), reduce_axes, true) : Tensor::full(stat_shape, group_size, f64);
     if (rc) all_reduce_in_place(rc, count);
-    // Keras divides masked sums by count + 1e-7; in its float32 arithmetic the 1e-7 vanishes for any
-    // count >= 1, so the denominator is the count, and 1 where the count is 0 (mean 0, variance 0).
-    denom = ops::maximum(count, Tensor::ones({}, f64));
+    // With a mask Keras divides the sums by count + 1e-7 (backend.epsilon(), SEMANTICS §1.9), which
+    // also makes a count of 0 give mean 0 and variance 0. Without one it divides by the count.
+    denom = w.defined() ? count + keras_epsilon : ops::maximum(count, Tensor::ones({}, f64));
     // Shift by one value of each group (rank 0's under synchronization), so a constant group gives
     // exactly zero deviations.
     if (group_size > 0) {
@@ -153,7 +154,9 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
   // Masked positions are left out with where (not a product), so a NaN there cannot leak in.
   auto masked = [&](const Tensor& t) { return w.defined() ? ops::where(w, t, Tensor::zeros(t.shape(), f64)) : t; };
   Tensor sum_x = ops::sum(masked(xd), reduce_axes, true);
+  // Keras's mean is Σx / denom; relative to the shift that is (Σ(x − shift) − (denom − count)·shift) / denom.
   Tensor shifted_mean = all_reduce_sum(sum_x, rc) / denom;
+  if (w.defined()) shifted_mean = shifted_mean - shift * (keras_epsilon / denom);
   Tensor dev = xd - shifted_mean;
   Tensor sq = ops::square(dev);
   Tensor var = all_reduce_sum(ops::sum(masked(sq), reduce_axes, true), rc) / denom;

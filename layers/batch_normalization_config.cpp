@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <set>
 
 #include "keel/core/error.h"
 
@@ -11,19 +10,21 @@ namespace {
 
 nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 
-RenormClipping clipping_from_json(const nlohmann::json& j) {
-  RenormClipping c;
-  if (j.is_null()) return c;
-  if (!j.is_object())
-    throw ValueError(fmt::format("BatchNormalization: renorm_clipping must be an object, got {}", j.dump()));
-  for (const auto& [key, value] : j.items()) {
-    std::optional<double>* slot = key == "rmax" ? &c.rmax : key == "rmin" ? &c.rmin : key == "dmax" ? &c.dmax : nullptr;
-    if (!slot)
-      throw ValueError(fmt::format("BatchNormalization: renorm_clipping has the unknown key '{}' (known: rmax, rmin, dmax)",
-                                   key));
-    if (!value.is_null()) *slot = value.get<double>();
-  }
+RenormClipping read_clipping(config::ConfigReader& r) {
+  const nlohmann::json& j = r.value("renorm_clipping");
+  if (j.is_null()) return {};
+  if (!j.is_object()) r.fail("renorm_clipping", "must be an object with rmax, rmin and dmax", j);
+  config::ConfigReader clipping(j, r.what() + " renorm_clipping");
+  RenormClipping c{.rmax = clipping.optional_number("rmax"),
+                   .rmin = clipping.optional_number("rmin"),
+                   .dmax = clipping.optional_number("dmax")};
+  clipping.finish();
   return c;
+}
+
+std::optional<bool> optional_boolean(config::ConfigReader& r, const std::string& key) {
+  if (r.value(key).is_null()) return std::nullopt;
+  return r.boolean(key, false);
 }
 
 }  // namespace
@@ -54,40 +55,31 @@ void batch_norm_options_to_json(const BatchNormalizationOptions& o, nlohmann::js
   c["synchronized"] = o.synchronized;
 }
 
-BatchNormalizationOptions batch_norm_options_from_json(const nlohmann::json& c) {
-  static const std::set<std::string> known = {
-      "name", "dtype", "trainable", "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
-      "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
-      "gamma_regularizer", "beta_constraint", "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum",
-      "fused", "virtual_batch_size", "synchronized"};
-  if (!c.is_object()) throw ValueError(fmt::format("BatchNormalization: the config must be an object, got {}", c.dump()));
-  for (const auto& [key, value] : c.items())
-    if (!known.count(key)) throw ValueError(fmt::format("BatchNormalization: unrecognized config key '{}'", key));
-  auto field = [&c](const char* key) { return c.contains(key) ? c[key] : nlohmann::json(); };
+BatchNormalizationOptions read_batch_norm_options(config::ConfigReader& r) {
   BatchNormalizationOptions o;
-  if (c.contains("axis"))
-    o.axis = c["axis"].is_array() ? c["axis"].get<std::vector<std::int64_t>>()
-                                  : std::vector<std::int64_t>{c["axis"].get<std::int64_t>()};
-  o.momentum = c.value("momentum", o.momentum);
-  o.epsilon = c.value("epsilon", o.epsilon);
-  o.center = c.value("center", o.center);
-  o.scale = c.value("scale", o.scale);
+  if (const nlohmann::json& axis = r.value("axis"); axis.is_number_integer())
+    o.axis = {config::integer_in(r, "axis", axis)};
+  else
+    o.axis = r.integers("axis", o.axis);
+  o.momentum = r.number("momentum", o.momentum);
+  o.epsilon = r.number("epsilon", o.epsilon);
+  o.center = r.boolean("center", o.center);
+  o.scale = r.boolean("scale", o.scale);
   for (auto [key, slot] : {std::pair{"beta_initializer", &o.beta_initializer},
                            std::pair{"gamma_initializer", &o.gamma_initializer},
                            std::pair{"moving_mean_initializer", &o.moving_mean_initializer},
                            std::pair{"moving_variance_initializer", &o.moving_variance_initializer}})
-    if (c.contains(key)) *slot = initializers::deserialize(c[key]);
-  o.beta_regularizer = regularizers::deserialize(field("beta_regularizer"));
-  o.gamma_regularizer = regularizers::deserialize(field("gamma_regularizer"));
-  o.beta_constraint = constraints::deserialize(field("beta_constraint"));
-  o.gamma_constraint = constraints::deserialize(field("gamma_constraint"));
-  o.renorm = c.value("renorm", o.renorm);
-  o.renorm_clipping = clipping_from_json(field("renorm_clipping"));
-  o.renorm_momentum = c.value("renorm_momentum", o.renorm_momentum);
-  if (!field("fused").is_null()) o.fused = c["fused"].get<bool>();
-  if (!field("virtual_batch_size").is_null()) o.virtual_batch_size = c["virtual_batch_size"].get<std::int64_t>();
-  o.synchronized = c.value("synchronized", o.synchronized);
-  o.trainable = c.value("trainable", o.trainable);
+    if (r.contains(key)) *slot = initializers::deserialize(r.value(key));
+  o.beta_regularizer = regularizers::deserialize(r.value("beta_regularizer"));
+  o.gamma_regularizer = regularizers::deserialize(r.value("gamma_regularizer"));
+  o.beta_constraint = constraints::deserialize(r.value("beta_constraint"));
+  o.gamma_constraint = constraints::deserialize(r.value("gamma_constraint"));
+  o.renorm = r.boolean("renorm", o.renorm);
+  o.renorm_clipping = read_clipping(r);
+  o.renorm_momentum = r.number("renorm_momentum", o.renorm_momentum);
+  o.fused = optional_boolean(r, "fused");
+  o.virtual_batch_size = r.optional_integer("virtual_batch_size");
+  o.synchronized = r.boolean("synchronized", o.synchronized);
   return o;
 }
 

@@ -82,15 +82,17 @@ nlohmann::json Conv2DLayer::get_config() const {
 }
 
 std::shared_ptr<Conv2DLayer> Conv2DLayer::from_config(const nlohmann::json& config) {
-  Options o;
-  o.filters = config.value("filters", std::int64_t{0});
-  o.kernel_size = size2_from_json(config.value("kernel_size", nlohmann::json(0)));
-  o.strides = size2_from_json(config.value("strides", nlohmann::json(1)));
-  o.padding = config.value("padding", std::string("valid"));
-  o.data_format = config.value("data_format", std::string("channels_last"));
-  o.dilation_rate = size2_from_json(config.value("dilation_rate", nlohmann::json(1)));
-  kernel_bias_from_json(config, o);
-  return make_from_config<Conv2DLayer>(std::move(o), config);
+  return make_from_config<Conv2DLayer>("Conv2D", config, [](config::ConfigReader& r) {
+    Options o;
+    o.filters = r.integer("filters", 0);
+    o.kernel_size = read_size2(r, "kernel_size", 0);
+    o.strides = read_size2(r, "strides", 1);
+    o.padding = r.string("padding", "valid");
+    o.data_format = r.string("data_format", "channels_last");
+    o.dilation_rate = read_size2(r, "dilation_rate", 1);
+    kernel_bias_from_config(r, o);
+    return o;
+  });
 }
 
 std::shared_ptr<Conv2DLayer> Conv2D(Conv2DLayer::Options options, std::string name) {

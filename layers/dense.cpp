@@ -57,10 +57,12 @@ nlohmann::json DenseLayer::get_config() const {
 }
 
 std::shared_ptr<DenseLayer> DenseLayer::from_config(const nlohmann::json& config) {
-  Options o;
-  o.units = config.value("units", std::int64_t{0});
-  kernel_bias_from_json(config, o);
-  return make_from_config<DenseLayer>(std::move(o), config);
+  return make_from_config<DenseLayer>("Dense", config, [](config::ConfigReader& r) {
+    Options o;
+    o.units = r.integer("units", 0);
+    kernel_bias_from_config(r, o);
+    return o;
+  });
 }
 
 std::shared_ptr<DenseLayer> Dense(DenseLayer::Options options, std::string name) {

@@ -32,9 +32,9 @@ nlohmann::json DropoutLayer::get_config() const {
 }
 
 std::shared_ptr<DropoutLayer> DropoutLayer::from_config(const nlohmann::json& c) {
-  Options o{.rate = c.value("rate", 0.0)};
-  if (c.contains("seed") && !c["seed"].is_null()) o.seed = c["seed"].get<std::uint64_t>();
-  return make_from_config<DropoutLayer>(o, c);
+  return make_from_config<DropoutLayer>("Dropout", c, [](config::ConfigReader& r) -> Options {
+    return {.rate = r.number("rate", 0.0), .seed = read_seed(r)};
+  });
 }
 
 std::shared_ptr<DropoutLayer> Dropout(DropoutLayer::Options options, std::string name) {

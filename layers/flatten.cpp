@@ -39,7 +39,9 @@ nlohmann::json FlattenLayer::get_config() const {
 }
 
 std::shared_ptr<FlattenLayer> FlattenLayer::from_config(const nlohmann::json& c) {
-  return make_from_config<FlattenLayer>({.data_format = c.value("data_format", std::string("channels_last"))}, c);
+  return make_from_config<FlattenLayer>("Flatten", c, [](config::ConfigReader& r) -> Options {
+    return {.data_format = r.string("data_format", "channels_last")};
+  });
 }
 
 std::shared_ptr<FlattenLayer> Flatten(FlattenLayer::Options options, std::string name) {

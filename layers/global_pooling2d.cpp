@@ -33,20 +33,20 @@ nlohmann::json GlobalPooling2DLayer::get_config() const {
   return c;
 }
 
-GlobalPooling2DLayer::Options GlobalPooling2DLayer::options_from_config(const nlohmann::json& c) {
-  return {.data_format = c.value("data_format", std::string("channels_last")), .keepdims = c.value("keepdims", false)};
+GlobalPooling2DLayer::Options GlobalPooling2DLayer::read_options(config::ConfigReader& r) {
+  return {.data_format = r.string("data_format", "channels_last"), .keepdims = r.boolean("keepdims", false)};
 }
 
 GlobalAveragePooling2DLayer::GlobalAveragePooling2DLayer(Options options, std::string name)
     : GlobalPooling2DLayer("GlobalAveragePooling2D", std::move(options), std::move(name)) {}
 std::shared_ptr<GlobalAveragePooling2DLayer> GlobalAveragePooling2DLayer::from_config(const nlohmann::json& config) {
-  return make_from_config<GlobalAveragePooling2DLayer>(options_from_config(config), config);
+  return make_from_config<GlobalAveragePooling2DLayer>("GlobalAveragePooling2D", config, read_options);
 }
 
 GlobalMaxPooling2DLayer::GlobalMaxPooling2DLayer(Options options, std::string name)
     : GlobalPooling2DLayer("GlobalMaxPooling2D", std::move(options), std::move(name)) {}
 std::shared_ptr<GlobalMaxPooling2DLayer> GlobalMaxPooling2DLayer::from_config(const nlohmann::json& config) {
-  return make_from_config<GlobalMaxPooling2DLayer>(options_from_config(config), config);
+  return make_from_config<GlobalMaxPooling2DLayer>("GlobalMaxPooling2D", config, read_options);
 }
 
 std::shared_ptr<GlobalAveragePooling2DLayer> GlobalAveragePooling2D(GlobalPooling2DOptions options, std::string name) {

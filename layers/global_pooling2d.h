@@ -23,7 +23,7 @@ class GlobalPooling2DLayer : public Layer {
  protected:
   GlobalPooling2DLayer(const char* class_name, Options options, std::string name);
   Tensor call(const Tensor& x, const CallContext& ctx) override;
-  static Options options_from_config(const nlohmann::json& config);
+  static Options read_options(config::ConfigReader& reader);
 
  private:
   Options options_;

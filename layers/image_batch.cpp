@@ -27,11 +27,10 @@ std::vector<double> per_image_uniforms(const CallContext& ctx, std::int64_t n, s
   return all;
 }
 
-void require_channels_last(const char* class_name, const nlohmann::json& config) {
-  if (!config.contains("data_format") || config["data_format"].is_null() || config["data_format"] == "channels_last")
-    return;
-  throw ValueError(fmt::format("{}: data_format must be \"channels_last\" (keel's image layers are NHWC), got {}",
-                               class_name, config["data_format"].dump()));
+void require_channels_last(config::ConfigReader& reader) {
+  const nlohmann::json& data_format = reader.value("data_format");
+  if (data_format.is_null() || data_format == "channels_last") return;
+  reader.fail("data_format", "must be \"channels_last\" (keel's image layers are NHWC)", data_format);
 }
 
 }  // namespace keel::layers::image

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "keel/core/config_reader.h"
 #include "keel/core/tensor.h"
 #include "keel/layers/layer.h"
 
@@ -19,6 +20,6 @@ Tensor like_input(const Tensor& y, const Tensor& x);
 std::vector<double> per_image_uniforms(const CallContext& ctx, std::int64_t n, std::int64_t per_image,
                                        std::uint64_t seed);
 // from_config: a "data_format" other than channels_last (or null) is a ValueError naming the layer class.
-void require_channels_last(const char* class_name, const nlohmann::json& config);
+void require_channels_last(config::ConfigReader& reader);
 
 }  // namespace keel::layers::image

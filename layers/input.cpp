@@ -39,7 +39,9 @@ nlohmann::json InputLayer::get_config() const {
 }
 
 std::shared_ptr<InputLayer> InputLayer::from_config(const nlohmann::json& c) {
-  return make_from_config<InputLayer>({.shape = c.value("shape", Shape{})}, c);
+  return make_from_config<InputLayer>("InputLayer", c, [](config::ConfigReader& r) -> Options {
+    return {.shape = r.integers("shape", {})};
+  });
 }
 
 std::shared_ptr<InputLayer> Input(InputLayer::Options options, std::string name) {

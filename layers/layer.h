@@ -82,8 +82,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   const std::string& class_name() const { return class_name_; }
   bool built() const { return built_; }
   DType dtype() const { return dtype_; }
-  // The compute dtype (config::floatx() at construction); only before build.
-  void set_dtype(DType dtype);
+  // The compute dtype (config::floatx() at construction); only before build. Containers set it on
+  // every layer inside.
+  virtual void set_dtype(DType dtype);
 
   bool trainable() const { return trainable_; }
   // Containers set it on every layer inside.

@@ -8,10 +8,16 @@ namespace keel::layers {
 
 nlohmann::json to_json(const Size2& s) { return nlohmann::json::array({s.h, s.w}); }
 
-Size2 size2_from_json(const nlohmann::json& j) {
-  if (j.is_number_integer()) return Size2(j.get<std::int64_t>());
-  if (j.is_array() && j.size() == 2) return Size2(j[0].get<std::int64_t>(), j[1].get<std::int64_t>());
-  throw ValueError(fmt::format("layer config: expected an int or a pair of ints, got {}", j.dump()));
+Size2 size2_in(const config::ConfigReader& reader, const std::string& key, const nlohmann::json& value) {
+  if (value.is_number_integer()) return Size2(config::integer_in(reader, key, value));
+  if (value.is_array() && value.size() == 2)
+    return Size2(config::integer_in(reader, key, value[0]), config::integer_in(reader, key, value[1]));
+  reader.fail(key, "must be an integer or a pair of integers", value);
+}
+
+Size2 read_size2(config::ConfigReader& reader, const std::string& key, Size2 fallback) {
+  const nlohmann::json& value = reader.value(key);
+  return reader.contains(key) ? size2_in(reader, key, value) : fallback;
 }
 
 void require_positive(const Layer& layer, const char* argument, std::int64_t value) {
@@ -40,17 +46,31 @@ bool parse_data_format(const Layer& layer, const std::string& data_format) {
                                layer.class_name(), layer.name(), data_format));
 }
 
-void restore_base_config(Layer& layer, const nlohmann::json& config) {
-  if (config.contains("dtype")) layer.set_dtype(dtype_from_name(config["dtype"].get<std::string>()));
-  if (config.contains("trainable")) layer.set_trainable(config["trainable"].get<bool>());
+BaseConfig read_base_config(config::ConfigReader& reader) {
+  BaseConfig base;
+  base.name = reader.string("name", "");
+  if (reader.contains("trainable")) base.trainable = reader.boolean("trainable", true);
+  if (std::optional<std::string> dtype = reader.optional_string("dtype")) {
+    if (*dtype != "float32" && *dtype != "float64")
+      reader.fail("dtype", "must be \"float32\" or \"float64\"", *dtype);
+    base.dtype = dtype_from_name(*dtype);
+  }
+  return base;
+}
+
+std::optional<std::uint64_t> read_seed(config::ConfigReader& reader, const std::string& key) {
+  const nlohmann::json& value = reader.value(key);
+  if (value.is_null()) return std::nullopt;
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer() && value.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(value.get<std::int64_t>());
+  reader.fail(key, "must be a non-negative integer or null", value);
 }
 
 nlohmann::json to_json(const keel::Activation& activation) { return activation.name(); }
 
-keel::Activation activation_from_json(const nlohmann::json& j) {
-  if (j.is_null()) return keel::Activation();
-  if (!j.is_string()) throw ValueError(fmt::format("layer config: an activation must be a name, got {}", j.dump()));
-  return keel::Activation(j.get<std::string>());
+keel::Activation read_activation(config::ConfigReader& reader, const std::string& key) {
+  if (std::optional<std::string> name = reader.optional_string(key)) return keel::Activation(*name);
+  return keel::Activation();
 }
 
 }  // namespace keel::layers

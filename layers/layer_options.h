@@ -3,11 +3,13 @@
 // pair, Keras's padding and data_format strings, and the JSON forms of them in get_config.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "keel/core/config_reader.h"
 #include "keel/layers/activations.h"
 #include "keel/layers/constraints.h"
 #include "keel/layers/initializers.h"
@@ -37,7 +39,10 @@ struct Padding2 {
 };
 
 nlohmann::json to_json(const Size2& s);
-Size2 size2_from_json(const nlohmann::json& j);  // an int or [h, w]
+// An int or [h, w] at `key` (already read from `reader`); anything else is a ValueError naming the key.
+Size2 size2_in(const config::ConfigReader& reader, const std::string& key, const nlohmann::json& value);
+// The Size2 at `key`, or `fallback` when the key is missing.
+Size2 read_size2(config::ConfigReader& reader, const std::string& key, Size2 fallback);
 
 // The checks raise ValueError naming the layer ("Conv2D 'conv2d_1'"), the argument and the value.
 // `layer` is the Layer being constructed (its class and name are set by then).
@@ -48,20 +53,36 @@ bool parse_padding(const Layer& layer, const std::string& padding);
 // "channels_last" -> false, "channels_first" -> true.
 bool parse_data_format(const Layer& layer, const std::string& data_format);
 
-// Restores name-independent base settings (trainable, dtype) from a get_config() object.
-void restore_base_config(Layer& layer, const nlohmann::json& config);
+// The keys Layer::get_config writes for every layer.
+struct BaseConfig {
+  std::string name;  // empty: an automatic name
+  std::optional<bool> trainable;
+  std::optional<DType> dtype;
+};
+BaseConfig read_base_config(config::ConfigReader& reader);
 
-// Builds a layer of type L from Options and a get_config() object (name, trainable, dtype).
-template <class L>
-std::shared_ptr<L> make_from_config(typename L::Options options, const nlohmann::json& config) {
-  auto layer = std::make_shared<L>(std::move(options), config.value("name", std::string()));
-  restore_base_config(*layer, config);
+// Builds a layer of type L from a get_config() object: `read_options(reader)` returns L::Options,
+// then the base keys are read, and a key nobody read is a ValueError naming `class_name` and the key,
+// all before the layer is constructed.
+template <class L, class ReadOptions>
+std::shared_ptr<L> make_from_config(const char* class_name, const nlohmann::json& config, ReadOptions&& read_options) {
+  config::ConfigReader reader(config, class_name);
+  typename L::Options options = read_options(reader);
+  const BaseConfig base = read_base_config(reader);
+  reader.finish();
+  auto layer = std::make_shared<L>(std::move(options), base.name);
+  if (base.dtype) layer->set_dtype(*base.dtype);
+  if (base.trainable) layer->set_trainable(*base.trainable);
   return layer;
 }
 
+// A seed: null (none) or a non-negative integer.
+std::optional<std::uint64_t> read_seed(config::ConfigReader& reader, const std::string& key = "seed");
+
 // JSON forms of the configurable function objects (Keras's: names or {"class_name", "config"}).
 nlohmann::json to_json(const keel::Activation& activation);
-keel::Activation activation_from_json(const nlohmann::json& j);
+// A name or null (linear).
+keel::Activation read_activation(config::ConfigReader& reader, const std::string& key = "activation");
 
 // The kernel/bias arguments Dense and Conv2D share (same member names in both Options).
 template <class Options>
@@ -78,17 +99,16 @@ void kernel_bias_to_json(const Options& o, nlohmann::json& config) {
 }
 
 template <class Options>
-void kernel_bias_from_json(const nlohmann::json& c, Options& o) {
-  auto field = [&c](const char* key) { return c.contains(key) ? c[key] : nlohmann::json(); };
-  o.activation = activation_from_json(field("activation"));
-  o.use_bias = c.value("use_bias", true);
-  if (c.contains("kernel_initializer")) o.kernel_initializer = initializers::deserialize(c["kernel_initializer"]);
-  if (c.contains("bias_initializer")) o.bias_initializer = initializers::deserialize(c["bias_initializer"]);
-  o.kernel_regularizer = regularizers::deserialize(field("kernel_regularizer"));
-  o.bias_regularizer = regularizers::deserialize(field("bias_regularizer"));
-  o.activity_regularizer = regularizers::deserialize(field("activity_regularizer"));
-  o.kernel_constraint = constraints::deserialize(field("kernel_constraint"));
-  o.bias_constraint = constraints::deserialize(field("bias_constraint"));
+void kernel_bias_from_config(config::ConfigReader& r, Options& o) {
+  o.activation = read_activation(r);
+  o.use_bias = r.boolean("use_bias", true);
+  if (r.contains("kernel_initializer")) o.kernel_initializer = initializers::deserialize(r.value("kernel_initializer"));
+  if (r.contains("bias_initializer")) o.bias_initializer = initializers::deserialize(r.value("bias_initializer"));
+  o.kernel_regularizer = regularizers::deserialize(r.value("kernel_regularizer"));
+  o.bias_regularizer = regularizers::deserialize(r.value("bias_regularizer"));
+  o.activity_regularizer = regularizers::deserialize(r.value("activity_regularizer"));
+  o.kernel_constraint = constraints::deserialize(r.value("kernel_constraint"));
+  o.bias_constraint = constraints::deserialize(r.value("bias_constraint"));
 }
 
 }  // namespace keel::layers

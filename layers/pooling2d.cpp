@@ -51,25 +51,25 @@ nlohmann::json Pooling2DLayer::get_config() const {
   return c;
 }
 
-Pooling2DLayer::Options Pooling2DLayer::options_from_config(const nlohmann::json& c) {
+Pooling2DLayer::Options Pooling2DLayer::read_options(config::ConfigReader& r) {
   Options o;
-  o.pool_size = size2_from_json(c.value("pool_size", nlohmann::json(2)));
-  if (c.contains("strides") && !c["strides"].is_null()) o.strides = size2_from_json(c["strides"]);
-  o.padding = c.value("padding", std::string("valid"));
-  o.data_format = c.value("data_format", std::string("channels_last"));
+  o.pool_size = read_size2(r, "pool_size", 2);
+  if (const nlohmann::json& strides = r.value("strides"); !strides.is_null()) o.strides = size2_in(r, "strides", strides);
+  o.padding = r.string("padding", "valid");
+  o.data_format = r.string("data_format", "channels_last");
   return o;
 }
 
 MaxPooling2DLayer::MaxPooling2DLayer(Options options, std::string name)
     : Pooling2DLayer("MaxPooling2D", std::move(options), std::move(name)) {}
 std::shared_ptr<MaxPooling2DLayer> MaxPooling2DLayer::from_config(const nlohmann::json& config) {
-  return make_from_config<MaxPooling2DLayer>(options_from_config(config), config);
+  return make_from_config<MaxPooling2DLayer>("MaxPooling2D", config, read_options);
 }
 
 AveragePooling2DLayer::AveragePooling2DLayer(Options options, std::string name)
     : Pooling2DLayer("AveragePooling2D", std::move(options), std::move(name)) {}
 std::shared_ptr<AveragePooling2DLayer> AveragePooling2DLayer::from_config(const nlohmann::json& config) {
-  return make_from_config<AveragePooling2DLayer>(options_from_config(config), config);
+  return make_from_config<AveragePooling2DLayer>("AveragePooling2D", config, read_options);
 }
 
 std::shared_ptr<MaxPooling2DLayer> MaxPooling2D(Pooling2DOptions options, std::string name) {

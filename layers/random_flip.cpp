@@ -47,10 +47,10 @@ nlohmann::json RandomFlipLayer::get_config() const {
 }
 
 std::shared_ptr<RandomFlipLayer> RandomFlipLayer::from_config(const nlohmann::json& c) {
-  image::require_channels_last("RandomFlip", c);
-  Options o{.mode = c.value("mode", std::string("horizontal_and_vertical"))};
-  if (c.contains("seed") && !c["seed"].is_null()) o.seed = c["seed"].get<std::uint64_t>();
-  return make_from_config<RandomFlipLayer>(o, c);
+  return make_from_config<RandomFlipLayer>("RandomFlip", c, [](config::ConfigReader& r) -> Options {
+    image::require_channels_last(r);
+    return {.mode = r.string("mode", "horizontal_and_vertical"), .seed = read_seed(r)};
+  });
 }
 
 std::shared_ptr<RandomFlipLayer> RandomFlip(RandomFlipLayer::Options options, std::string name) {

@@ -18,10 +18,14 @@ void check_factor(const Layer& layer, const char* argument, const TranslationFac
 
 nlohmann::json factor_to_json(const TranslationFactor& f) { return nlohmann::json::array({f.lower, f.upper}); }
 
-TranslationFactor factor_from_json(const nlohmann::json& j) {
+// A number f ([-f, f]) or [lower, upper]; 0 when the key is missing.
+TranslationFactor read_factor(config::ConfigReader& r, const std::string& key) {
+  const nlohmann::json& j = r.value(key);
+  if (!r.contains(key)) return TranslationFactor(0.0);
   if (j.is_number()) return TranslationFactor(j.get<double>());
-  if (j.is_array() && j.size() == 2) return TranslationFactor(j[0].get<double>(), j[1].get<double>());
-  throw ValueError(fmt::format("RandomTranslation: a factor must be a number or [lower, upper], got {}", j.dump()));
+  if (j.is_array() && j.size() == 2 && j[0].is_number() && j[1].is_number())
+    return TranslationFactor(j[0].get<double>(), j[1].get<double>());
+  r.fail(key, "must be a number or [lower, upper]", j);
 }
 
 }  // namespace
@@ -78,14 +82,15 @@ nlohmann::json RandomTranslationLayer::get_config() const {
 }
 
 std::shared_ptr<RandomTranslationLayer> RandomTranslationLayer::from_config(const nlohmann::json& c) {
-  image::require_channels_last("RandomTranslation", c);
-  Options o{.height_factor = factor_from_json(c.value("height_factor", nlohmann::json(0.0))),
-            .width_factor = factor_from_json(c.value("width_factor", nlohmann::json(0.0))),
-            .fill_mode = c.value("fill_mode", std::string("reflect")),
-            .interpolation = c.value("interpolation", std::string("bilinear")),
-            .fill_value = c.value("fill_value", 0.0)};
-  if (c.contains("seed") && !c["seed"].is_null()) o.seed = c["seed"].get<std::uint64_t>();
-  return make_from_config<RandomTranslationLayer>(o, c);
+  return make_from_config<RandomTranslationLayer>("RandomTranslation", c, [](config::ConfigReader& r) -> Options {
+    image::require_channels_last(r);
+    return {.height_factor = read_factor(r, "height_factor"),
+            .width_factor = read_factor(r, "width_factor"),
+            .fill_mode = r.string("fill_mode", "reflect"),
+            .interpolation = r.string("interpolation", "bilinear"),
+            .seed = read_seed(r),
+            .fill_value = r.number("fill_value", 0.0)};
+  });
 }
 
 std::shared_ptr<RandomTranslationLayer> RandomTranslation(RandomTranslationLayer::Options options, std::string name) {

@@ -26,7 +26,9 @@ nlohmann::json RescalingLayer::get_config() const {
 }
 
 std::shared_ptr<RescalingLayer> RescalingLayer::from_config(const nlohmann::json& c) {
-  return make_from_config<RescalingLayer>({.scale = c.value("scale", 1.0), .offset = c.value("offset", 0.0)}, c);
+  return make_from_config<RescalingLayer>("Rescaling", c, [](config::ConfigReader& r) -> Options {
+    return {.scale = r.number("scale", 1.0), .offset = r.number("offset", 0.0)};
+  });
 }
 
 std::shared_ptr<RescalingLayer> Rescaling(RescalingLayer::Options options, std::string name) {

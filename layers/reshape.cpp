@@ -45,7 +45,9 @@ nlohmann::json ReshapeLayer::get_config() const {
 }
 
 std::shared_ptr<ReshapeLayer> ReshapeLayer::from_config(const nlohmann::json& c) {
-  return make_from_config<ReshapeLayer>({.target_shape = c.value("target_shape", Shape{})}, c);
+  return make_from_config<ReshapeLayer>("Reshape", c, [](config::ConfigReader& r) -> Options {
+    return {.target_shape = r.integers("target_shape", {})};
+  });
 }
 
 std::shared_ptr<ReshapeLayer> Reshape(ReshapeLayer::Options options, std::string name) {

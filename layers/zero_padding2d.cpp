@@ -62,17 +62,18 @@ nlohmann::json ZeroPadding2DLayer::get_config() const {
 }
 
 std::shared_ptr<ZeroPadding2DLayer> ZeroPadding2DLayer::from_config(const nlohmann::json& c) {
-  Options o{.data_format = c.value("data_format", std::string("channels_last"))};
-  if (c.contains("padding")) {
-    const nlohmann::json& p = c["padding"];
-    if (p.is_array() && p.size() == 2 && p[0].is_array())
-      o.padding = Padding2(size2_from_json(p[0]), size2_from_json(p[1]));
-    else {
-      Size2 hw = size2_from_json(p);
+  return make_from_config<ZeroPadding2DLayer>("ZeroPadding2D", c, [](config::ConfigReader& r) -> Options {
+    Options o{.data_format = r.string("data_format", "channels_last")};
+    const nlohmann::json& p = r.value("padding");
+    if (!r.contains("padding")) return o;
+    if (p.is_array() && p.size() == 2 && p[0].is_array()) {
+      o.padding = Padding2(size2_in(r, "padding", p[0]), size2_in(r, "padding", p[1]));
+    } else {
+      const Size2 hw = size2_in(r, "padding", p);
       o.padding = Padding2(hw.h, hw.w);
     }
-  }
-  return make_from_config<ZeroPadding2DLayer>(std::move(o), c);
+    return o;
+  });
 }
 
 std::shared_ptr<ZeroPadding2DLayer> ZeroPadding2D(ZeroPadding2DLayer::Options options, std::string name) {

@@ -5,10 +5,13 @@
 #include <typeinfo>
 
 #include "keel/autograd/grad_mode.h"
+#include "keel/core/config_reader.h"
 #include "keel/core/error.h"
 #include "keel/layers/activation_layer.h"
+#include "keel/layers/layer_options.h"
 #include "keel/layers/pooling2d.h"
 #include "keel/layers/registry.h"
+#include "keel/models/saving.h"
 
 namespace keel {
 namespace {
@@ -24,19 +27,23 @@ bool relu_before_max_pool(const layers::Layer& first, const layers::Layer& secon
          second.built();
 }
 
+// layers::deserialize knows Sequential from the moment the library is loaded, so
+// layers::deserialize(model->serialize()) works without a save or load first.
+[[maybe_unused]] const bool registered_with_layers = (register_model_classes(), true);
+
 }  // namespace
 
 Sequential::Sequential(std::vector<layers::LayerPtr> layers, std::string name) : Model("Sequential", std::move(name)) {
-  for (auto& layer : layers) add(std::move(layer));
+  for (auto& layer : layers) append(std::move(layer));
+  build_from_declared_input();
 }
 
-void Sequential::add(layers::LayerPtr layer) {
+void Sequential::append(layers::LayerPtr layer) {
   if (!layer) throw ValueError(fmt::format("Sequential '{}': cannot add a null layer", this->name()));
-  if (built()) throw UsageError(fmt::format("Sequential '{}': cannot add '{}' after the model is built", this->name(), layer->name()));
   // An Input first is kept apart, as in Keras: it declares the input shape but is not one of
   // layers(), so weight paths and indices are the same whether a model starts with an Input or not.
   if (layer->declared_input_shape()) {
-    if (input_ || !layers_.empty())
+    if (input_ || !layers_.empty() || built())
       throw ValueError(fmt::format("Sequential '{}': an Input layer ('{}') can only come first", this->name(), layer->name()));
     input_ = std::move(layer);
     return;
@@ -46,6 +53,23 @@ void Sequential::add(layers::LayerPtr layer) {
       throw ValueError(fmt::format("Sequential '{}': a layer named '{}' is already in the model (names must be unique)",
                                    this->name(), layer->name()));
   layers_.push_back(std::move(layer));
+}
+
+void Sequential::add(layers::LayerPtr layer) {
+  const bool is_input = layer && layer->declared_input_shape();
+  append(std::move(layer));
+  try {
+    if (built())
+      run_sample(built_input_shape());
+    else
+      build_from_declared_input();
+  } catch (...) {
+    if (is_input)
+      input_.reset();
+    else
+      layers_.pop_back();
+    throw;
+  }
 }
 
 bool Sequential::build_from_declared_input() {
@@ -58,10 +82,11 @@ bool Sequential::build_from_declared_input() {
   return true;
 }
 
-void Sequential::pop() {
+layers::LayerPtr Sequential::pop() {
   if (layers_.empty()) throw UsageError(fmt::format("Sequential '{}': pop() on an empty model", name()));
-  if (built()) throw UsageError(fmt::format("Sequential '{}': cannot pop() after the model is built", name()));
+  layers::LayerPtr last = std::move(layers_.back());
   layers_.pop_back();
+  return last;
 }
 
 layers::LayerPtr Sequential::get_layer(const std::string& layer_name) const {
@@ -74,7 +99,10 @@ layers::LayerPtr Sequential::get_layer(const std::string& layer_name) const {
 
 void Sequential::build(const Shape& input_shape) {
   if (layers_.empty()) throw UsageError(fmt::format("Sequential '{}': cannot build a model without layers", name()));
-  // Build every layer by running one sample through the stack in inference mode.
+  run_sample(input_shape);
+}
+
+void Sequential::run_sample(const Shape& input_shape) {
   Shape sample = input_shape;
   if (!sample.empty()) sample[0] = 1;
   Tensor x = Tensor::zeros(sample, dtype());
@@ -104,21 +132,53 @@ Shape Sequential::compute_output_shape(const Shape& input_shape) const {
   return s;
 }
 
+namespace {
+
+// The first layer that is built, looking inside containers; null when none is.
+const layers::Layer* first_built(const layers::Layer& layer) {
+  if (layer.built()) return &layer;
+  for (const auto& inner : layer.sublayers())
+    if (const layers::Layer* found = first_built(*inner)) return found;
+  return nullptr;
+}
+
+}  // namespace
+
+void Sequential::set_dtype(DType dtype) {
+  if (const layers::Layer* built_layer = first_built(*this))
+    throw UsageError(fmt::format("Sequential '{}': set_dtype({}) must come before the model is built, and '{}' is built",
+                                 name(), dtype_name(dtype), built_layer->name()));
+  Layer::set_dtype(dtype);
+  if (input_) input_->set_dtype(dtype);
+  for (const auto& layer : layers_) layer->set_dtype(dtype);
+}
+
 nlohmann::json Sequential::get_config() const {
   nlohmann::json config = Layer::get_config();
   config["layers"] = nlohmann::json::array();
   if (input_) config["layers"].push_back(input_->serialize());
   for (const auto& layer : layers_) config["layers"].push_back(layer->serialize());
-  if (built()) config["build_input_shape"] = built_input_shape();
+  if (built() && !layers_.empty()) config["build_input_shape"] = built_input_shape();
   return config;
 }
 
 std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config) {
+  config::ConfigReader reader(config, "Sequential");
+  const layers::BaseConfig base = layers::read_base_config(reader);
+  const nlohmann::json& items = reader.value("layers");
+  const Shape build_input_shape = reader.integers("build_input_shape", {});
+  reader.finish();
+  if (!items.is_array()) reader.fail("layers", "must be a list of serialized layers", items);
+  for (std::int64_t d : build_input_shape)
+    if (d <= 0) reader.fail("build_input_shape", "must hold positive sizes", config["build_input_shape"]);
   std::vector<layers::LayerPtr> inner;
-  for (const auto& item : config.at("layers")) inner.push_back(layers::deserialize(item));
-  auto model = std::make_shared<Sequential>(std::move(inner), config.value("name", std::string()));
+  for (const auto& item : items) inner.push_back(layers::deserialize(item));
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{}, base.name);
+  if (base.dtype) model->Layer::set_dtype(*base.dtype);  // the layers carry their own dtypes
+  for (auto& layer : inner) model->append(std::move(layer));
+  model->build_from_declared_input();
   if (config.contains("trainable")) model->set_trainable(config["trainable"].get<bool>());
-  if (config.contains("build_input_shape")) model->build_from(config["build_input_shape"].get<Shape>());
+  if (!build_input_shape.empty()) model->build_from(build_input_shape);
   return model;
 }
 

@@ -12,13 +12,17 @@ namespace keel {
 
 class Sequential : public Model {
  public:
+  // Builds at once when the first layer is an Input followed by at least one layer (Keras 3).
   explicit Sequential(std::vector<layers::LayerPtr> layers = {}, std::string name = "");
 
   // Appends a layer; a duplicate layer name is a ValueError. An Input, allowed only first, declares
-  // the input shape and is not counted in layers() (Keras 3).
+  // the input shape and is not counted in layers() (Keras 3). As in Keras, the model builds when its
+  // input shape is known: a layer added to a built model is built from the previous output, and one
+  // that does not fit it (ShapeError) is not added.
   void add(layers::LayerPtr layer);
-  // Removes the last layer (UsageError when empty).
-  void pop();
+  // Removes and returns the last layer (UsageError when empty); a built model stays built, its output
+  // now the new last layer's.
+  layers::LayerPtr pop();
   const std::vector<layers::LayerPtr>& layers() const { return layers_; }
   // ValueError naming the missing layer.
   layers::LayerPtr get_layer(const std::string& name) const;
@@ -27,7 +31,12 @@ class Sequential : public Model {
   // Builds now when the first layer is an Input (Keras builds such models on construction).
   bool build_from_declared_input() override;
   Shape compute_output_shape(const Shape& input_shape) const override;
+  // Sets the dtype of the model and of every layer inside; a UsageError naming the model (and the
+  // built layer) once the model or any layer in it is built, before anything changes.
+  void set_dtype(DType dtype) override;
   nlohmann::json get_config() const override;
+  // The config get_config() writes ({"name", "trainable", "dtype", "layers", "build_input_shape"}); a
+  // missing, unknown or mistyped key is a ValueError naming Sequential and the key.
   static std::shared_ptr<Sequential> from_config(const nlohmann::json& config);
 
  protected:
@@ -36,6 +45,11 @@ class Sequential : public Model {
 
  private:
   std::vector<layers::LayerPtr> layers_;
+  // Appends without building (add() builds).
+  void append(layers::LayerPtr layer);
+  // Runs one zero sample of `input_shape` (batch 1) through the stack, building the layers not yet built.
+  void run_sample(const Shape& input_shape);
+
   layers::LayerPtr input_;
 };
 

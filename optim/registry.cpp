@@ -7,8 +7,8 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 
+#include "keel/core/config_reader.h"
 #include "keel/core/error.h"
 #include "keel/optim/adagrad.h"
 #include "keel/optim/adam.h"
@@ -28,64 +28,35 @@ std::string known_names(const Map& map) {
   return out;
 }
 
-// Reads a {"class_name", "config"} object's arguments; every key must be read or ignored.
+// Reads arguments into their slots with the strict config::ConfigReader; a null value keeps the
+// default. Every key must be read or ignored.
 class ConfigReader {
  public:
-  ConfigReader(const json& config, std::string class_name) : config_(config), class_name_(std::move(class_name)) {
-    if (!config_.is_object())
-      throw ValueError(fmt::format("{}.from_config: \"config\" must be an object, got {}", class_name_, config_.dump()));
-  }
+  ConfigReader(const json& config, const std::string& class_name) : reader_(config, class_name + ".from_config") {}
 
-  template <class T>
-  void read(const char* key, T& out) {
-    const json* value = find(key);
-    if (!value || value->is_null()) return;
-    try {
-      out = value->get<T>();
-    } catch (const json::exception&) {
-      throw ValueError(fmt::format("{}.from_config: argument '{}' has the wrong type: {}", class_name_, key, value->dump()));
-    }
-  }
-
-  void read(const char* key, std::optional<double>& out) {
-    const json* value = find(key);
-    if (!value || value->is_null()) return;
-    double number = 0.0;
-    read(key, number);
-    out = number;
-  }
-
+  void read(const char* key, double& out) { out = present(key) ? reader_.number(key, out) : out; }
+  void read(const char* key, bool& out) { out = present(key) ? reader_.boolean(key, out) : out; }
+  void read(const char* key, std::int64_t& out) { out = present(key) ? reader_.integer(key, out) : out; }
+  void read(const char* key, std::vector<std::int64_t>& out) { out = present(key) ? reader_.integers(key, out) : out; }
+  void read(const char* key, std::vector<double>& out) { out = present(key) ? reader_.numbers(key, out) : out; }
+  void read(const char* key, std::vector<std::string>& out) { out = present(key) ? reader_.strings(key, out) : out; }
+  void read(const char* key, std::optional<double>& out) { out = present(key) ? reader_.optional_number(key) : out; }
   void read(const char* key, LearningRate& out) {
-    const json* value = find(key);
-    if (!value || value->is_null()) return;
-    if (value->is_object()) {
-      out = schedule_from_config(*value);
-    } else {
-      double number = 0.0;
-      read(key, number);
-      out = number;
-    }
+    if (!present(key)) return;
+    const json& value = reader_.value(key);
+    if (value.is_object())
+      out = schedule_from_config(value);
+    else
+      out = reader_.number(key, 0.0);
   }
 
-  void ignore(const char* key) { find(key); }
-
-  // Every key must have been read.
-  void finish() const {
-    for (const auto& [key, value] : config_.items())
-      if (!used_.count(key))
-        throw ValueError(fmt::format("{}.from_config: unknown argument '{}'", class_name_, key));
-  }
+  void ignore(const char* key) { reader_.ignore(key); }
+  void finish() const { reader_.finish(); }
 
  private:
-  const json* find(const char* key) {
-    used_.insert(key);
-    auto it = config_.find(key);
-    return it == config_.end() ? nullptr : &*it;
-  }
+  bool present(const char* key) { return !reader_.value(key).is_null(); }
 
-  const json& config_;
-  std::string class_name_;
-  std::set<std::string> used_;
+  config::ConfigReader reader_;
 };
 
 template <class Options>

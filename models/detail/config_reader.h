@@ -1,13 +1,13 @@
 #pragma once
-// Internal to models/: reads a loss's or metric's JSON config with typed defaults, and refuses keys it
-// was not asked for, so a misspelt option is a ValueError rather than silently ignored.
-#include <cstdint>
-#include <set>
+// Internal to models/: splits a loss's or metric's serialized form; their configs are read with the
+// strict config::ConfigReader.
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "keel/core/config_reader.h"
 
 namespace keel::models::detail {
 
@@ -15,24 +15,7 @@ namespace keel::models::detail {
 // naming `op` for any other shape.
 std::pair<std::string, nlohmann::json> split_serialized(const nlohmann::json& json, std::string_view op);
 
-class ConfigReader {
- public:
-  // `what` names the class in messages ("CategoricalCrossentropy"). ValueError unless config is an object.
-  ConfigReader(const nlohmann::json& config, std::string what);
-
-  bool boolean(const std::string& key, bool fallback);
-  double number(const std::string& key, double fallback);
-  std::int64_t integer(const std::string& key, std::int64_t fallback);
-  std::string string(const std::string& key, const std::string& fallback);
-  // ValueError naming every key no getter asked for.
-  void finish() const;
-
- private:
-  const nlohmann::json* find(const std::string& key);
-
-  const nlohmann::json& config_;
-  std::string what_;
-  std::set<std::string> used_;
-};
+// The one strict config reader, shared with layers and optimizers (core/config_reader.h).
+using ConfigReader = config::ConfigReader;
 
 }  // namespace keel::models::detail

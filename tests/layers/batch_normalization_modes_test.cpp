@@ -129,6 +129,25 @@ TEST_CASE("A mask keeps masked positions out of the statistics but normalizes ev
   REQUIRE_THROWS_AS((*bn)(x, CallContext{.training = true, .mask = Tensor::ones({2, 2})}), keel::ValueError);
 }
 
+TEST_CASE("Masked statistics divide by count + 1e-7 as in Keras 3 _moments", "[bn-modes]") {
+  // Keras (batch_normalization.py, _moments with a mask): mean = Σ m·x / (Σ m + 1e-7) and
+  // var = Σ m·(x − mean)² / (Σ m + 1e-7). Values near 1000 make the 1e-7 visible in float64:
+  // the mean moves by about 1003 · 1e-7 / 3 ≈ 3.3e-5 against dividing by the count.
+  const double eps = 1e-3, keras_epsilon = 1e-7;
+  auto bn = BatchNormalization({.momentum = 0.9, .epsilon = eps});
+  bn->set_dtype(keel::DType::float64);
+  const std::vector<double> xs = {1001, -7, 1003, 1005};
+  Tensor x = Tensor::from_vector(xs, {2, 2, 1}, keel::DType::float64);
+  Tensor mask = Tensor::from_vector({1, 0, 1, 1}, {2, 2}, keel::DType::boolean);
+  const double count = 3, mean = (1001.0 + 1003 + 1005) / (count + keras_epsilon);
+  const double var = (std::pow(1001 - mean, 2) + std::pow(1003 - mean, 2) + std::pow(1005 - mean, 2)) /
+                     (count + keras_epsilon);
+  Tensor y = (*bn)(x, CallContext{.training = true, .mask = mask});
+  require_close(y, keel::test::normalized_rows(xs, 1, {mean}, {var}, eps), 1e-12);
+  require_close(bn->moving_mean().value(), {0.1 * mean}, 1e-12);
+  require_close(bn->moving_variance().value(), {0.9 + 0.1 * var}, 1e-12);
+}
+
 TEST_CASE("An axis list keeps statistics per combination of the listed axes", "[bn-modes]") {
   const double eps = 1e-3;
   // [B=3, H=2, W=2, C=2] with axis {1, 2}: one mean and variance per (h, w) over B and C.

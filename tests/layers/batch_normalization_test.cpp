@@ -209,6 +209,17 @@ TEST_CASE("BatchNormalization computes in float64 throughout", "[bn-layer]") {
   require_close(bn->moving_variance().value(), {0.5 + 0.5 * 8.0 / 3, 0.5 + 0.5 * 32.0 / 3}, 1e-15);
 }
 
+TEST_CASE("BatchNormalization options().trainable follows set_trainable", "[bn-layer]") {
+  auto bn = BatchNormalization({.trainable = false});
+  CHECK_FALSE(bn->trainable());
+  CHECK_FALSE(bn->options().trainable);
+  bn->set_trainable(true);
+  CHECK(bn->options().trainable);
+  bn->set_trainable(false);
+  CHECK_FALSE(bn->options().trainable);
+  CHECK(BatchNormalizationLayer::from_config(bn->get_config())->options().trainable == false);
+}
+
 TEST_CASE("Inside fit the moving-statistics update is staged until the step commits", "[bn-layer]") {
   auto bn = BatchNormalization({.momentum = 0.5, .renorm = true});
   keel::layers::StateUpdates staged;

@@ -99,3 +99,19 @@ TEST_CASE("from_config refuses unknown classes and arguments, naming them", "[op
                       Contains("StepDecay") && Contains("CosineDecay, ExponentialDecay, PiecewiseConstantDecay"));
   REQUIRE_THROWS_WITH(optim::from_config(json::array()), Contains("class_name"));
 }
+
+TEST_CASE("optimizer and schedule configs refuse non-integral integers and mistyped lists", "[optim]") {
+  REQUIRE_THROWS_AS(optim::schedule_from_config(json{{"class_name", "ExponentialDecay"},
+                                                     {"config", {{"initial_learning_rate", 0.1}, {"decay_steps", 3.5}}}}),
+                    keel::ValueError);
+  REQUIRE_THROWS_WITH(optim::schedule_from_config(json{{"class_name", "ExponentialDecay"},
+                                                       {"config", {{"initial_learning_rate", 0.1}, {"decay_steps", 3.5}}}}),
+                      Contains("ExponentialDecay") && Contains("'decay_steps'") && Contains("3.5"));
+  REQUIRE_THROWS_WITH(optim::schedule_from_config(json{{"class_name", "PiecewiseConstantDecay"},
+                                                       {"config", {{"boundaries", {10, 20.5}}, {"values", {1, 2, 3}}}}}),
+                      Contains("PiecewiseConstantDecay") && Contains("'boundaries'"));
+  REQUIRE_THROWS_WITH(optim::from_config(json{{"class_name", "AdamW"}, {"config", {{"exclude_from_weight_decay", {1}}}}}),
+                      Contains("AdamW") && Contains("'exclude_from_weight_decay'"));
+  REQUIRE_THROWS_WITH(optim::from_config(json{{"class_name", "SGD"}, {"config", {{"nesterov", 1}}}}),
+                      Contains("SGD") && Contains("'nesterov'"));
+}
