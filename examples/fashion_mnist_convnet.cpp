@@ -33,6 +33,7 @@ struct Args {
   std::int64_t batch_size = 64;
   double learning_rate = 3e-3;
   double weight_decay = 0;  // > 0: AdamW
+  double dropout = 0.5;
   bool augment = false;
   double shift = 0;
   std::string interpolation = "bilinear";
@@ -55,6 +56,7 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
   --batch-size N        batch size (default 64)
   --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.003)
   --weight-decay X      AdamW's decoupled weight decay instead of Adam (default 0: Adam)
+  --dropout X           rate of the Dropout layer before the last Dense (default 0.5)
   --augment             augment training images: RandomFlip("horizontal") in front of the network
   --shift X             with --augment, also RandomTranslation(X, X, fill_mode "constant"): random
                         shifts of up to X times the image size (default 0: no shifts)
@@ -89,6 +91,7 @@ Args parse(int argc, char** argv) {
       if (cl.value() != "long") throw ValueError("--recipe: the only recipe is 'long'");
       a.epochs = 50, a.augment = true, a.shift = 0.04, a.interpolation = "nearest", a.validation_split = 0;
     } else if (cl.is("--weight-decay")) a.weight_decay = cl.number();
+    else if (cl.is("--dropout")) a.dropout = cl.number();
     else if (cl.is("--augment")) a.augment = true;
     else if (cl.is("--shift")) a.shift = cl.number();
     else if (cl.is("--interpolation")) a.interpolation = cl.value();
@@ -164,7 +167,7 @@ int main(int argc, char** argv) try {
       layers::Dense({.units = 128}),
       layers::BatchNormalization({}),
       layers::Activation({.activation = "relu"}),
-      layers::Dropout({.rate = 0.5}),
+      layers::Dropout({.rate = args.dropout}),
       layers::Dense({.units = 10}),
   };
   stack.insert(stack.end(), network.begin(), network.end());
