@@ -20,6 +20,8 @@
 namespace keel {
 namespace {
 
+using Access = models::detail::CallGuard::Access;
+
 std::int64_t samples_of(const Tensor& t) { return t.dim() == 0 ? 1 : t.shape()[0]; }
 
 Tensor rows(const Tensor& t, std::int64_t begin, std::int64_t end) {
@@ -77,6 +79,7 @@ void Model::set_trainable(bool trainable) {
 }
 
 void Model::compile(CompileOptions options) {
+  auto entry = calls_.enter(Access::exclusive, "compile", name());
   if (!options.optimizer.optimizer) throw ValueError(fmt::format("compile: model '{}' needs an optimizer", name()));
   if (!options.loss.loss) throw ValueError(fmt::format("compile: model '{}' needs a loss", name()));
   optimizer_ = options.optimizer.optimizer;
@@ -107,9 +110,18 @@ void Model::require_compiled(const char* what) const {
   if (!compiled_) throw UsageError(fmt::format("{}: model '{}' must be compiled first; call compile() before {}()", what, name(), what));
 }
 
-void Model::require_not_fitting_elsewhere(const char* what) const {
-  if (fitting_.load() && fit_thread_ != std::this_thread::get_id())
-    throw UsageError(fmt::format("{}: model '{}' is being trained by fit() on another thread", what, name()));
+std::vector<Tensor> Model::get_weights() const {
+  auto entry = calls_.enter(Access::shared, "get_weights", name());
+  return Layer::get_weights();
+}
+
+void Model::set_weights(const std::vector<Tensor>& values) {
+  auto entry = calls_.enter(Access::exclusive, "set_weights", name());
+  Layer::set_weights(values);
+}
+
+models::detail::CallGuard::Entry Model::enter_inference(const char* what) const {
+  return calls_.enter(Access::shared, what, name(), [this] { return !built(); });
 }
 
 std::vector<std::string> Model::metrics_names() const {
@@ -212,14 +224,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   if (o.epochs < 0 || o.initial_epoch < 0)
     throw ValueError(fmt::format("fit: epochs ({}) and initial_epoch ({}) must be >= 0", o.epochs, o.initial_epoch));
   if (o.verbose < 0 || o.verbose > 2) throw ValueError(fmt::format("fit: verbose must be 0, 1 or 2, got {}", o.verbose));
-  std::unique_lock lock(fit_mutex_, std::try_to_lock);
-  if (!lock.owns_lock()) throw UsageError(fmt::format("fit: model '{}' is already being trained by another fit()", name()));
-  fit_thread_ = std::this_thread::get_id();
-  fitting_ = true;
-  struct Done {
-    std::atomic<bool>& flag;
-    ~Done() { flag = false; }
-  } done{fitting_};
+  auto entry = calls_.enter(Access::fit, "fit", name());
 
   // Validation: the last fraction, before shuffling; or explicit data.
   Tensor x_train = x, y_train = y, w_train = o.sample_weight, x_val, y_val;
@@ -335,8 +340,8 @@ std::vector<double> Model::run_evaluation(const Tensor& x, const Tensor& y, cons
 }
 
 std::vector<double> Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions o) {
+  auto entry = calls_.enter(Access::exclusive, "evaluate", name());
   require_compiled("evaluate");
-  require_not_fitting_elsewhere("evaluate");
   check_xy(x, y, o.sample_weight, "evaluate");
   check_batch_size(o.batch_size, "evaluate");
   if (!built()) build_from(x.shape());
@@ -344,7 +349,7 @@ std::vector<double> Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOp
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions o) {
-  require_not_fitting_elsewhere("predict");
+  auto entry = enter_inference("predict");
   check_batch_size(o.batch_size, "predict");
   if (!x.defined() || x.dim() == 0 || samples_of(x) == 0)
     throw ValueError(fmt::format("predict: x has no samples (shape {})", x.defined() ? to_string(x.shape()) : "undefined"));
@@ -358,6 +363,7 @@ Tensor Model::predict(const Tensor& x, PredictOptions o) {
 }
 
 std::vector<double> Model::train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+  auto entry = calls_.enter(Access::exclusive, "train_on_batch", name());
   require_compiled("train_on_batch");
   check_xy(x, y, sample_weight, "train_on_batch");
   if (!built()) build_from(x.shape());
@@ -371,6 +377,7 @@ std::vector<double> Model::train_on_batch(const Tensor& x, const Tensor& y, cons
 }
 
 std::vector<double> Model::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+  auto entry = calls_.enter(Access::exclusive, "test_on_batch", name());
   require_compiled("test_on_batch");
   check_xy(x, y, sample_weight, "test_on_batch");
   if (!built()) build_from(x.shape());
@@ -383,7 +390,7 @@ std::vector<double> Model::test_on_batch(const Tensor& x, const Tensor& y, const
 }
 
 Tensor Model::predict_on_batch(const Tensor& x) {
-  require_not_fitting_elsewhere("predict_on_batch");
+  auto entry = enter_inference("predict_on_batch");
   NoGrad no_grad;
   return (*this)(x, layers::CallContext{.training = false});
 }
