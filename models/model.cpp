@@ -245,6 +245,8 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   if (!o.class_weight.empty()) w_train = combine_weights(w_train, class_weights_for(y_train, o.class_weight));
 
   if (!built()) build_from(x_train.shape());
+  check_targets(x, y, o.sample_weight, "fit, y");  // the whole data set, a validation split included
+  if (o.validation_data) check_targets(x_val, y_val, Tensor(), "fit, validation_data");
   if (!snapshot_taken_) snapshot_trainable_weights();
   else warn_if_trainable_changed();
   if (auto* strategy = multi_replica_strategy())
@@ -320,6 +322,25 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     std::cout << profile::table(steps_run);
   }
   return history->history();
+}
+
+// The loss once over all of y against a zero prediction: a bad label, target shape or input shape is
+// refused before the first step, with its row counted in the whole data set.
+void Model::check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what) {
+  auto in_context = [what](const std::exception& e) { return fmt::format("{}: {}", what, e.what()); };
+  try {
+    NoGrad no_grad;
+    Tensor probe = (*this)(rows(x, 0, 1), layers::CallContext{.training = false});
+    Shape shape = probe.shape();
+    if (!shape.empty()) shape[0] = samples_of(y);
+    (*loss_)(y, Tensor::zeros(shape, probe.dtype()), sample_weight);
+  } catch (const ShapeError& e) {
+    throw ShapeError(in_context(e));
+  } catch (const IndexError& e) {
+    throw IndexError(in_context(e));
+  } catch (const ValueError& e) {
+    throw ValueError(in_context(e));
+  }
 }
 
 std::vector<double> Model::run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,

@@ -144,6 +144,7 @@ class Model : public layers::Layer {
   void warn_if_trainable_changed();
   BatchResult train_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight, bool stop_on_nonfinite);
   void test_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight);
+  void check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what);
   void reset_metrics();
   void update_metrics(const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
   std::map<std::string, double> metric_results() const;
