@@ -109,13 +109,15 @@ void EarlyStopping::on_train_end(const Logs&) {
 ModelCheckpoint::ModelCheckpoint(Options options) : options_(std::move(options)) {
   if (options_.filepath.empty()) throw ValueError("ModelCheckpoint: filepath must not be empty");
   maximize_ = maximizes(options_.mode, options_.monitor);
+  best_ = maximize_ ? -INFINITY : INFINITY;
 }
 
 void ModelCheckpoint::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   if (options_.save_best_only) {
     std::optional<double> current = monitored(logs, options_.monitor, "ModelCheckpoint");
     if (!current) return;
-    bool better = !best_ || (maximize_ ? *current > *best_ : *current < *best_);
+    // Keras starts from an infinite best: NaN and infinities never count as improvements.
+    bool better = maximize_ ? *current > best_ : *current < best_;
     if (!better) return;
     if (options_.verbose > 0)
       std::cout << fmt::format("Epoch {}: {} improved to {:.5f}, saving model\n", epoch + 1, options_.monitor, *current);
@@ -133,7 +135,7 @@ ReduceLROnPlateau::ReduceLROnPlateau(Options options) : options_(std::move(optio
 }
 
 void ReduceLROnPlateau::on_train_begin(const Logs&) {
-  best_.reset();
+  best_ = maximize_ ? -INFINITY : INFINITY;
   wait_ = 0;
   cooldown_counter_ = 0;
 }
@@ -146,7 +148,7 @@ void ReduceLROnPlateau::on_epoch_end(std::int64_t epoch, const Logs& logs) {
     --cooldown_counter_;
     wait_ = 0;
   }
-  bool better = !best_ || (maximize_ ? *current > *best_ + options_.min_delta : *current < *best_ - options_.min_delta);
+  bool better = maximize_ ? *current > best_ + options_.min_delta : *current < best_ - options_.min_delta;
   if (better) {
     best_ = *current;
     wait_ = 0;

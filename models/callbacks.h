@@ -103,7 +103,7 @@ class ModelCheckpoint : public Callback {
  private:
   Options options_;
   bool maximize_ = false;
-  std::optional<double> best_;
+  double best_ = std::numeric_limits<double>::infinity();  // −∞ when maximizing
 };
 
 struct ReduceLROnPlateauOptions {
@@ -127,7 +127,7 @@ class ReduceLROnPlateau : public Callback {
  private:
   Options options_;
   bool maximize_ = false;
-  std::optional<double> best_;
+  double best_ = std::numeric_limits<double>::infinity();  // −∞ when maximizing
   std::int64_t wait_ = 0, cooldown_counter_ = 0;
 };
 

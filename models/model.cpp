@@ -278,6 +278,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       order = Tensor::from_vector(std::vector<double>(perm.begin(), perm.end()), {n}, DType::int64);
     }
     std::int64_t step = 0;
+    std::optional<double> nonfinite_loss;  // the loss of a step TerminateOnNaN dropped
     for (const auto& [b, e] : batches) {
       for (auto& cb : cbs) cb->on_train_batch_begin(step, {});
       Tensor xb, yb, wb;
@@ -295,6 +296,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       ++steps_run;
       if (!r.finite && stop_on_nonfinite) {
         std::cout << fmt::format("Batch {}: Invalid loss, terminating training\n", step - 1);
+        nonfinite_loss = r.loss;
         stop_training = true;
         break;
       }
@@ -305,6 +307,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       if (stop_training) break;
     }
     Logs logs = metric_results();
+    if (nonfinite_loss) logs["loss"] = *nonfinite_loss;  // Keras's logs hold it too, and nothing reads 0 as a loss
     if (x_val.defined() && samples_of(x_val) > 0) {
       const bool profiling = profile::enabled();
       profile::set_enabled(false);  // the table is about training steps

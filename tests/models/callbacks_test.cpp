@@ -229,3 +229,29 @@ TEST_CASE("LambdaCallback hooks run with fit's epoch and batch numbers", "[callb
   CHECK(events == std::vector<std::string>{"tb", "eb0", "bb0", "be0", "bb1", "be1", "ee0+", "eb1", "bb0", "be0", "bb1",
                                            "be1", "ee1+", "te"});
 }
+
+TEST_CASE("a NaN monitor is never an improvement: ModelCheckpoint, EarlyStopping, ReduceLROnPlateau", "[callbacks]") {
+  const double nan = std::nan("");
+  test::TempDir dir("nan_monitor");
+  Driven d;
+  ModelCheckpoint best({.filepath = (dir / "best_{epoch}.keel").string(), .save_best_only = true});
+  d.drive(best, "val_loss", {nan, 0.5, nan});
+  CHECK_FALSE(std::filesystem::exists(dir / "best_1.keel"));
+  CHECK(std::filesystem::exists(dir / "best_2.keel"));
+  CHECK_FALSE(std::filesystem::exists(dir / "best_3.keel"));
+
+  // Keras starts from best = inf: NaN is a wait, so patience 1 stops after the second NaN epoch.
+  EarlyStopping stopping({.patience = 1});
+  CHECK(d.drive(stopping, "val_loss", {nan, nan, 0.1}) == 1);
+
+  // Patience 1: the NaN epoch is a wait and halves the rate; the finite value after it is the first best.
+  ReduceLROnPlateau plateau({.factor = 0.5, .patience = 1});
+  plateau.set_model(d.model.get());
+  plateau.on_train_begin({});
+  std::vector<double> lrs;
+  for (double v : {nan, 1.0, 0.5}) {
+    plateau.on_epoch_end(0, {{"val_loss", v}});
+    lrs.push_back(d.model->optimizer()->learning_rate());
+  }
+  CHECK(lrs == std::vector<double>{0.5, 0.5, 0.5});
+}

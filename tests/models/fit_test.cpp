@@ -15,6 +15,7 @@
 #include "models/model_test_support.h"
 #include "support/make_tensor.h"
 #include "support/stderr_capture.h"
+#include "support/temp_dir.h"
 #include "support/throws.h"
 
 using Catch::Matchers::Contains;
@@ -240,6 +241,20 @@ TEST_CASE("with TerminateOnNaN a non-finite step changes nothing and stops train
     CHECK(test::weight_bytes(*model) == after_first);  // weights and moving statistics as after step 0
     CHECK(test::weight_bytes(*bn) != bn_before);         // step 0 did move them: staged, then committed
     CHECK(model->optimizer()->iterations() == 1);
+  }
+  SECTION("the epoch logs carry the NaN loss, and ModelCheckpoint sees no improvement") {
+    auto [model, bn] = make();
+    test::TempDir dir("terminate_on_nan");
+    auto checkpoint = std::make_shared<callbacks::ModelCheckpoint>(callbacks::ModelCheckpoint::Options{
+        .filepath = (dir / "best.keel").string(), .monitor = "loss", .verbose = 1, .save_best_only = true});
+    test::CoutCapture out;
+    History h = model->fit(x.narrow(0, 4, 4), y.narrow(0, 4, 4),  // the NaN sample in the first batch
+                           {.batch_size = 4, .epochs = 3, .verbose = 0,
+                            .callbacks = {std::make_shared<callbacks::TerminateOnNaN>(), checkpoint}});
+    REQUIRE(h.history["loss"].size() == 1);
+    CHECK(std::isnan(h.history["loss"][0]));
+    CHECK_THAT(out.text(), !Contains("improved"));
+    CHECK_FALSE(std::filesystem::exists(dir / "best.keel"));
   }
   SECTION("trains on without it") {
     auto [model, bn] = make();
