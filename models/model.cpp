@@ -255,10 +255,11 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   auto history = std::make_shared<callbacks::HistoryCallback>();
   std::vector<callbacks::CallbackPtr> cbs = o.callbacks;
   cbs.push_back(history);
-  bool stop_on_nonfinite = false;
+  bool stop_on_nonfinite = false, log_learning_rate = false;
   for (auto& cb : cbs) {
     cb->set_model(this);
     stop_on_nonfinite = stop_on_nonfinite || cb->stops_on_nonfinite_loss();
+    log_learning_rate = log_learning_rate || cb->logs_learning_rate();
   }
   const std::int64_t n = samples_of(x_train);
   const auto batches = data::batch_ranges(n, o.batch_size);
@@ -316,6 +317,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       auto names = metrics_names();
       for (std::size_t i = 0; i < names.size(); ++i) logs["val_" + names[i]] = val[i];
     }
+    if (log_learning_rate) logs["learning_rate"] = optimizer_->learning_rate();
     if (o.verbose > 0) bar.finish(logs);
     for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
   }

@@ -330,3 +330,10 @@ TEST_CASE("validation_data is checked before the first step: its shape and its l
   CHECK(test::weight_bytes(*model) == before);
   CHECK(model->optimizer()->iterations() == 0);
 }
+
+TEST_CASE("a one-epoch fit prints no 'Epoch 1/1' line, as Keras's ProgbarLogger (epochs > 1 only)", "[fit]") {
+  FrozenLinear f;
+  test::CoutCapture out;
+  f.model->fit(f.x, f.y, {.batch_size = 5, .epochs = 1, .verbose = 2});
+  CHECK_THAT(out.text(), !Contains("Epoch") && Contains("1/1 - "));
+}
