@@ -8,7 +8,7 @@
 
 using namespace keel;
 
-TEST_CASE("best_index: the first lowest finite value; NaN never wins; none without a finite value", "[history]") {
+TEST_CASE("best_index: the first lowest finite value, NaN never wins, none without a finite value", "[history]") {
   const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
   CHECK(best_index({0.9, 0.4, 0.7, 0.4}) == std::optional<std::size_t>(1));
   CHECK(best_index({nan, 2.0, nan, 1.5}) == std::optional<std::size_t>(3));
