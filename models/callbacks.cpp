@@ -109,13 +109,15 @@ void EarlyStopping::on_train_end(const Logs&) {
 ModelCheckpoint::ModelCheckpoint(Options options) : options_(std::move(options)) {
   if (options_.filepath.empty()) throw ValueError("ModelCheckpoint: filepath must not be empty");
   maximize_ = maximizes(options_.mode, options_.monitor);
+  best_ = maximize_ ? -INFINITY : INFINITY;
 }
 
 void ModelCheckpoint::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   if (options_.save_best_only) {
     std::optional<double> current = monitored(logs, options_.monitor, "ModelCheckpoint");
     if (!current) return;
-    bool better = !best_ || (maximize_ ? *current > *best_ : *current < *best_);
+    // Keras starts from an infinite best: NaN and infinities never count as improvements.
+    bool better = maximize_ ? *current > best_ : *current < best_;
     if (!better) return;
     if (options_.verbose > 0)
       std::cout << fmt::format("Epoch {}: {} improved to {:.5f}, saving model\n", epoch + 1, options_.monitor, *current);
@@ -133,7 +135,7 @@ ReduceLROnPlateau::ReduceLROnPlateau(Options options) : options_(std::move(optio
 }
 
 void ReduceLROnPlateau::on_train_begin(const Logs&) {
-  best_.reset();
+  best_ = maximize_ ? -INFINITY : INFINITY;
   wait_ = 0;
   cooldown_counter_ = 0;
 }
@@ -146,7 +148,7 @@ void ReduceLROnPlateau::on_epoch_end(std::int64_t epoch, const Logs& logs) {
     --cooldown_counter_;
     wait_ = 0;
   }
-  bool better = !best_ || (maximize_ ? *current > *best_ + options_.min_delta : *current < *best_ - options_.min_delta);
+  bool better = maximize_ ? *current > best_ + options_.min_delta : *current < best_ - options_.min_delta;
   if (better) {
     best_ = *current;
     wait_ = 0;
@@ -188,6 +190,7 @@ void CSVLogger::on_train_begin(const Logs&) {
   if (!distribute::current_strategy().is_chief()) return;
   header_written_ = options_.append && std::filesystem::exists(path_) && std::filesystem::file_size(path_) > 0;
   keys_.clear();
+  best_ = std::numeric_limits<double>::infinity();
   if (!options_.append) {
     std::ofstream out(path_, std::ios::trunc);
     if (!out) throw IOError(fmt::format("CSVLogger: cannot open '{}' for writing", path_.string()));
@@ -203,7 +206,7 @@ void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   if (!header_written_) {
     out << "epoch";
     for (const auto& k : keys_) out << options_.separator << k;
-    out << '\n';
+    out << options_.separator << "best\n";
     header_written_ = true;
   }
   out << epoch;
@@ -212,7 +215,10 @@ void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
     out << options_.separator;
     if (it != logs.end()) out << fmt::format("{}", it->second);
   }
-  out << '\n';
+  auto monitored = logs.find(best_epoch_monitor(logs.count("val_loss") > 0));
+  const bool best = monitored != logs.end() && is_new_best(monitored->second, best_);
+  if (best) best_ = monitored->second;
+  out << options_.separator << (best ? 1 : 0) << '\n';
   if (!out) throw IOError(fmt::format("CSVLogger: writing '{}' failed", path_.string()));
 }
 

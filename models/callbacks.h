@@ -35,6 +35,9 @@ class Callback {
   virtual void on_train_batch_end(std::int64_t /*batch*/, const Logs&) {}
   // True if a step whose loss is not finite must be dropped before anything of it is applied.
   virtual bool stops_on_nonfinite_loss() const { return false; }
+  // True if fit must add the optimizer's "learning_rate" to every epoch's logs (Keras 3 does so for
+  // ReduceLROnPlateau and LearningRateScheduler): the rate the epoch trained with.
+  virtual bool logs_learning_rate() const { return false; }
 
  private:
   Model* model_ = nullptr;
@@ -103,7 +106,7 @@ class ModelCheckpoint : public Callback {
  private:
   Options options_;
   bool maximize_ = false;
-  std::optional<double> best_;
+  double best_ = std::numeric_limits<double>::infinity();  // −∞ when maximizing
 };
 
 struct ReduceLROnPlateauOptions {
@@ -123,11 +126,12 @@ class ReduceLROnPlateau : public Callback {
   explicit ReduceLROnPlateau(Options options = {});
   void on_train_begin(const Logs&) override;
   void on_epoch_end(std::int64_t epoch, const Logs& logs) override;
+  bool logs_learning_rate() const override { return true; }
 
  private:
   Options options_;
   bool maximize_ = false;
-  std::optional<double> best_;
+  double best_ = std::numeric_limits<double>::infinity();  // −∞ when maximizing
   std::int64_t wait_ = 0, cooldown_counter_ = 0;
 };
 
@@ -142,13 +146,16 @@ class LearningRateScheduler : public Callback {
   // schedule(epoch, current_lr) -> new lr, set before each epoch.
   explicit LearningRateScheduler(std::function<double(std::int64_t, double)> schedule, int verbose = 0);
   void on_epoch_begin(std::int64_t epoch, const Logs& logs) override;
+  bool logs_learning_rate() const override { return true; }
 
  private:
   std::function<double(std::int64_t, double)> schedule_;
   int verbose_;
 };
 
-// One row per epoch: the epoch (counted from 0), then the logs' keys sorted.
+// One row per epoch: the epoch (counted from 0), then the logs' keys sorted, then "best": 1 when the
+// epoch's val_loss (loss without validation) beats every earlier epoch of this fit, else 0; the last
+// row marked 1 is the best epoch, the one history_svg marks.
 struct CSVLoggerOptions {
   std::string separator = ",";
   bool append = false;
@@ -166,6 +173,7 @@ class CSVLogger : public Callback {
   Options options_;
   std::vector<std::string> keys_;
   bool header_written_ = false;
+  double best_ = std::numeric_limits<double>::infinity();  // the best monitored value so far (see best_epoch_monitor)
 };
 
 struct LambdaCallbackOptions {

@@ -7,13 +7,15 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "keel/core/error.h"
+#include "keel/models/history.h"
 
 namespace keel {
 namespace {
 
-using History = std::map<std::string, std::vector<double>>;
+using SeriesMap = std::map<std::string, std::vector<double>>;
 
 constexpr const char* kValPrefix = "val_";
 constexpr double kPanelWidth = 480, kPanelHeight = 320;
@@ -57,7 +59,7 @@ bool is_validation_key(const std::string& key) {
   return key.size() > std::strlen(kValPrefix) && key.starts_with(kValPrefix);
 }
 
-std::vector<Panel> group_into_panels(const History& history) {
+std::vector<Panel> group_into_panels(const SeriesMap& history) {
   std::map<std::string, Panel> by_base;
   for (const auto& [key, values] : history) {
     const bool validation = is_validation_key(key);
@@ -98,7 +100,13 @@ std::vector<double> ticks(const Axis& axis) {
   return out;
 }
 
-void append_panel(std::string& svg, const Panel& panel, double left, double top) {
+// Epoch numbers on the x axis: the first series value is `first`, the best one (if any) is marked.
+struct EpochAxis {
+  std::int64_t first;
+  std::optional<std::size_t> best;
+};
+
+void append_panel(std::string& svg, const Panel& panel, const EpochAxis& epoch_axis, double left, double top) {
   std::size_t epochs = 0;
   double lo = INFINITY, hi = -INFINITY;
   for (const Series& s : panel.series) {
@@ -113,7 +121,9 @@ void append_panel(std::string& svg, const Panel& panel, double left, double top)
     lo = 0;
     hi = 1;
   }
-  const Axis xa = epochs > 1 ? nice_axis(1, static_cast<double>(epochs), true) : Axis{0, 2, 1, 0};
+  const auto first = static_cast<double>(epoch_axis.first);
+  const double last = first + static_cast<double>(epochs) - 1;
+  const Axis xa = epochs > 1 ? nice_axis(first, last, true) : Axis{first - 1, first + 1, 1, 0};
   const Axis ya = nice_axis(lo, hi, false);
 
   const double x0 = kMarginLeft, x1 = kPanelWidth - kMarginRight;
@@ -132,7 +142,7 @@ void append_panel(std::string& svg, const Panel& panel, double left, double top)
                    t, ya.decimals);
   }
   for (double t : ticks(xa)) {
-    if (t < 1 || (epochs <= 1 && t > 1)) continue;  // no epoch 0, and no epoch 2 after a single one
+    if (t < first || t > std::max(first, last)) continue;  // only epochs of the run
     fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#999\"/>\n", px(t), y0,
                    px(t), y0 + 5);
     fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:.0f}</text>\n", px(t), y0 + 18, t);
@@ -140,6 +150,15 @@ void append_panel(std::string& svg, const Panel& panel, double left, double top)
   fmt::format_to(out, "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#999\"/>\n",
                  x0, y1, x1 - x0, y0 - y1);
   fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">epoch</text>\n", (x0 + x1) / 2, y0 + 36);
+  if (epoch_axis.best) {
+    const double best = first + static_cast<double>(*epoch_axis.best);
+    fmt::format_to(out,
+                   "<line data-best-epoch=\"{:.0f}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
+                   "stroke=\"#2ca02c\" stroke-dasharray=\"2,3\"/>\n",
+                   best, px(best), y1, px(best), y0);
+    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#2ca02c\">best epoch {:.0f}</text>\n", px(best) + 4,
+                   y1 + 14, best);
+  }
 
   double legend_x = x1;
   for (auto it = panel.series.rbegin(); it != panel.series.rend(); ++it) {
@@ -151,7 +170,7 @@ void append_panel(std::string& svg, const Panel& panel, double left, double top)
     for (std::size_t i = 0; i < s.values->size(); ++i) {
       const double v = (*s.values)[i];
       if (!std::isfinite(v)) continue;
-      const double x = px(static_cast<double>(i + 1)), y = py(v);
+      const double x = px(first + static_cast<double>(i)), y = py(v);
       fmt::format_to(std::back_inserter(points), "{}{:.1f},{:.1f}", points.empty() ? "" : " ", x, y);
       fmt::format_to(std::back_inserter(dots), "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>\n", x, y,
                      color);
@@ -170,14 +189,14 @@ void append_panel(std::string& svg, const Panel& panel, double left, double top)
   svg += "</g>\n";
 }
 
-}  // namespace
-
-std::string history_svg(const History& history, const std::string& title) {
+std::string svg_from(const SeriesMap& history, std::int64_t first_epoch, const std::string& title) {
   if (history.empty()) throw ValueError("history_svg: argument history is empty (no metrics to plot)");
   if (std::all_of(history.begin(), history.end(), [](const auto& kv) { return kv.second.empty(); })) {
     throw ValueError("history_svg: argument history holds no values (every metric has 0 epochs)");
   }
   const std::vector<Panel> panels = group_into_panels(history);
+  auto monitored = history.find(best_epoch_monitor(history.count("val_loss") > 0));
+  const EpochAxis epoch_axis{first_epoch, monitored == history.end() ? std::nullopt : best_index(monitored->second)};
   const int columns = std::min<int>(kColumns, static_cast<int>(panels.size()));
   const int rows = (static_cast<int>(panels.size()) + columns - 1) / columns;
   const double width = columns * kPanelWidth, height = kTitleHeight + rows * kPanelHeight;
@@ -191,14 +210,21 @@ std::string history_svg(const History& history, const std::string& title) {
   for (std::size_t i = 0; i < panels.size(); ++i) {
     const auto col = static_cast<double>(static_cast<int>(i) % columns);
     const auto row = static_cast<double>(static_cast<int>(i) / columns);
-    append_panel(svg, panels[i], col * kPanelWidth, kTitleHeight + row * kPanelHeight);
+    append_panel(svg, panels[i], epoch_axis, col * kPanelWidth, kTitleHeight + row * kPanelHeight);
   }
   svg += "</svg>\n";
   return svg;
 }
 
-void write_history_svg(const std::filesystem::path& path, const History& history, const std::string& title) {
-  const std::string svg = history_svg(history, title);
+}  // namespace
+
+std::string history_svg(const SeriesMap& history, const std::string& title, std::int64_t first_epoch) {
+  return svg_from(history, first_epoch, title);
+}
+
+void write_history_svg(const std::filesystem::path& path, const SeriesMap& history, const std::string& title,
+                       std::int64_t first_epoch) {
+  const std::string svg = history_svg(history, title, first_epoch);
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) throw IOError(fmt::format("write_history_svg: cannot open '{}' for writing", path.string()));
   file.write(svg.data(), static_cast<std::streamsize>(svg.size()));

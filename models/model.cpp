@@ -20,6 +20,8 @@
 namespace keel {
 namespace {
 
+using Access = models::detail::CallGuard::Access;
+
 std::int64_t samples_of(const Tensor& t) { return t.dim() == 0 ? 1 : t.shape()[0]; }
 
 Tensor rows(const Tensor& t, std::int64_t begin, std::int64_t end) {
@@ -77,6 +79,7 @@ void Model::set_trainable(bool trainable) {
 }
 
 void Model::compile(CompileOptions options) {
+  auto entry = calls_.enter(Access::exclusive, "compile", name());
   if (!options.optimizer.optimizer) throw ValueError(fmt::format("compile: model '{}' needs an optimizer", name()));
   if (!options.loss.loss) throw ValueError(fmt::format("compile: model '{}' needs a loss", name()));
   optimizer_ = options.optimizer.optimizer;
@@ -107,9 +110,18 @@ void Model::require_compiled(const char* what) const {
   if (!compiled_) throw UsageError(fmt::format("{}: model '{}' must be compiled first; call compile() before {}()", what, name(), what));
 }
 
-void Model::require_not_fitting_elsewhere(const char* what) const {
-  if (fitting_.load() && fit_thread_ != std::this_thread::get_id())
-    throw UsageError(fmt::format("{}: model '{}' is being trained by fit() on another thread", what, name()));
+std::vector<Tensor> Model::get_weights() const {
+  auto entry = calls_.enter(Access::shared, "get_weights", name());
+  return Layer::get_weights();
+}
+
+void Model::set_weights(const std::vector<Tensor>& values) {
+  auto entry = calls_.enter(Access::exclusive, "set_weights", name());
+  Layer::set_weights(values);
+}
+
+models::detail::CallGuard::Entry Model::enter_inference(const char* what) const {
+  return calls_.enter(Access::shared, what, name(), [this] { return !built(); });
 }
 
 std::vector<std::string> Model::metrics_names() const {
@@ -212,14 +224,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   if (o.epochs < 0 || o.initial_epoch < 0)
     throw ValueError(fmt::format("fit: epochs ({}) and initial_epoch ({}) must be >= 0", o.epochs, o.initial_epoch));
   if (o.verbose < 0 || o.verbose > 2) throw ValueError(fmt::format("fit: verbose must be 0, 1 or 2, got {}", o.verbose));
-  std::unique_lock lock(fit_mutex_, std::try_to_lock);
-  if (!lock.owns_lock()) throw UsageError(fmt::format("fit: model '{}' is already being trained by another fit()", name()));
-  fit_thread_ = std::this_thread::get_id();
-  fitting_ = true;
-  struct Done {
-    std::atomic<bool>& flag;
-    ~Done() { flag = false; }
-  } done{fitting_};
+  auto entry = calls_.enter(Access::fit, "fit", name());
 
   // Validation: the last fraction, before shuffling; or explicit data.
   Tensor x_train = x, y_train = y, w_train = o.sample_weight, x_val, y_val;
@@ -240,6 +245,8 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   if (!o.class_weight.empty()) w_train = combine_weights(w_train, class_weights_for(y_train, o.class_weight));
 
   if (!built()) build_from(x_train.shape());
+  check_targets(x, y, o.sample_weight, "fit, y");  // the whole data set, a validation split included
+  if (o.validation_data) check_targets(x_val, y_val, Tensor(), "fit, validation_data");
   if (!snapshot_taken_) snapshot_trainable_weights();
   else warn_if_trainable_changed();
   if (auto* strategy = multi_replica_strategy())
@@ -248,10 +255,11 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   auto history = std::make_shared<callbacks::HistoryCallback>();
   std::vector<callbacks::CallbackPtr> cbs = o.callbacks;
   cbs.push_back(history);
-  bool stop_on_nonfinite = false;
+  bool stop_on_nonfinite = false, log_learning_rate = false;
   for (auto& cb : cbs) {
     cb->set_model(this);
     stop_on_nonfinite = stop_on_nonfinite || cb->stops_on_nonfinite_loss();
+    log_learning_rate = log_learning_rate || cb->logs_learning_rate();
   }
   const std::int64_t n = samples_of(x_train);
   const auto batches = data::batch_ranges(n, o.batch_size);
@@ -271,6 +279,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       order = Tensor::from_vector(std::vector<double>(perm.begin(), perm.end()), {n}, DType::int64);
     }
     std::int64_t step = 0;
+    std::optional<double> nonfinite_loss;  // the loss of a step TerminateOnNaN dropped
     for (const auto& [b, e] : batches) {
       for (auto& cb : cbs) cb->on_train_batch_begin(step, {});
       Tensor xb, yb, wb;
@@ -288,6 +297,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       ++steps_run;
       if (!r.finite && stop_on_nonfinite) {
         std::cout << fmt::format("Batch {}: Invalid loss, terminating training\n", step - 1);
+        nonfinite_loss = r.loss;
         stop_training = true;
         break;
       }
@@ -298,6 +308,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       if (stop_training) break;
     }
     Logs logs = metric_results();
+    if (nonfinite_loss) logs["loss"] = *nonfinite_loss;  // Keras's logs hold it too, and nothing reads 0 as a loss
     if (x_val.defined() && samples_of(x_val) > 0) {
       const bool profiling = profile::enabled();
       profile::set_enabled(false);  // the table is about training steps
@@ -306,6 +317,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
       auto names = metrics_names();
       for (std::size_t i = 0; i < names.size(); ++i) logs["val_" + names[i]] = val[i];
     }
+    if (log_learning_rate) logs["learning_rate"] = optimizer_->learning_rate();
     if (o.verbose > 0) bar.finish(logs);
     for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
   }
@@ -315,6 +327,25 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
     std::cout << profile::table(steps_run);
   }
   return history->history();
+}
+
+// The loss once over all of y against a zero prediction: a bad label, target shape or input shape is
+// refused before the first step, with its row counted in the whole data set.
+void Model::check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what) {
+  auto in_context = [what](const std::exception& e) { return fmt::format("{}: {}", what, e.what()); };
+  try {
+    NoGrad no_grad;
+    Tensor probe = (*this)(rows(x, 0, 1), layers::CallContext{.training = false});
+    Shape shape = probe.shape();
+    if (!shape.empty()) shape[0] = samples_of(y);
+    (*loss_)(y, Tensor::zeros(shape, probe.dtype()), sample_weight);
+  } catch (const ShapeError& e) {
+    throw ShapeError(in_context(e));
+  } catch (const IndexError& e) {
+    throw IndexError(in_context(e));
+  } catch (const ValueError& e) {
+    throw ValueError(in_context(e));
+  }
 }
 
 std::vector<double> Model::run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
@@ -335,8 +366,8 @@ std::vector<double> Model::run_evaluation(const Tensor& x, const Tensor& y, cons
 }
 
 std::vector<double> Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions o) {
+  auto entry = calls_.enter(Access::exclusive, "evaluate", name());
   require_compiled("evaluate");
-  require_not_fitting_elsewhere("evaluate");
   check_xy(x, y, o.sample_weight, "evaluate");
   check_batch_size(o.batch_size, "evaluate");
   if (!built()) build_from(x.shape());
@@ -344,7 +375,7 @@ std::vector<double> Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOp
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions o) {
-  require_not_fitting_elsewhere("predict");
+  auto entry = enter_inference("predict");
   check_batch_size(o.batch_size, "predict");
   if (!x.defined() || x.dim() == 0 || samples_of(x) == 0)
     throw ValueError(fmt::format("predict: x has no samples (shape {})", x.defined() ? to_string(x.shape()) : "undefined"));
@@ -358,6 +389,7 @@ Tensor Model::predict(const Tensor& x, PredictOptions o) {
 }
 
 std::vector<double> Model::train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+  auto entry = calls_.enter(Access::exclusive, "train_on_batch", name());
   require_compiled("train_on_batch");
   check_xy(x, y, sample_weight, "train_on_batch");
   if (!built()) build_from(x.shape());
@@ -371,6 +403,7 @@ std::vector<double> Model::train_on_batch(const Tensor& x, const Tensor& y, cons
 }
 
 std::vector<double> Model::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+  auto entry = calls_.enter(Access::exclusive, "test_on_batch", name());
   require_compiled("test_on_batch");
   check_xy(x, y, sample_weight, "test_on_batch");
   if (!built()) build_from(x.shape());
@@ -383,7 +416,7 @@ std::vector<double> Model::test_on_batch(const Tensor& x, const Tensor& y, const
 }
 
 Tensor Model::predict_on_batch(const Tensor& x) {
-  require_not_fitting_elsewhere("predict_on_batch");
+  auto entry = enter_inference("predict_on_batch");
   NoGrad no_grad;
   return (*this)(x, layers::CallContext{.training = false});
 }

@@ -8,15 +8,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <atomic>
-#include <mutex>
-#include <thread>
 #include <type_traits>
 #include <string>
 #include <vector>
 
 #include "keel/layers/layer.h"
 #include "keel/models/callbacks.h"
+#include "keel/models/detail/call_guard.h"
 #include "keel/models/history.h"
 #include "keel/models/losses.h"
 #include "keel/models/metrics.h"
@@ -107,12 +105,18 @@ class Model : public layers::Layer {
   History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
   // Loss, then each metric in compile order (names in metrics_names()).
   std::vector<double> evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
-  // Batched, inference mode. Safe to call from several threads at once on a built model.
+  // Batched, inference mode. Safe to call from several threads at once (docs/threads.md).
   Tensor predict(const Tensor& x, PredictOptions options = {});
   std::vector<double> train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
   std::vector<double> test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
   Tensor predict_on_batch(const Tensor& x);
   std::vector<std::string> metrics_names() const;
+
+  // Layer's get_weights / set_weights, under the model's thread rules (docs/threads.md).
+  std::vector<Tensor> get_weights() const;
+  void set_weights(const std::vector<Tensor>& values);
+  // Which threads use the model now; for diagnostics and tests.
+  const models::detail::CallGuard& call_guard() const { return calls_; }
 
   // Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit after the current step.
   bool stop_training = false;
@@ -140,6 +144,7 @@ class Model : public layers::Layer {
   void warn_if_trainable_changed();
   BatchResult train_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight, bool stop_on_nonfinite);
   void test_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight);
+  void check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what);
   void reset_metrics();
   void update_metrics(const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
   std::map<std::string, double> metric_results() const;
@@ -154,11 +159,10 @@ class Model : public layers::Layer {
   double loss_sum_ = 0, loss_weight_ = 0;  // the epoch's batch-size-weighted loss
   std::vector<Variable> trained_;  // the compile snapshot
   bool snapshot_taken_ = false;
-  // A second fit, or predict/evaluate from another thread while fit runs, is a UsageError.
-  std::mutex fit_mutex_;
-  std::atomic<bool> fitting_{false};
-  std::thread::id fit_thread_;
-  void require_not_fitting_elsewhere(const char* what) const;
+  // Serializes calls from several threads; a call from another thread while fit runs is a UsageError.
+  mutable models::detail::CallGuard calls_;
+  // A shared entry for an inference call; exclusive while the model is not built yet (the call builds it).
+  models::detail::CallGuard::Entry enter_inference(const char* what) const;
   friend class ModelSaving;
   friend class DistributedTraining;  // steps under a multi-replica strategy (models/distributed_training.h)
 };

@@ -108,6 +108,7 @@ void register_model_classes() {
 
 // Under a multi-replica strategy only rank 0 writes (the replicas hold the same weights).
 void Model::save_weights(const std::filesystem::path& path) const {
+  auto entry = calls_.enter(models::detail::CallGuard::Access::shared, "save_weights", name());
   if (!distribute::current_strategy().is_chief()) return;
   std::vector<io::TensorView> views;
   std::vector<Tensor> keep;
@@ -119,6 +120,7 @@ void Model::save_weights(const std::filesystem::path& path) const {
 }
 
 void Model::save(const std::filesystem::path& path, SaveOptions options) const {
+  auto entry = calls_.enter(models::detail::CallGuard::Access::shared, "save", name());
   if (!distribute::current_strategy().is_chief()) return;
   std::vector<io::TensorView> views;
   std::vector<Tensor> keep;
@@ -145,6 +147,7 @@ void Model::save(const std::filesystem::path& path, SaveOptions options) const {
 }
 
 void Model::load_weights(const std::filesystem::path& path) {
+  auto entry = calls_.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
   io::KeelFileContents file = read_keel_file(path, false);
   if (!built()) build_from_declared_input();
   if (!built())

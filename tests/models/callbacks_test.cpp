@@ -207,11 +207,51 @@ TEST_CASE("CSVLogger writes the epoch from 0 then the sorted keys, and appends w
   auto csv = std::make_shared<CSVLogger>(dir / "log.csv");
   d.model->fit(x, y, {.epochs = 2, .verbose = 0, .callbacks = {csv},
                       .validation_data = std::pair{test::f32({3}, {1, 1}), test::f32({2}, {1, 1})}});
-  CHECK(read_text(dir / "log.csv") == "epoch,loss,mae,val_loss,val_mae\n0,0.5,0.5,1,1\n1,0.5,0.5,1,1\n");
+  // The last column marks the epochs whose val_loss beats every earlier one: only epoch 0 here.
+  CHECK(read_text(dir / "log.csv") == "epoch,loss,mae,val_loss,val_mae,best\n0,0.5,0.5,1,1,1\n1,0.5,0.5,1,1,0\n");
   auto appending = std::make_shared<CSVLogger>(dir / "log.csv", CSVLoggerOptions{.separator = ";", .append = true});
   d.model->fit(x, y, {.epochs = 1, .verbose = 0, .callbacks = {appending},
                       .validation_data = std::pair{test::f32({3}, {1, 1}), test::f32({2}, {1, 1})}});
-  CHECK(read_text(dir / "log.csv") == "epoch,loss,mae,val_loss,val_mae\n0,0.5,0.5,1,1\n1,0.5,0.5,1,1\n0;0.5;0.5;1;1\n");
+  CHECK(read_text(dir / "log.csv") ==
+        "epoch,loss,mae,val_loss,val_mae,best\n0,0.5,0.5,1,1,1\n1,0.5,0.5,1,1,0\n0;0.5;0.5;1;1;1\n");
+}
+
+TEST_CASE("CSVLogger marks each epoch that beats the best val_loss so far, else loss, never NaN", "[callbacks]") {
+  test::TempDir dir("csv_best");
+  Driven d;
+  CSVLogger csv(dir / "best.csv");
+  csv.set_model(d.model.get());
+  csv.on_train_begin({});
+  const double nan = std::nan("");
+  const std::vector<std::pair<double, double>> epochs = {{1.0, 2.0}, {0.5, 1.0}, {0.4, 1.5}, {nan, nan}, {0.3, 0.9}};
+  for (std::size_t e = 0; e < epochs.size(); ++e)
+    csv.on_epoch_end(static_cast<std::int64_t>(e), {{"loss", epochs[e].first}, {"val_loss", epochs[e].second}});
+  CHECK(read_text(dir / "best.csv") == "epoch,loss,val_loss,best\n0,1,2,1\n1,0.5,1,1\n2,0.4,1.5,0\n3,nan,nan,0\n"
+                                       "4,0.3,0.9,1\n");
+  CSVLogger train_only(dir / "train.csv");
+  train_only.set_model(d.model.get());
+  train_only.on_train_begin({});
+  for (double loss : {1.0, 1.0, 0.5}) train_only.on_epoch_end(0, {{"loss", loss}});
+  CHECK(read_text(dir / "train.csv") == "epoch,loss,best\n0,1,1\n0,1,0\n0,0.5,1\n");
+}
+
+TEST_CASE("ReduceLROnPlateau and LearningRateScheduler add the epoch's learning_rate to the logs and history",
+          "[callbacks][fit]") {
+  Driven d;
+  Tensor x = test::f32({1, 2}, {2, 1}), y = test::f32({2, 2}, {2, 1});
+  auto scheduler = std::make_shared<LearningRateScheduler>([](std::int64_t epoch, double) { return 0.1 / (epoch + 1); });
+  History h = d.model->fit(x, y, {.epochs = 3, .verbose = 0, .callbacks = {scheduler}});
+  REQUIRE(h.history.count("learning_rate") == 1);
+  CHECK_THAT(h.history["learning_rate"], Catch::Matchers::Approx(std::vector<double>{0.1, 0.05, 0.1 / 3}));
+
+  // lr 1e-30 leaves the weights, so the loss stays flat: epoch 0 is the best, epoch 1 waits and halves
+  // the rate after logging the rate it trained with (Keras logs before reducing).
+  d.model->compile({.optimizer = std::make_shared<optim::SGD>(optim::SGDOptions{.learning_rate = 1e-30}), .loss = "mse"});
+  auto plateau = std::make_shared<ReduceLROnPlateau>(ReduceLROnPlateauOptions{.monitor = "loss", .factor = 0.5, .patience = 1});
+  History p = d.model->fit(x, y, {.epochs = 3, .verbose = 0, .callbacks = {plateau}});
+  REQUIRE(p.history.count("learning_rate") == 1);
+  CHECK_THAT(p.history["learning_rate"], Catch::Matchers::Approx(std::vector<double>{1e-30, 1e-30, 5e-31}));
+  CHECK(d.model->fit(x, y, {.verbose = 0}).history.count("learning_rate") == 0);
 }
 
 TEST_CASE("LambdaCallback hooks run with fit's epoch and batch numbers", "[callbacks][fit]") {
@@ -228,4 +268,30 @@ TEST_CASE("LambdaCallback hooks run with fit's epoch and batch numbers", "[callb
                {.batch_size = 2, .epochs = 2, .verbose = 0, .callbacks = {cb}});
   CHECK(events == std::vector<std::string>{"tb", "eb0", "bb0", "be0", "bb1", "be1", "ee0+", "eb1", "bb0", "be0", "bb1",
                                            "be1", "ee1+", "te"});
+}
+
+TEST_CASE("a NaN monitor is never an improvement: ModelCheckpoint, EarlyStopping, ReduceLROnPlateau", "[callbacks]") {
+  const double nan = std::nan("");
+  test::TempDir dir("nan_monitor");
+  Driven d;
+  ModelCheckpoint best({.filepath = (dir / "best_{epoch}.keel").string(), .save_best_only = true});
+  d.drive(best, "val_loss", {nan, 0.5, nan});
+  CHECK_FALSE(std::filesystem::exists(dir / "best_1.keel"));
+  CHECK(std::filesystem::exists(dir / "best_2.keel"));
+  CHECK_FALSE(std::filesystem::exists(dir / "best_3.keel"));
+
+  // Keras starts from best = inf: NaN is a wait, so patience 1 stops after the second NaN epoch.
+  EarlyStopping stopping({.patience = 1});
+  CHECK(d.drive(stopping, "val_loss", {nan, nan, 0.1}) == 1);
+
+  // Patience 1: the NaN epoch is a wait and halves the rate; the finite value after it is the first best.
+  ReduceLROnPlateau plateau({.factor = 0.5, .patience = 1});
+  plateau.set_model(d.model.get());
+  plateau.on_train_begin({});
+  std::vector<double> lrs;
+  for (double v : {nan, 1.0, 0.5}) {
+    plateau.on_epoch_end(0, {{"val_loss", v}});
+    lrs.push_back(d.model->optimizer()->learning_rate());
+  }
+  CHECK(lrs == std::vector<double>{0.5, 0.5, 0.5});
 }

@@ -15,6 +15,8 @@
 #include "models/model_test_support.h"
 #include "support/make_tensor.h"
 #include "support/stderr_capture.h"
+#include "support/temp_dir.h"
+#include "support/throws.h"
 
 using Catch::Matchers::Contains;
 using namespace keel;
@@ -240,6 +242,20 @@ TEST_CASE("with TerminateOnNaN a non-finite step changes nothing and stops train
     CHECK(test::weight_bytes(*bn) != bn_before);         // step 0 did move them: staged, then committed
     CHECK(model->optimizer()->iterations() == 1);
   }
+  SECTION("the epoch logs carry the NaN loss, and ModelCheckpoint sees no improvement") {
+    auto [model, bn] = make();
+    test::TempDir dir("terminate_on_nan");
+    auto checkpoint = std::make_shared<callbacks::ModelCheckpoint>(callbacks::ModelCheckpoint::Options{
+        .filepath = (dir / "best.keel").string(), .monitor = "loss", .verbose = 1, .save_best_only = true});
+    test::CoutCapture out;
+    History h = model->fit(x.narrow(0, 4, 4), y.narrow(0, 4, 4),  // the NaN sample in the first batch
+                           {.batch_size = 4, .epochs = 3, .verbose = 0,
+                            .callbacks = {std::make_shared<callbacks::TerminateOnNaN>(), checkpoint}});
+    REQUIRE(h.history["loss"].size() == 1);
+    CHECK(std::isnan(h.history["loss"][0]));
+    CHECK_THAT(out.text(), !Contains("improved"));
+    CHECK_FALSE(std::filesystem::exists(dir / "best.keel"));
+  }
   SECTION("trains on without it") {
     auto [model, bn] = make();
     model->fit(x, y, {.batch_size = 4, .epochs = 3, .verbose = 0, .shuffle = false});
@@ -263,4 +279,61 @@ TEST_CASE("BN moving statistics inside fit move only when the step commits", "[f
   // A plain training call outside fit updates at once.
   (*bn)(test::f32({4, 6}, {2, 1}), true);
   CHECK(bn->get_weights()[2].item() == Approx(5.0));
+}
+
+namespace {
+
+// Input(2) → Dense(3, softmax), sparse labels, SGD: a model whose labels fit can reject.
+std::shared_ptr<Sequential> three_class_model() {
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
+      layers::Input({.shape = {2}}), layers::Dense({.units = 3, .activation = "softmax"})});
+  model->compile({.optimizer = sgd(0.1), .loss = "sparse_categorical_crossentropy"});
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("a bad label in a later batch is refused before the first step, naming its row in the data set", "[fit]") {
+  set_random_seed(4);
+  auto model = three_class_model();
+  const auto before = test::weight_bytes(*model);
+  Tensor x = random::normal({8, 2}, 0, 1, 3);
+  Tensor y = test::f32({0, 1, 2, 0, 1, 2, 7, 0}, {8});  // row 6 is outside [0, 3)
+  for (bool shuffle : {false, true}) {
+    INFO("shuffle " << shuffle);
+    KEEL_CHECK_THROWS(model->fit(x, y, {.batch_size = 2, .verbose = 0, .shuffle = shuffle, .seed = 1}), IndexError,
+                      Contains("fit, y") && Contains("label 7 in row 6 is outside [0, 3)"));
+    CHECK(test::weight_bytes(*model) == before);
+    CHECK(model->optimizer()->iterations() == 0);
+  }
+  // Rows 6 and 7 are the validation split: the row is still counted in the whole data set.
+  KEEL_CHECK_THROWS(model->fit(x, y, {.batch_size = 2, .verbose = 0, .validation_split = 0.25}), IndexError,
+                    Contains("label 7 in row 6 is outside [0, 3)"));
+  CHECK(test::weight_bytes(*model) == before);
+}
+
+TEST_CASE("validation_data is checked before the first step: its shape and its labels", "[fit]") {
+  set_random_seed(5);
+  auto model = three_class_model();
+  const auto before = test::weight_bytes(*model);
+  Tensor x = random::normal({8, 2}, 0, 1, 3);
+  Tensor y = test::f32({0, 1, 2, 0, 1, 2, 1, 0}, {8});
+  auto fit_with = [&](Tensor x_val, Tensor y_val) {
+    model->fit(x, y, {.batch_size = 2, .verbose = 0, .validation_data = std::pair{x_val, y_val}});
+  };
+  KEEL_CHECK_THROWS(fit_with(random::normal({4, 3}, 0, 1, 4), test::f32({0, 1, 2, 0}, {4})), ShapeError,
+                    Contains("fit, validation_data"));
+  KEEL_CHECK_THROWS(fit_with(random::normal({4, 2}, 0, 1, 4), test::f32({0, 1, -1, 0}, {4})), IndexError,
+                    Contains("fit, validation_data") && Contains("label -1 in row 2"));
+  KEEL_CHECK_THROWS(fit_with(random::normal({4, 2}, 0, 1, 4), test::f32({0, 1, 2, 0, 1, 2, 0, 1}, {4, 2})),
+                    ShapeError, Contains("fit, validation_data"));
+  CHECK(test::weight_bytes(*model) == before);
+  CHECK(model->optimizer()->iterations() == 0);
+}
+
+TEST_CASE("a one-epoch fit prints no 'Epoch 1/1' line, as Keras's ProgbarLogger (epochs > 1 only)", "[fit]") {
+  FrozenLinear f;
+  test::CoutCapture out;
+  f.model->fit(f.x, f.y, {.batch_size = 5, .epochs = 1, .verbose = 2});
+  CHECK_THAT(out.text(), !Contains("Epoch") && Contains("1/1 - "));
 }

@@ -145,7 +145,7 @@ TEST_CASE("history_svg skips NaN and infinite values and handles one epoch", "[p
   REQUIRE(single.size() == 2);
   CHECK(find_series(single, "loss").points.size() == 1);
   CHECK(find_series(single, "loss").points[0].first == find_series(single, "val_loss").points[0].first);
-  CHECK_THAT(one, Contains(">1</text>") && !Contains(">2</text>"));  // only the epoch-1 tick label
+  CHECK_THAT(one, Contains(">0</text>") && !Contains(">1</text>"));  // only the epoch-0 tick label
 }
 
 TEST_CASE("history_svg escapes markup in the title and keys", "[plot]") {
@@ -171,4 +171,43 @@ TEST_CASE("write_history_svg writes the file and names the path on failure", "[p
   const auto bad = dir / "missing" / "h.svg";
   REQUIRE_THROWS_AS(keel::write_history_svg(bad, h, "t"), keel::IOError);
   REQUIRE_THROWS_WITH(keel::write_history_svg(bad, h, "t"), Contains(bad.string()));
+}
+
+namespace {
+
+// The epoch numbers written as tick labels on the x axes ("epoch" axes: below the plot area).
+bool has_tick(const std::string& svg, int epoch) {
+  return svg.find("text-anchor=\"middle\">" + std::to_string(epoch) + "</text>") != std::string::npos;
+}
+
+// The epoch the first best-epoch marker names ("" when there is none).
+std::string best_epoch_of(const std::string& svg) {
+  const std::size_t at = svg.find(" data-best-epoch=");
+  return at == std::string::npos ? "" : attribute(svg, svg.rfind('<', at), "data-best-epoch");
+}
+
+}  // namespace
+
+TEST_CASE("history_svg numbers epochs from 0 like History and CSVLogger and marks the best epoch", "[plot]") {
+  // val_loss is lowest at epoch 2; loss is lowest at epoch 1 but the validation loss decides.
+  const History h = {{"loss", {1.0, 0.5, 0.7, 0.6}}, {"val_loss", {1.2, 0.9, 0.8, 0.8}}};
+  const std::string svg = history_svg(h, "best");
+  CHECK(tags_balanced(svg));
+  CHECK(has_tick(svg, 0));
+  CHECK(best_epoch_of(svg) == "2");
+  CHECK_THAT(svg, Contains("best epoch 2"));
+  // The first epoch's point sits on the first tick (epoch 0), not one step to its right.
+  const std::vector<Polyline> lines = polylines(svg);
+  CHECK(find_series(lines, "loss").points[0].first == Approx(64.0));  // the plot area's left edge
+
+  // Without validation the lowest loss marks it; NaN never does.
+  const std::string train_only = history_svg({{"loss", {NAN, 0.9, 0.4, 0.4}}}, "train");
+  CHECK(best_epoch_of(train_only) == "2");
+  CHECK_THAT(history_svg({{"accuracy", {0.5, 0.6}}}, "no loss"), !Contains("data-best-epoch"));
+
+  // A resumed run (initial_epoch 3) keeps its epoch numbers.
+  const std::string later = history_svg({{"loss", {0.3, 0.2, 0.25}}}, "resumed", 3);
+  CHECK(best_epoch_of(later) == "4");
+  CHECK(has_tick(later, 3));
+  CHECK_FALSE(has_tick(later, 0));
 }

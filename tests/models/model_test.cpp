@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "keel/core/error.h"
@@ -16,6 +19,7 @@
 #include "models/model_test_support.h"
 #include "support/make_tensor.h"
 #include "support/stderr_capture.h"
+#include "support/temp_dir.h"
 #include "support/throws.h"
 
 using Catch::Matchers::Contains;
@@ -36,6 +40,83 @@ std::shared_ptr<Sequential> mlp_with_bn(std::int64_t inputs) {
   return std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
       layers::Input({.shape = {inputs}}), layers::Dense({.units = 16, .activation = "relu"}),
       layers::BatchNormalization({}), layers::Dense({.units = 1, .activation = "sigmoid"})});
+}
+
+// Holds the first thread that passes through it after arm() until release(): lets a test stop one call
+// in the middle while another thread tries its own.
+class Gate {
+ public:
+  void arm() {
+    std::lock_guard lock(mutex_);
+    armed_ = true;
+  }
+  void pass() {
+    std::unique_lock lock(mutex_);
+    if (!armed_) return;
+    armed_ = false;
+    entered_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return released_; });
+  }
+  void wait_entered() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return entered_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool armed_ = false, entered_ = false, released_ = false;
+};
+
+// Identity that stops at the gate in inference calls.
+class GatedIdentity : public layers::Layer {
+ public:
+  explicit GatedIdentity(Gate& gate) : Layer("GatedIdentity", ""), gate_(gate) {}
+
+ protected:
+  Tensor call(const Tensor& x, const layers::CallContext& ctx) override {
+    if (!ctx.training) gate_.pass();
+    return x;
+  }
+
+ private:
+  Gate& gate_;
+};
+
+// Identity with one weight, that stops at the gate while it builds (after creating the weight).
+class GatedBuild : public layers::Layer {
+ public:
+  explicit GatedBuild(Gate& gate) : Layer("GatedBuild", ""), gate_(gate) {}
+
+ protected:
+  void build(const Shape&) override {
+    add_weight("scale", {1}, {.initializer = "ones"});
+    gate_.pass();
+  }
+  Tensor call(const Tensor& x, const layers::CallContext&) override { return x; }
+
+ private:
+  Gate& gate_;
+};
+
+// Runs `call` on a new thread while `gate` holds another call, and releases the gate once the new
+// thread has finished or is waiting for the model.
+void while_gated(Gate& gate, const Model& model, const std::function<void()>& call) {
+  gate.wait_entered();
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    call();
+    done = true;
+  });
+  while (!done && model.call_guard().waiting() == 0) std::this_thread::yield();
+  gate.release();
+  other.join();
 }
 
 }  // namespace
@@ -258,6 +339,111 @@ TEST_CASE("a second fit, or predict and evaluate from another thread during fit,
   Tensor after;
   std::thread([&] { after = model->predict(x); }).join();
   CHECK(after.shape() == Shape{8, 1});
+}
+
+TEST_CASE("every call that reads or changes the model from another thread during fit is a UsageError", "[model]") {
+  set_random_seed(2);
+  auto model = fixed_linear();
+  model->compile({.optimizer = "sgd", .loss = "mse"});
+  test::TempDir dir("fit_guard");
+  model->save_weights(dir / "before.keel");
+  const std::vector<Tensor> before = model->get_weights();
+  Tensor x = Tensor::ones({8, 2}), y = Tensor::ones({8, 1});
+  std::map<std::string, std::string> errors;
+  std::map<std::string, std::function<void()>> calls = {
+      {"save", [&] { model->save(dir / "save.keel"); }},
+      {"save_weights", [&] { model->save_weights(dir / "save_weights.keel"); }},
+      {"load_weights", [&] { model->load_weights(dir / "before.keel"); }},
+      {"get_weights", [&] { model->get_weights(); }},
+      {"set_weights", [&] { model->set_weights(before); }},
+      {"train_on_batch", [&] { model->train_on_batch(x, y); }},
+      {"test_on_batch", [&] { model->test_on_batch(x, y); }},
+      {"compile", [&] { model->compile({.optimizer = "adam", .loss = "mae"}); }},
+      {"evaluate", [&] { model->evaluate(x, y); }},
+      {"predict", [&] { model->predict(x); }},
+      {"predict_on_batch", [&] { model->predict_on_batch(x); }},
+  };
+  bool tried = false;
+  auto probe = std::make_shared<callbacks::LambdaCallback>(callbacks::LambdaCallbackOptions{
+      .on_train_batch_begin = [&](std::int64_t, const Logs&) {
+        if (tried) return;
+        tried = true;
+        std::thread other([&] {
+          for (const auto& [name, call] : calls) {
+            try {
+              call();
+              errors[name] = "no error";
+            } catch (const UsageError& e) {
+              errors[name] = e.what();
+            }
+          }
+        });
+        other.join();
+      }});
+  model->fit(x, y, {.batch_size = 4, .verbose = 0, .callbacks = {probe}, .shuffle = false});
+  for (const auto& [name, call] : calls) {
+    INFO(name);
+    CHECK_THAT(errors[name], Contains(name + ": model '") && Contains("is being trained by fit() on another thread"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "save.keel"));
+  CHECK_FALSE(std::filesystem::exists(dir / "save_weights.keel"));
+  CHECK(model->optimizer()->class_name() == "SGD");
+  CHECK(model->optimizer()->iterations() == 2);  // fit's two steps, no train_on_batch
+}
+
+TEST_CASE("a save from a callback on the fitting thread writes the weights of that step", "[model][saving]") {
+  auto model = fixed_linear();
+  model->compile({.optimizer = "sgd", .loss = "mse"});
+  test::TempDir dir("fit_guard_save");
+  std::vector<std::string> saved;
+  auto probe = std::make_shared<callbacks::LambdaCallback>(callbacks::LambdaCallbackOptions{
+      .on_train_batch_end = [&](std::int64_t batch, const Logs&) {
+        if (batch != 0) return;
+        model->save(dir / "mid.keel");
+        saved = test::weight_bytes(*model);
+      }});
+  model->fit(Tensor::ones({8, 2}), Tensor::ones({8, 1}), {.batch_size = 4, .verbose = 0, .callbacks = {probe}});
+  auto loaded = load_model(dir / "mid.keel");
+  REQUIRE_FALSE(saved.empty());
+  CHECK(test::weight_bytes(*loaded) == saved);
+  CHECK(test::weight_bytes(*model) != saved);
+}
+
+TEST_CASE("concurrent evaluate calls on one model run one after the other", "[model]") {
+  Gate gate;
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
+      layers::Input({.shape = {2}}), std::make_shared<GatedIdentity>(gate), layers::Dense({.units = 1})});
+  model->build_from_declared_input();
+  model->set_weights({test::f32({0.5, -1.0}, {2, 1}), test::f32({0.25}, {1})});
+  model->compile({.optimizer = "sgd", .loss = "mse"});
+  // Predictions 0.5·a − b + 0.25 against targets 0: errors 0.75, −0.75, −0.75, −0.25.
+  Tensor xa = test::f32({1, 0, 0, 1, 2, 2, 1, 1}, {4, 2}), ya = Tensor::zeros({4, 1});
+  // Prediction 0.25 against targets 1: errors −0.75.
+  Tensor xb = Tensor::zeros({2, 2}), yb = Tensor::ones({2, 1});
+  gate.arm();
+  std::vector<double> a, b;
+  std::thread first([&] { a = model->evaluate(xa, ya, {.batch_size = 2}); });
+  while_gated(gate, *model, [&] { b = model->evaluate(xb, yb, {.batch_size = 2}); });
+  first.join();
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a[0] == Approx((3 * 0.5625 + 0.0625) / 4));
+  CHECK(b[0] == Approx(0.5625));
+}
+
+TEST_CASE("the first predicts on an unbuilt model from two threads build it once", "[model]") {
+  Gate gate;
+  auto gated = std::make_shared<GatedBuild>(gate);
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{gated});
+  Tensor x = test::f32({1, 2, 3, 4, 5, 6}, {3, 2});
+  gate.arm();
+  Tensor a, b;
+  std::thread first([&] { a = model->predict(x); });
+  while_gated(gate, *model, [&] { b = model->predict(x); });
+  first.join();
+  CHECK(gated->weights().size() == 1);
+  CHECK(test::tensor_bytes(a) == test::tensor_bytes(x));
+  CHECK(test::tensor_bytes(b) == test::tensor_bytes(x));
 }
 
 TEST_CASE("the same seed gives identical weights across runs - a different seed does not", "[model][fit]") {
