@@ -190,7 +190,6 @@ void CSVLogger::on_train_begin(const Logs&) {
   if (!distribute::current_strategy().is_chief()) return;
   header_written_ = options_.append && std::filesystem::exists(path_) && std::filesystem::file_size(path_) > 0;
   keys_.clear();
-  best_ = std::numeric_limits<double>::infinity();
   if (!options_.append) {
     std::ofstream out(path_, std::ios::trunc);
     if (!out) throw IOError(fmt::format("CSVLogger: cannot open '{}' for writing", path_.string()));
@@ -206,7 +205,7 @@ void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   if (!header_written_) {
     out << "epoch";
     for (const auto& k : keys_) out << options_.separator << k;
-    out << options_.separator << "best\n";
+    out << '\n';
     header_written_ = true;
   }
   out << epoch;
@@ -215,10 +214,7 @@ void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
     out << options_.separator;
     if (it != logs.end()) out << fmt::format("{}", it->second);
   }
-  auto monitored = logs.find(best_epoch_monitor(logs.count("val_loss") > 0));
-  const bool best = monitored != logs.end() && is_new_best(monitored->second, best_);
-  if (best) best_ = monitored->second;
-  out << options_.separator << (best ? 1 : 0) << '\n';
+  out << '\n';
   if (!out) throw IOError(fmt::format("CSVLogger: writing '{}' failed", path_.string()));
 }
 

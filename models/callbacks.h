@@ -173,7 +173,6 @@ class CSVLogger : public Callback {
   Options options_;
   std::vector<std::string> keys_;
   bool header_written_ = false;
-  double best_ = std::numeric_limits<double>::infinity();  // the best monitored value so far (see best_epoch_monitor)
 };
 
 struct LambdaCallbackOptions {

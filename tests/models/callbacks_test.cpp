@@ -207,32 +207,13 @@ TEST_CASE("CSVLogger writes the epoch from 0 then the sorted keys, and appends w
   auto csv = std::make_shared<CSVLogger>(dir / "log.csv");
   d.model->fit(x, y, {.epochs = 2, .verbose = 0, .callbacks = {csv},
                       .validation_data = std::pair{test::f32({3}, {1, 1}), test::f32({2}, {1, 1})}});
-  // The last column marks the epochs whose val_loss beats every earlier one: only epoch 0 here.
-  CHECK(read_text(dir / "log.csv") == "epoch,loss,mae,val_loss,val_mae,best\n0,0.5,0.5,1,1,1\n1,0.5,0.5,1,1,0\n");
+  // Keras's columns: epoch from 0, then the logs' keys sorted.
+  CHECK(read_text(dir / "log.csv") == "epoch,loss,mae,val_loss,val_mae\n0,0.5,0.5,1,1\n1,0.5,0.5,1,1\n");
   auto appending = std::make_shared<CSVLogger>(dir / "log.csv", CSVLoggerOptions{.separator = ";", .append = true});
   d.model->fit(x, y, {.epochs = 1, .verbose = 0, .callbacks = {appending},
                       .validation_data = std::pair{test::f32({3}, {1, 1}), test::f32({2}, {1, 1})}});
   CHECK(read_text(dir / "log.csv") ==
-        "epoch,loss,mae,val_loss,val_mae,best\n0,0.5,0.5,1,1,1\n1,0.5,0.5,1,1,0\n0;0.5;0.5;1;1;1\n");
-}
-
-TEST_CASE("CSVLogger marks each epoch that beats the best val_loss so far, else loss, never NaN", "[callbacks]") {
-  test::TempDir dir("csv_best");
-  Driven d;
-  CSVLogger csv(dir / "best.csv");
-  csv.set_model(d.model.get());
-  csv.on_train_begin({});
-  const double nan = std::nan("");
-  const std::vector<std::pair<double, double>> epochs = {{1.0, 2.0}, {0.5, 1.0}, {0.4, 1.5}, {nan, nan}, {0.3, 0.9}};
-  for (std::size_t e = 0; e < epochs.size(); ++e)
-    csv.on_epoch_end(static_cast<std::int64_t>(e), {{"loss", epochs[e].first}, {"val_loss", epochs[e].second}});
-  CHECK(read_text(dir / "best.csv") == "epoch,loss,val_loss,best\n0,1,2,1\n1,0.5,1,1\n2,0.4,1.5,0\n3,nan,nan,0\n"
-                                       "4,0.3,0.9,1\n");
-  CSVLogger train_only(dir / "train.csv");
-  train_only.set_model(d.model.get());
-  train_only.on_train_begin({});
-  for (double loss : {1.0, 1.0, 0.5}) train_only.on_epoch_end(0, {{"loss", loss}});
-  CHECK(read_text(dir / "train.csv") == "epoch,loss,best\n0,1,1\n0,1,0\n0,0.5,1\n");
+        "epoch,loss,mae,val_loss,val_mae\n0,0.5,0.5,1,1\n1,0.5,0.5,1,1\n0;0.5;0.5;1;1\n");
 }
 
 TEST_CASE("ReduceLROnPlateau and LearningRateScheduler add the epoch's learning_rate to the logs and history",
