@@ -117,7 +117,9 @@ std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config
   std::vector<layers::LayerPtr> inner;
   for (const auto& item : config.at("layers")) inner.push_back(layers::deserialize(item));
   auto model = std::make_shared<Sequential>(std::move(inner), config.value("name", std::string()));
-  if (config.contains("trainable")) model->set_trainable(config["trainable"].get<bool>());
+  // Only the container's own flag: each inner layer's config already restored its own (a base trainable
+  // with its lower layers frozen), and Model::set_trainable would overwrite them.
+  if (config.contains("trainable")) model->Layer::set_trainable(config["trainable"].get<bool>());
   if (config.contains("build_input_shape")) model->build_from(config["build_input_shape"].get<Shape>());
   return model;
 }
