@@ -10,6 +10,7 @@
 #include "keel/core/config.h"
 #include "keel/core/error.h"
 #include "keel/core/profiler.h"
+#include "keel/layers/weight_creation_check.h"
 
 namespace keel::layers {
 
@@ -115,6 +116,7 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, const We
     throw UsageError(fmt::format("{} '{}': add_weight('{}') after the layer was built", class_name_, name_, name));
   if (!options.initializer)
     throw ValueError(fmt::format("{} '{}': weight '{}' has no initializer", class_name_, name_, name));
+  check_weight_creation(*this, name, shape, dtype_);
   Tensor value = options.initializer(shape, dtype_);
   if (value.shape() != shape)
     throw ShapeError(fmt::format("{} '{}': the initializer of '{}' returned shape {} for {}", class_name_, name_, name,

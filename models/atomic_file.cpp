@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <random>
 #include <string>
 #include <utility>
@@ -139,25 +140,51 @@ void atomic_write_file(const fs::path& target, std::string_view bytes, const Fil
   remove_stale_temps(dir, target);
 }
 
+namespace {
+
+const char* kind_of_file(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
 std::vector<std::byte> read_file_bytes(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO that has no writer would block before fstat could refuse it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail("read_file_bytes", "cannot open", path, errno);
-  std::vector<std::byte> bytes;
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat info {};
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) bytes.reserve(static_cast<std::size_t>(info.st_size));
-  std::byte chunk[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      fail("read_file_bytes", "cannot read", path, err);
-    }
-    if (n == 0) break;
-    bytes.insert(bytes.end(), chunk, chunk + n);
+  if (::fstat(fd, &info) != 0) fail("read_file_bytes", "cannot stat", path, errno);
+  if (!S_ISREG(info.st_mode))
+    throw IOError(fmt::format("read_file_bytes: '{}' is not a regular file ({}); keel reads files only from regular "
+                              "files",
+                              path.string(), kind_of_file(info.st_mode)));
+  // Never more than the size at open: a file that grows while it is read is not followed.
+  const auto size = static_cast<std::size_t>(info.st_size);
+  std::vector<std::byte> bytes;
+  try {
+    bytes.resize(size);
+  } catch (const std::bad_alloc&) {
+    throw IOError(fmt::format("read_file_bytes: '{}' holds {} bytes, more than this process can allocate",
+                              path.string(), size));
   }
-  ::close(fd);
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, bytes.data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("read_file_bytes", "cannot read", path, errno);
+    if (n == 0) break;  // the file shrank while it was read
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
   return bytes;
 }
 

@@ -27,7 +27,9 @@ struct FileSystemCalls {
 FileSystemCalls real_file_system_calls();
 void atomic_write_file(const std::filesystem::path& target, std::string_view bytes, const FileSystemCalls& calls);
 
-// The whole file; IOError naming the path and the errno text when it is missing or unreadable.
+// The whole file, as large as it was when opened; IOError naming the path and the errno text when it is
+// missing or unreadable, and naming the kind of file when it is not a regular file (a FIFO, a device, a
+// directory), which is refused without blocking or reading from it.
 std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);
 
 }  // namespace keel::io

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -52,11 +53,12 @@ class KeelMetadataReader {
     auto it = metadata.find(std::string(kVersionKey));
     if (it == metadata.end()) fail("__metadata__ lacks format_version");
     const std::string& text = it->second;
+    // Digits only, no leading zero: from_chars alone would take "-1".
+    bool digits = !text.empty() && text[0] != '0' &&
+                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) fail(fmt::format("format_version '{}' is not a positive integer", text));
     int version = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
-    bool canonical = ec == std::errc() && end == text.data() + text.size() && !text.empty() && text[0] != '0';
-    if (!canonical && ec != std::errc::result_out_of_range)
-      fail(fmt::format("format_version '{}' is not a positive integer", text));
+    const std::errc ec = std::from_chars(text.data(), text.data() + text.size(), version).ec;
     if (ec == std::errc::result_out_of_range || version > kKeelFormatVersion)
       fail(fmt::format("format_version {} is newer than this keel supports (format_version {}); upgrade keel", text,
                        kKeelFormatVersion));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/error.h"
+#include "keel/models/file_signature.h"
 #include "keel/models/strict_json.h"
 
 namespace keel::io {
@@ -204,10 +205,18 @@ SafetensorsContents decode_safetensors(std::span<const std::byte> file, const st
   if (file.size() < kLengthFieldBytes)
     reader.fail(fmt::format("truncated: {} bytes, shorter than the 8-byte header length", file.size()));
   const std::uint64_t header_bytes = read_u64_le(file.data());
+  const std::uint64_t after_length = file.size() - kLengthFieldBytes;
+  // Only a file whose length field is implausible is named by its magic bytes: a valid header length
+  // can begin like a pickle (0x80 0x02 is 640).
+  if (header_bytes > std::min(after_length, kMaxSafetensorsHeaderBytes)) {
+    if (std::string foreign = describe_foreign_file(file); !foreign.empty())
+      throw IOError(fmt::format("{}: not a safetensors file: it starts like {}; keel reads .keel and safetensors "
+                                "files",
+                                source, foreign));
+  }
   if (header_bytes > kMaxSafetensorsHeaderBytes)
     reader.fail(fmt::format("header length {} exceeds the limit of {} bytes", header_bytes,
                             kMaxSafetensorsHeaderBytes));
-  const std::uint64_t after_length = file.size() - kLengthFieldBytes;
   if (header_bytes > after_length)
     reader.fail(fmt::format("truncated: header length {} but only {} bytes follow", header_bytes, after_length));
 

@@ -63,7 +63,9 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
 // dtype × shape = end − begin without overflow, and exact tiling of the data (sorted by begin: starts at 0,
 // no gap, no overlap, ends at the file's end). Every problem is an IOError whose message starts with
 // `source` (normally the path) and says what is wrong: "truncated" for a cut-off file, the tensor's name
-// and the numbers involved otherwise.
+// and the numbers involved otherwise. A file whose length field is implausible and whose first bytes are
+// those of another format (zip, HDF5, pickle, .npy, gzip: describe_foreign_file) is refused as "not a
+// safetensors file", naming that format and the formats keel reads.
 SafetensorsContents decode_safetensors(std::span<const std::byte> file, const std::string& source);
 
 }  // namespace keel::io

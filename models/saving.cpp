@@ -2,15 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/error.h"
 #include "keel/core/strategy.h"
 #include "keel/layers/registry.h"
+#include "keel/layers/weight_creation_check.h"
 #include "keel/models/atomic_file.h"
 #include "keel/models/keel_file.h"
 #include "keel/models/model.h"
@@ -89,6 +94,78 @@ io::KeelFileContents read_keel_file(const std::filesystem::path& path, bool requ
   return io::decode_keel_file(bytes, path.string(), require_keel_format);
 }
 
+// The "compile" section, turned into objects before the model is built (IOError naming the file otherwise).
+CompileOptions read_compile_section(const nlohmann::json& section, const std::string& path) {
+  auto fail = [&](const std::string& problem) -> CompileOptions {
+    throw IOError(fmt::format("load_model: '{}' has an unusable compile config: {}", path, problem));
+  };
+  if (!section.is_object()) return fail(fmt::format("it is a JSON {}, not an object", section.type_name()));
+  for (const char* key : {"optimizer", "loss"})
+    if (!section.contains(key)) return fail(fmt::format("it lacks \"{}\"", key));
+  const nlohmann::json metrics = section.value("metrics", nlohmann::json::array());
+  if (!metrics.is_array() || !std::all_of(metrics.begin(), metrics.end(), [](const auto& m) { return m.is_string(); }))
+    return fail(fmt::format("metrics {} is not an array of names", metrics.dump()));
+  CompileOptions options;
+  for (const auto& [key, read] : std::initializer_list<std::pair<const char*, std::function<void()>>>{
+           {"optimizer", [&] { options.optimizer = optim::from_config(section["optimizer"]); }},
+           {"loss", [&] { options.loss = losses::from_config(section["loss"]); }},
+           {"metrics", [&] { for (const auto& m : metrics) options.metrics.emplace_back(m.get<std::string>()); }}}) {
+    try {
+      read();
+    } catch (const Error& e) {
+      return fail(fmt::format("{}: {}", key, e.what()));
+    } catch (const nlohmann::json::exception& e) {
+      return fail(fmt::format("{}: {}", key, e.what()));
+    }
+  }
+  return options;
+}
+
+// Lets the config create only weights whose dtype and shape the file holds, each tensor once, so a config
+// that asks for more (Dense with 10^7 units) is refused before anything is allocated.
+layers::WeightCreationCheck weights_the_file_holds(const io::KeelFileContents& file, const std::string& path) {
+  auto available = std::make_shared<std::map<std::pair<DType, Shape>, int>>();
+  for (const auto& t : file.tensors)
+    if (!t.name.starts_with(kOptimizerPrefix)) ++(*available)[{t.dtype, t.shape}];
+  return [available, path](const layers::Layer& layer, const std::string& weight, const Shape& shape, DType dtype) {
+    auto it = available->find({dtype, shape});
+    if (it == available->end() || it->second == 0)
+      throw IOError(fmt::format("load_model: '{}' does not match its config: {} '{}' would create weight '{}' of {} "
+                                "shape {}, but the file holds no (further) tensor of that dtype and shape",
+                                path, layer.class_name(), layer.name(), weight, dtype_name(dtype), to_string(shape)));
+    --it->second;
+  };
+}
+
+// keel once named slots by the order in which the optimizer first saw each variable ("m/0"), which freezing
+// layers changes; such a state cannot be matched to the weights reliably.
+void refuse_positional_slots(const optim::NamedTensors& state, const std::string& path) {
+  for (const auto& [name, value] : state) {
+    auto slash = name.find('/');
+    if (slash == std::string::npos || slash + 1 == name.size()) continue;
+    bool slot_word = std::all_of(name.begin(), name.begin() + slash, [](char c) { return std::islower(c) || c == '_'; });
+    bool index = std::all_of(name.begin() + slash + 1, name.end(), [](char c) { return std::isdigit(c); });
+    if (slot_word && index)
+      throw IOError(fmt::format("load_model: '{}' holds optimizer slots numbered by position ('{}{}'), as keel wrote "
+                                "them before slots were keyed by weight path; they cannot be matched to the weights. "
+                                "Its weights load with load_weights into the same model built in code",
+                                path, kOptimizerPrefix, name));
+  }
+}
+
+void load_optimizer_state(Model& model, const io::KeelFileContents& file, const std::string& path) {
+  optim::NamedTensors state;
+  for (const auto& t : file.tensors)
+    if (t.name.starts_with(kOptimizerPrefix)) state.emplace_back(t.name.substr(std::strlen(kOptimizerPrefix)), tensor_from(t));
+  if (state.empty()) return;
+  refuse_positional_slots(state, path);
+  try {
+    model.optimizer()->load_state(state, structural_weights(model));
+  } catch (const Error& e) {
+    throw IOError(fmt::format("load_model: '{}' has an optimizer state that does not fit: {}", path, e.what()));
+  }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, Variable>> structural_weights(const layers::Layer& root) {
@@ -136,7 +213,7 @@ void Model::save(const std::filesystem::path& path, SaveOptions options) const {
     for (const auto& spec : metric_specs_) compile["metrics"].push_back(spec.name);
     config["compile"] = compile;
     if (options.include_optimizer) {
-      for (auto& [slot, value] : optimizer_->state()) {
+      for (auto& [slot, value] : optimizer_->state(structural_weights(*this))) {
         keep.push_back(value.contiguous());
         names.push_back(kOptimizerPrefix + slot);
       }
@@ -158,57 +235,45 @@ void Model::load_weights(const std::filesystem::path& path) {
 }
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
+  std::vector<std::byte> bytes = io::read_file_bytes(path);
+  return load_model_from_bytes(bytes, path.string());
+}
+
+std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {
   register_model_classes();
-  io::KeelFileContents file = read_keel_file(path, true);
-  if (file.config.empty())
-    throw IOError(fmt::format("load_model: '{}' holds weights only (no model config); build the model and call "
-                              "load_weights instead",
-                              path.string()));
+  io::KeelFileContents file = io::decode_keel_file(bytes, path, true);
   nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(file.config);
-  } catch (const nlohmann::json::exception& e) {
-    throw IOError(fmt::format("load_model: '{}' has an unreadable model config ({})", path.string(), e.what()));
-  }
+  if (!file.config.empty()) config = nlohmann::json::parse(file.config);  // decode_keel_file checked the syntax
   if (!config.is_object() || !config.contains("model"))
     throw IOError(fmt::format("load_model: '{}' holds weights only (no model config); build the model and call "
                               "load_weights instead",
-                              path.string()));
+                              path));
+  std::optional<CompileOptions> compile;
+  if (config.contains("compile")) compile = read_compile_section(config["compile"], path);
+
   std::shared_ptr<Model> model;
   try {
+    layers::ScopedWeightCreationCheck check(weights_the_file_holds(file, path));
     model = std::dynamic_pointer_cast<Model>(layers::deserialize(config["model"]));
+    if (model) model->build_from_declared_input();
+  } catch (const IOError&) {
+    throw;
   } catch (const Error& e) {
-    throw IOError(fmt::format("load_model: '{}': {}", path.string(), e.what()));
+    throw IOError(fmt::format("load_model: '{}': {}", path, e.what()));
   } catch (const nlohmann::json::exception& e) {
-    throw IOError(fmt::format("load_model: '{}' has a malformed model config ({})", path.string(), e.what()));
+    throw IOError(fmt::format("load_model: '{}' has a malformed model config ({})", path, e.what()));
   }
-  if (!model) throw IOError(fmt::format("load_model: '{}' does not describe a model", path.string()));
-  model->build_from_declared_input();
+  if (!model) throw IOError(fmt::format("load_model: '{}' does not describe a model", path));
   if (!model->built())
-    throw IOError(fmt::format("load_model: '{}' does not record the model's input shape", path.string()));
-  apply_weights(*model, file, path.string());
-  if (config.contains("compile")) {
-    const auto& c = config["compile"];
-    std::vector<MetricSpec> metrics;
-    for (const auto& m : c.value("metrics", nlohmann::json::array())) metrics.emplace_back(m.get<std::string>());
+    throw IOError(fmt::format("load_model: '{}' does not record the model's input shape", path));
+  apply_weights(*model, file, path);
+  if (compile) {
     try {
-      model->compile({.optimizer = optim::from_config(c.at("optimizer")),
-                      .loss = losses::from_config(c.at("loss")),
-                      .metrics = metrics});
+      model->compile(std::move(*compile));
     } catch (const Error& e) {
-      throw IOError(fmt::format("load_model: '{}' has an unusable compile config: {}", path.string(), e.what()));
+      throw IOError(fmt::format("load_model: '{}' has an unusable compile config: {}", path, e.what()));
     }
-    optim::NamedTensors state;
-    for (const auto& t : file.tensors)
-      if (t.name.rfind(kOptimizerPrefix, 0) == 0) state.emplace_back(t.name.substr(std::strlen(kOptimizerPrefix)), tensor_from(t));
-    if (!state.empty()) {
-      try {
-        model->optimizer()->build(model->trainable_weights());
-        model->optimizer()->load_state(state);
-      } catch (const Error& e) {
-        throw IOError(fmt::format("load_model: '{}' has an optimizer state that does not fit: {}", path.string(), e.what()));
-      }
-    }
+    load_optimizer_state(*model, file, path);
   }
   return model;
 }

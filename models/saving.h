@@ -3,6 +3,8 @@
 // short name, and a container's inner layers nest as "layers/<index>/...", e.g.
 // "layers/3/layers/0/kernel". Auto-generated names never appear in a path, so a rebuilt model
 // with other names loads the same file.
+#include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,5 +18,9 @@ std::vector<std::pair<std::string, Variable>> structural_weights(const layers::L
 
 // Makes the model classes (Sequential) known to the layer registry, so nested models deserialize.
 void register_model_classes();
+
+class Model;
+// load_model on a file's bytes already in memory; `path` names the file in every IOError.
+std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path);
 
 }  // namespace keel

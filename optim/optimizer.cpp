@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "keel/autograd/grad_mode.h"
@@ -170,50 +171,92 @@ nlohmann::json Optimizer::get_config() const {
   return {{"class_name", class_name_}, {"config", config}};
 }
 
-NamedTensors Optimizer::state() const {
+const Optimizer::Entry* Optimizer::find_entry(const Variable& variable) const {
+  auto it = entry_index_.find(variable.value().storage().get());
+  return it == entry_index_.end() ? nullptr : &entries_[it->second];
+}
+
+NamedTensors Optimizer::state(const KeyedVariables& variables) const {
   NamedTensors out;
   out.emplace_back("iterations", Tensor::scalar(static_cast<double>(iterations_), DType::int64));
-  for (std::size_t i = 0; i < entries_.size(); ++i)
+  for (const auto& [key, variable] : variables) {
+    const Entry* entry = find_entry(variable);
+    if (!entry) continue;
     for (std::size_t s = 0; s < slot_specs_.size(); ++s)
-      out.emplace_back(fmt::format("{}/{}", slot_specs_[s].name, i), entries_[i].slots[s].clone());
+      out.emplace_back(slot_key(key, slot_specs_[s].name), entry->slots[s].clone());
+  }
   return out;
 }
 
-void Optimizer::load_state(const NamedTensors& snapshot) {
+void Optimizer::load_state(const NamedTensors& snapshot, const KeyedVariables& variables) {
   std::map<std::string, Tensor> given;
   for (const auto& [name, tensor] : snapshot)
     if (!given.emplace(name, tensor).second)
       throw ValueError(fmt::format("{}.load_state: slot '{}' appears twice", class_name_, name));
+  auto stored_iterations = given.find("iterations");
+  if (stored_iterations == given.end())
+    throw ValueError(fmt::format("{}.load_state: the state has no 'iterations'", class_name_));
+  const std::int64_t iterations = checked_iterations(stored_iterations->second);
 
-  NamedTensors expected = state();
-  for (const auto& [name, current] : expected) {
-    auto it = given.find(name);
-    if (it == given.end())
-      throw ValueError(fmt::format("{}.load_state: the state has no slot '{}' ({} slots expected, {} given)",
-                                   class_name_, name, expected.size(), snapshot.size()));
-    if (!it->second.defined() || it->second.shape() != current.shape())
-      throw ShapeError(fmt::format("{}.load_state: slot '{}' has shape {} in the state but {} in the optimizer",
-                                   class_name_, name, it->second.defined() ? to_string(it->second.shape()) : "undefined",
-                                   to_string(current.shape())));
-  }
-  if (given.size() != expected.size()) {
-    for (const auto& entry : given) {
-      const std::string& name = entry.first;  // named, not a structured binding: lambdas capture it (clang 14)
-      if (std::none_of(expected.begin(), expected.end(), [&](const auto& e) { return e.first == name; }))
-        throw ValueError(fmt::format("{}.load_state: unexpected slot '{}' (the optimizer has seen {} variables; "
-                                     "call build(variables) first)",
-                                     class_name_, name, entries_.size()));
+  std::set<std::string> claimed{"iterations"};
+  std::vector<Entry> restored;
+  for (const auto& [key, variable] : variables) {
+    std::vector<std::string> present, absent;
+    Entry entry{variable, {}};
+    for (const SlotSpec& spec : slot_specs_) {
+      std::string name = slot_key(key, spec.name);
+      auto it = given.find(name);
+      if (it == given.end()) {
+        absent.push_back(name);
+        continue;
+      }
+      const Tensor& value = it->second;
+      if (!value.defined() || value.shape() != variable.shape() || value.dtype() != variable.dtype())
+        throw ShapeError(fmt::format("{}.load_state: slot '{}' is {} {} in the state but the variable is {} {}",
+                                     class_name_, name, value.defined() ? dtype_name(value.dtype()) : "undefined",
+                                     value.defined() ? to_string(value.shape()) : "", dtype_name(variable.dtype()),
+                                     to_string(variable.shape())));
+      present.push_back(name);
+      claimed.insert(name);
+      entry.slots.push_back(value.clone());
     }
+    if (!present.empty() && !absent.empty())
+      throw ValueError(fmt::format("{}.load_state: the state has slot '{}' but not '{}'", class_name_, present[0],
+                                   absent[0]));
+    if (!present.empty()) restored.push_back(std::move(entry));
   }
-  double iterations = given.at("iterations").item();
-  if (!(iterations >= 0.0) || iterations != std::floor(iterations))
-    throw ValueError(fmt::format("{}.load_state: iterations must be a non-negative integer, got {}", class_name_,
-                                 iterations));
+  for (const auto& entry : given) {
+    if (!claimed.count(entry.first))
+      throw ValueError(fmt::format("{}.load_state: unexpected slot '{}' (neither 'iterations' nor a slot of the {} "
+                                   "variables given)",
+                                   class_name_, entry.first, variables.size()));
+  }
 
-  iterations_ = static_cast<std::int64_t>(iterations);
-  for (std::size_t i = 0; i < entries_.size(); ++i)
-    for (std::size_t s = 0; s < slot_specs_.size(); ++s)
-      entries_[i].slots[s].copy_from(given.at(fmt::format("{}/{}", slot_specs_[s].name, i)));
+  std::set<const Storage*> listed;
+  for (const auto& keyed : variables) listed.insert(keyed.second.value().storage().get());
+  std::vector<Entry> entries;
+  for (Entry& e : entries_)
+    if (!listed.count(e.variable.value().storage().get())) entries.push_back(std::move(e));
+  for (Entry& e : restored) entries.push_back(std::move(e));
+  entries_ = std::move(entries);
+  entry_index_.clear();
+  for (std::size_t i = 0; i < entries_.size(); ++i) entry_index_.emplace(entries_[i].variable.value().storage().get(), i);
+  iterations_ = iterations;
+}
+
+std::string Optimizer::slot_key(const std::string& variable_key, const std::string& slot) {
+  return variable_key + "/" + slot;
+}
+
+std::int64_t Optimizer::checked_iterations(const Tensor& stored) const {
+  if (!stored.defined() || stored.dim() != 0)
+    throw ShapeError(fmt::format("{}.load_state: iterations must be a scalar, got shape {}", class_name_,
+                                 stored.defined() ? to_string(stored.shape()) : "undefined"));
+  const double value = stored.item();
+  if (!(value >= 0.0 && value <= static_cast<double>(kMaxIterations)) || value != std::floor(value))
+    throw ValueError(fmt::format("{}.load_state: iterations must be an integer in [0, 2^53], got {}", class_name_,
+                                 value));
+  return static_cast<std::int64_t>(value);
 }
 
 }  // namespace keel::optim

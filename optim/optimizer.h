@@ -3,7 +3,8 @@
 //   clip the gradients → decoupled weight decay → update → iterations += 1 → each updated
 //   variable's constraint.
 // Slots (moments, accumulators) are created per variable the first time it is seen, keyed by the
-// Variable's identity; the order of first appearance numbers them in state() ("m/3").
+// Variable's identity. state() names them by a key the caller gives each variable ("<key>/m"), so a
+// snapshot does not depend on the order in which variables were first seen.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,12 @@ CommonOptions common_options(const Options& options) {
 }
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+// Variables under the caller's keys (a model uses each weight's structural path, "layers/1/kernel").
+using KeyedVariables = std::vector<std::pair<std::string, Variable>>;
+
+// The largest iterations load_state accepts: every count up to it is exact in a double (schedules and
+// bias corrections compute with the step as a double) and iterations + 1 cannot overflow.
+inline constexpr std::int64_t kMaxIterations = std::int64_t{1} << 53;
 
 class Optimizer {
  public:
@@ -77,13 +84,17 @@ class Optimizer {
   // {"class_name": ..., "config": {"name", every argument; a schedule as its get_config()}}.
   nlohmann::json get_config() const;
 
-  // A snapshot: "iterations" (int64 scalar), then each variable's slots in first-seen order,
-  // named "<slot>/<variable index>".
-  NamedTensors state() const;
-  // Restores a state() snapshot. The names must be exactly those state() gives now (ValueError
-  // naming the missing or unexpected slot) and the shapes must match (ShapeError naming the slot
-  // and both shapes); nothing is written unless everything checks.
-  void load_state(const NamedTensors& snapshot);
+  // A snapshot: "iterations" (int64 scalar), then, in the order given, the slots of each listed variable
+  // the optimizer has slots for (it has stepped it, or build() saw it), named "<key>/<slot>". Slots of
+  // variables not listed are left out.
+  NamedTensors state(const KeyedVariables& variables) const;
+  // Restores a state(variables) snapshot: afterwards each listed variable has exactly the slots the
+  // snapshot holds for it, all of them or none (it then gets fresh slots at its first step, as it would
+  // have in the run the snapshot came from). ValueError naming the slot for an incomplete set of slots or
+  // a name that is neither "iterations" nor a listed variable's slot, or when iterations is not an integer
+  // in [0, kMaxIterations]; ShapeError naming the slot and both shapes or dtypes. Nothing is written
+  // unless everything checks.
+  void load_state(const NamedTensors& snapshot, const KeyedVariables& variables);
 
  protected:
   struct SlotSpec {
@@ -118,6 +129,9 @@ class Optimizer {
     std::vector<Tensor> slots;
   };
   Entry& entry_for(const Variable& variable);
+  const Entry* find_entry(const Variable& variable) const;
+  static std::string slot_key(const std::string& variable_key, const std::string& slot);
+  std::int64_t checked_iterations(const Tensor& stored) const;
   bool decays(const Variable& variable) const;
 
   std::string class_name_;

@@ -120,6 +120,8 @@ TEST_CASE("format_version newer than supported, or not a version, is refused", "
   require_refused(set_version("99999999999999999999"), "is newer");
   require_refused(set_version("0"), "format_version '0' is not a positive integer");
   require_refused(set_version("1.0"), "not a positive integer");
+  require_refused(set_version("-1"), "format_version '-1' is not a positive integer");
+  require_refused(set_version("+1"), "not a positive integer");
   require_refused(set_version(""), "not a positive integer");
   require_refused(with_metadata(file, [](auto& meta) { meta.erase("format_version"); }), "lacks format_version");
 }

@@ -121,6 +121,19 @@ TEST_CASE("header-length bombs are refused before allocation", "[io]") {
   require_refused(keel::test::le_u64(body.size() + 1) + body, "truncated: header length 153 but only 152 bytes follow");
 }
 
+TEST_CASE("a file of another format is named by its magic bytes, with the formats keel reads", "[io]") {
+  using namespace std::string_literals;
+  const std::string tail(64, '\x01');
+  // torch.save (zip since PyTorch 1.6), Keras's .h5, a pickle (torch.save's legacy format), numpy's .npy.
+  require_refused("PK\x03\x04\x14\x00\x00\x00\x08\x00"s + tail, "a zip archive");
+  require_refused("\x89HDF\r\n\x1a\n"s + tail, "an HDF5 file");
+  require_refused("\x80\x02\x8a\x0al\xfc\x9c\x46\xf9\x20\x6a\xa8"s + tail, "a Python pickle");
+  require_refused("\x93NUMPY\x01\x00v\x00"s + tail, "a NumPy .npy file");
+  require_refused("PK\x03\x04\x14\x00\x00\x00\x08\x00"s + tail, "keel reads .keel and safetensors files");
+  // A length field that is merely too large keeps the plain message.
+  require_refused(keel::test::le_u64(keel::io::kMaxSafetensorsHeaderBytes + 1) + tail, "exceeds the limit");
+}
+
 TEST_CASE("offset attacks are refused naming the tensor", "[io]") {
   std::string data16(16, '\0');
   auto two = [](const std::string& a, const std::string& b) {

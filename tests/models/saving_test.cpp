@@ -1,10 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <future>
+#include <limits>
 #include <fstream>
 #include <random>
 #include <set>
@@ -22,6 +27,7 @@
 #include "keel/layers/input.h"
 #include "keel/models/atomic_file.h"
 #include "keel/models/keel_file.h"
+#include "keel/models/saving.h"
 #include "keel/models/sequential.h"
 #include "keel/optim/adam.h"
 #include "models/model_test_support.h"
@@ -50,9 +56,10 @@ std::shared_ptr<Sequential> trained_convnet() {
   return model;
 }
 
-std::vector<std::pair<std::string, std::string>> optimizer_bytes(const optim::Optimizer& o) {
+std::vector<std::pair<std::string, std::string>> optimizer_bytes(const Model& model) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, value] : o.state()) out.emplace_back(name, test::tensor_bytes(value));
+  for (const auto& [name, value] : model.optimizer()->state(structural_weights(model)))
+    out.emplace_back(name, test::tensor_bytes(value));
   return out;
 }
 
@@ -87,7 +94,7 @@ TEST_CASE("save and load_model round-trip bitwise: weights, BN statistics, optim
   REQUIRE(loaded->optimizer());
   CHECK(loaded->optimizer()->class_name() == "Adam");
   CHECK(loaded->optimizer()->iterations() == 6);
-  CHECK(optimizer_bytes(*loaded->optimizer()) == optimizer_bytes(*model->optimizer()));
+  CHECK(optimizer_bytes(*loaded) == optimizer_bytes(*model));
   CHECK(loaded->metrics_names() == model->metrics_names());
   Tensor x = random::normal({5, 6, 6, 1}, 0, 1, 7);
   CHECK(test::tensor_bytes(loaded->predict(x)) == test::tensor_bytes(model->predict(x)));
@@ -290,4 +297,181 @@ TEST_CASE("SIGKILL during model saves always leaves a file that loads as one sav
     next_generation = std::max(next_generation, static_cast<std::int64_t>(g) + 1) + 1000;
   }
   CHECK(seen.size() > 20);
+}
+
+namespace {
+
+// Rewrites `from` into `to` after `edit` changed its config (parsed) and tensors; CRC-32s are recomputed,
+// so only keel's semantic checks stand between the edited file and the model.
+template <class Edit>
+void rewrite(const std::filesystem::path& from, const std::filesystem::path& to, Edit edit) {
+  auto bytes = io::read_file_bytes(from);
+  auto contents = io::decode_keel_file(bytes, from.string(), true);
+  auto config = nlohmann::json::parse(contents.config);
+  edit(config, contents.tensors);
+  std::vector<io::TensorView> views;
+  for (const auto& t : contents.tensors) views.push_back({t.name, t.dtype, t.shape, t.bytes.data(), t.bytes.size()});
+  io::atomic_write_file(to, io::encode_keel_file(views, config.dump()));
+}
+
+template <class T>
+io::TensorBytes scalar_tensor(const std::string& name, DType dtype, T value) {
+  io::TensorBytes t{name, dtype, {}, std::vector<std::byte>(sizeof value)};
+  std::memcpy(t.bytes.data(), &value, sizeof value);
+  return t;
+}
+
+std::vector<bool> trainable_flags(const Sequential& model) {
+  std::vector<bool> flags{model.trainable()};
+  for (const auto& layer : model.layers()) {
+    flags.push_back(layer->trainable());
+    if (auto inner = std::dynamic_pointer_cast<Sequential>(layer))
+      for (const auto& sub : inner->layers()) flags.push_back(sub->trainable());
+  }
+  return flags;
+}
+
+}  // namespace
+
+TEST_CASE("a compiled but untrained model saves a file load_model reads, for every optimizer", "[saving]") {
+  test::TempDir dir("untrained");
+  Tensor x = test::f32({1.0, 2.0, -1.0, 0.5}, {2, 2});
+  Tensor y = test::f32({0.5, -0.25}, {2, 1});
+  for (const char* optimizer : {"adam", "rmsprop", "adagrad", "adamw", "sgd"}) {
+    INFO(optimizer);
+    auto model = linear(0.5, -1.0, 0.25);
+    model->compile({.optimizer = optimizer, .loss = "mse"});
+    model->save(dir / "m.keel");
+    std::shared_ptr<Model> loaded;
+    REQUIRE_NOTHROW(loaded = load_model(dir / "m.keel"));
+    CHECK(loaded->optimizer()->iterations() == 0);
+    model->train_on_batch(x, y);
+    loaded->train_on_batch(x, y);
+    CHECK(test::weight_bytes(*loaded) == test::weight_bytes(*model));
+  }
+}
+
+TEST_CASE("a model saved mid-fine-tune reloads with its trainable flags, weights and optimizer state", "[saving]") {
+  test::TempDir dir("finetune");
+  set_random_seed(5);
+  auto base = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
+      layers::Conv2D({.filters = 3, .kernel_size = 3}), layers::Conv2D({.filters = 4, .kernel_size = 3})}, "base");
+  auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
+      layers::Input({.shape = {6, 6, 1}}), base, layers::Flatten({}), layers::Dense({.units = 2})});
+  Tensor x = random::normal({4, 6, 6, 1}, 0, 1, 3);
+  Tensor y = random::normal({4, 2}, 0, 1, 4);
+  model->compile({.optimizer = "adam", .loss = "mse"});
+  model->train_on_batch(x, y);
+  // docs/fine_tuning.md: the base trainable, its lower layer frozen, compiled again.
+  base->set_trainable(true);
+  base->layers()[0]->set_trainable(false);
+  model->compile({.optimizer = std::make_shared<optim::Adam>(optim::AdamOptions{.learning_rate = 1e-3}), .loss = "mse"});
+  model->train_on_batch(x, y);
+  model->train_on_batch(x, y);
+  const std::vector<bool> flags = trainable_flags(*model);
+  REQUIRE(flags == std::vector<bool>{true, true, false, true, true, true});
+  model->save(dir / "m.keel");
+  model->save(dir / "no_opt.keel", {.include_optimizer = false});
+  auto optimizer_before = optimizer_bytes(*model);
+  model->train_on_batch(x, y);
+
+  std::shared_ptr<Model> loaded;
+  REQUIRE_NOTHROW(loaded = load_model(dir / "m.keel"));
+  auto resumed = std::dynamic_pointer_cast<Sequential>(loaded);
+  CHECK(trainable_flags(*resumed) == flags);
+  CHECK(optimizer_bytes(*resumed) == optimizer_before);
+  CHECK(resumed->optimizer()->iterations() == 2);
+  resumed->train_on_batch(x, y);
+  CHECK(test::weight_bytes(*resumed) == test::weight_bytes(*model));
+
+  auto bare = std::dynamic_pointer_cast<Sequential>(load_model(dir / "no_opt.keel"));
+  CHECK(trainable_flags(*bare) == flags);
+  CHECK(bare->trainable_weights().size() == 4);
+}
+
+TEST_CASE("optimizer iterations outside [0, 2^53] or not an integer are an IOError naming the file", "[saving]") {
+  test::TempDir dir("iterations");
+  auto model = linear(0.5, -1.0, 0.25);
+  model->compile({.optimizer = "adam", .loss = "mse"});
+  model->train_on_batch(test::f32({1.0, 2.0}, {1, 2}), test::f32({0.5}, {1, 1}));
+  model->save(dir / "m.keel");
+  auto with_iterations = [&](io::TensorBytes replacement) {
+    rewrite(dir / "m.keel", dir / "bad.keel", [&](nlohmann::json&, std::vector<io::TensorBytes>& tensors) {
+      for (auto& t : tensors)
+        if (t.name == "optimizer/iterations") t = replacement;
+    });
+    return dir / "bad.keel";
+  };
+  const std::string name = "optimizer/iterations";
+  for (auto bad : {scalar_tensor(name, DType::int64, std::numeric_limits<std::int64_t>::max()),
+                   scalar_tensor(name, DType::int64, std::int64_t{-1}),
+                   scalar_tensor(name, DType::float64, std::numeric_limits<double>::infinity()),
+                   scalar_tensor(name, DType::float64, 9223372036854775808.0),
+                   scalar_tensor(name, DType::float64, 2.5)}) {
+    KEEL_CHECK_THROWS(load_model(with_iterations(bad)), IOError,
+                      Contains((dir / "bad.keel").string()) && Contains("iterations"));
+  }
+  auto loaded = load_model(with_iterations(scalar_tensor(name, DType::int64, std::int64_t{1} << 53)));
+  CHECK(loaded->optimizer()->iterations() == std::int64_t{1} << 53);
+}
+
+TEST_CASE("a bad compile section is an IOError naming the file", "[saving]") {
+  test::TempDir dir("compile");
+  auto model = linear(0.5, -1.0, 0.25);
+  model->compile({.optimizer = "adam", .loss = "mse", .metrics = {"mae"}});
+  model->save(dir / "m.keel");
+  const auto bad = dir / "bad.keel";
+  auto with_compile = [&](auto edit) {
+    rewrite(dir / "m.keel", bad, [&](nlohmann::json& config, std::vector<io::TensorBytes>&) { edit(config["compile"]); });
+    return bad;
+  };
+  auto refused = [&](auto edit, const std::string& also) {
+    const auto file = with_compile(edit);
+    KEEL_CHECK_THROWS(load_model(file), IOError, Contains(file.string()) && Contains("compile") && Contains(also));
+  };
+  refused([](auto& c) { c = nullptr; }, "");
+  refused([](auto& c) { c = nlohmann::json::array(); }, "");
+  refused([](auto& c) { c.erase("loss"); }, "loss");
+  refused([](auto& c) { c.erase("optimizer"); }, "optimizer");
+  refused([](auto& c) { c["optimizer"] = 7; }, "optimizer");
+  refused([](auto& c) { c["metrics"] = "mae"; }, "metrics");
+  refused([](auto& c) { c["metrics"] = {3}; }, "metrics");
+  refused([](auto& c) { c["metrics"] = {"no_such_metric"}; }, "no_such_metric");
+}
+
+TEST_CASE("config weight shapes are compared with the file before any weight is created", "[saving]") {
+  test::TempDir dir("huge");
+  linear(0.5, -1.0, 0.25)->save(dir / "m.keel");
+  // 2^40 units: a [2, 2^40] float kernel would be 8 TiB, so only a check before allocating can pass.
+  rewrite(dir / "m.keel", dir / "huge.keel", [](nlohmann::json& config, std::vector<io::TensorBytes>&) {
+    auto& dense = config["model"]["config"]["layers"][1]["config"];
+    dense["units"] = std::int64_t{1} << 40;
+    config["model"]["config"].erase("build_input_shape");
+  });
+  KEEL_CHECK_THROWS(load_model(dir / "huge.keel"), IOError,
+                    Contains((dir / "huge.keel").string()) && Contains("kernel") && Contains("[2, 1099511627776]"));
+}
+
+TEST_CASE("load_model refuses what is not a regular file without blocking or reading it", "[saving]") {
+  test::TempDir dir("special");
+  const auto fifo = dir / "fifo.keel";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto pending = std::async(std::launch::async, [&] {
+    try {
+      load_model(fifo);
+      return std::string("loaded");
+    } catch (const IOError& e) {
+      return std::string(e.what());
+    }
+  });
+  if (pending.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Unblock the reader (a writer that opens and closes gives it end-of-file) before failing.
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    pending.wait();
+    FAIL("load_model blocked on a FIFO");
+  }
+  CHECK_THAT(pending.get(), Contains(fifo.string()) && Contains("not a regular file"));
+  KEEL_CHECK_THROWS(load_model("/dev/zero"), IOError, Contains("/dev/zero") && Contains("not a regular file"));
+  KEEL_CHECK_THROWS(load_model(dir.path()), IOError, Contains("not a regular file"));
 }

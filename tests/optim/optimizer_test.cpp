@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "keel/autograd/engine.h"
 #include "keel/autograd/ops.h"
@@ -162,50 +163,85 @@ TEST_CASE("state and load_state continue bitwise like an uninterrupted run", "[o
   };
   auto reference = make();
   for (int step = 1; step <= 3; ++step) reference->apply_gradients(grads(step), {a, b});
-  auto snapshot = reference->state();
+  auto snapshot = reference->state({{"first", a}, {"second", b}});
   Tensor a_at_3 = a.value().clone(), b_at_3 = b.value().clone();
   for (int step = 4; step <= 6; ++step) reference->apply_gradients(grads(step), {a, b});
 
   REQUIRE(snapshot.size() == 7);
   CHECK(snapshot[0].first == "iterations");
   CHECK(snapshot[0].second.item() == 3.0);
-  CHECK(snapshot[1].first == "m/0");
-  CHECK(snapshot[3].first == "v_hat/0");
-  CHECK(snapshot[6].first == "v_hat/1");
+  CHECK(snapshot[1].first == "first/m");
+  CHECK(snapshot[3].first == "first/v_hat");
+  CHECK(snapshot[6].first == "second/v_hat");
 
   Variable a2 = make_variable("a", {0.0, 0.0, 0.0});
   Variable b2 = make_variable("b", {0.0});
   a2.assign(a_at_3);
   b2.assign(b_at_3);
   auto resumed = make();
-  resumed->build({a2, b2});
-  resumed->load_state(snapshot);
+  // Listed in the other order: the keys, not the positions, pair slots with variables.
+  resumed->load_state(snapshot, {{"second", b2}, {"first", a2}});
   CHECK(resumed->iterations() == 3);
   for (int step = 4; step <= 6; ++step) resumed->apply_gradients(grads(step), {a2, b2});
   CHECK(bitwise_equal(a2.value(), a.value()));
   CHECK(bitwise_equal(b2.value(), b.value()));
-  auto final_state = reference->state(), resumed_state = resumed->state();
+  auto final_state = reference->state({{"first", a}, {"second", b}});
+  auto resumed_state = resumed->state({{"first", a2}, {"second", b2}});
+  REQUIRE(resumed_state.size() == final_state.size());
   for (std::size_t i = 0; i < final_state.size(); ++i) CHECK(bitwise_equal(final_state[i].second, resumed_state[i].second));
 }
 
-TEST_CASE("load_state names the missing, unexpected or mis-shaped slot", "[optim]") {
+TEST_CASE("a variable without slots in the state stays fresh, as in the run it came from", "[optim]") {
+  Variable a = make_variable("a", {1.0});
+  Variable b = make_variable("b", {2.0});
+  optim::Adam source({.learning_rate = 0.01});
+  source.apply_gradients({vec({0.5})}, {a});
+  auto state = source.state({{"a", a}, {"b", b}});
+  REQUIRE(state.size() == 3);  // iterations, a/m, a/v: b was never stepped
+
+  Variable a2 = make_variable("a", {0.0});
+  Variable b2 = make_variable("b", {2.0});
+  a2.assign(a.value().clone());
+  optim::Adam resumed({.learning_rate = 0.01});
+  resumed.build({a2, b2});  // slots b never had in the source run: load_state drops them
+  resumed.load_state(state, {{"a", a2}, {"b", b2}});
+  CHECK(resumed.state({{"a", a2}, {"b", b2}}).size() == 3);
+  source.apply_gradients({vec({0.5}), vec({-1.0})}, {a, b});
+  resumed.apply_gradients({vec({0.5}), vec({-1.0})}, {a2, b2});
+  CHECK(bitwise_equal(a2.value(), a.value()));
+  CHECK(bitwise_equal(b2.value(), b.value()));
+}
+
+TEST_CASE("load_state names the missing, unexpected or mis-shaped slot, and bounds iterations", "[optim]") {
   optim::RMSprop source({.momentum = 0.5});
   Variable w = make_variable("w", {1.0, 2.0});
   source.apply_gradients({vec({1.0, 1.0})}, {w});
-  auto state = source.state();
+  auto state = source.state({{"w", w}});
 
   optim::RMSprop fresh({.momentum = 0.5});
-  REQUIRE_THROWS_WITH(fresh.load_state(state), Contains("unexpected slot 'momentum/0'") && Contains("seen 0 variables"));
+  REQUIRE_THROWS_WITH(fresh.load_state(state, {}), Contains("unexpected slot 'w/"));
   Variable other = make_variable("other", {1.0, 2.0, 3.0});
-  fresh.build({other});
-  REQUIRE_THROWS_AS(fresh.load_state(state), keel::ShapeError);
-  REQUIRE_THROWS_WITH(fresh.load_state(state), Contains("velocity/0") && Contains("[2]") && Contains("[3]"));
+  REQUIRE_THROWS_AS(fresh.load_state(state, {{"w", other}}), keel::ShapeError);
+  REQUIRE_THROWS_WITH(fresh.load_state(state, {{"w", other}}), Contains("w/velocity") && Contains("[2]") && Contains("[3]"));
 
-  state.erase(state.begin() + 1);  // drop velocity/0
+  auto without_velocity = state;
+  without_velocity.erase(without_velocity.begin() + 1);  // drop w/velocity
   optim::RMSprop with_momentum({.momentum = 0.5});
-  with_momentum.build({w});
-  REQUIRE_THROWS_WITH(with_momentum.load_state(state), Contains("no slot 'velocity/0'"));
+  REQUIRE_THROWS_WITH(with_momentum.load_state(without_velocity, {{"w", w}}),
+                      Contains("has slot 'w/momentum' but not 'w/velocity'"));
   CHECK(with_momentum.iterations() == 0);  // nothing was written
+
+  for (double bad : {-1.0, 2.5, 9007199254740994.0, 9223372036854775808.0,
+                     std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    auto with_iterations = state;
+    with_iterations[0].second = Tensor::scalar(bad, keel::DType::float64);
+    REQUIRE_THROWS_WITH(with_momentum.load_state(with_iterations, {{"w", w}}),
+                        Contains("iterations must be an integer in [0, 2^53]"));
+  }
+  auto at_limit = state;
+  at_limit[0].second = Tensor::scalar(static_cast<double>(optim::kMaxIterations), keel::DType::int64);
+  with_momentum.load_state(at_limit, {{"w", w}});
+  CHECK(with_momentum.iterations() == optim::kMaxIterations);
 }
 
 TEST_CASE("a variable seen later gets fresh slots - earlier ones keep theirs", "[optim]") {
@@ -214,9 +250,9 @@ TEST_CASE("a variable seen later gets fresh slots - earlier ones keep theirs", "
   Variable b = make_variable("b", {1.0});
   for (int i = 0; i < 3; ++i) adam.apply_gradients({vec({0.5})}, {a});
   adam.apply_gradients({vec({0.5}), vec({0.5})}, {a, b});
-  auto state = adam.state();
+  auto state = adam.state({{"a", a}, {"b", b}});
   REQUIRE(state.size() == 5);
-  CHECK(state[3].first == "m/1");
+  CHECK(state[3].first == "b/m");
   // b's first moment saw one gradient: (1 − β1)·0.5; a's saw four.
   CHECK(state[3].second.item() == Approx(0.05).margin(1e-15));
   CHECK(state[1].second.item() == Approx(0.5 * (1.0 - std::pow(0.9, 4))).margin(1e-15));
