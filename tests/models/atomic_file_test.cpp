@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,17 +145,98 @@ TEST_CASE("atomic_write_file names the path when the directory is missing", "[io
   REQUIRE_THROWS_WITH(atomic_write_file(target, "x"), Contains(target.string()) && Contains("No such file"));
 }
 
-TEST_CASE("stale temp files of killed saves are removed by the next save - live ones are left", "[io]") {
+TEST_CASE("a failed directory fsync after the rename says the new file is in place but may not be durable", "[io]") {
+  ScratchDir dir("dirsync");
+  auto target = dir.path() / "model.keel";
+  atomic_write_file(target, "old");
+  FileSystemCalls failing_directory_fsync = keel::io::real_file_system_calls();
+  failing_directory_fsync.fsync = [](int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fsync(fd);
+  };
+  REQUIRE_THROWS_WITH(atomic_write_file(target, "new", failing_directory_fsync),
+                      Contains(target.string()) && Contains("the new file is in place") &&
+                          Contains("directory entry may not be durable") && Contains("Input/output error"));
+  CHECK(read_text(target) == "new");
+  CHECK(dir.listing() == std::set<std::string>{"model.keel"});
+}
+
+TEST_CASE("file names up to the 255-byte limit can be saved", "[io]") {
+  ScratchDir dir("long");
+  for (std::size_t length : {200, 230, 231, 250, 255}) {
+    const std::string name = std::string(length - 5, 'm') + ".keel";
+    INFO(length << "-byte name");
+    atomic_write_file(dir.path() / name, "first");
+    atomic_write_file(dir.path() / name, "second");
+    CHECK(read_text(dir.path() / name) == "second");
+    CHECK(dir.listing() == std::set<std::string>{name});
+    std::filesystem::remove(dir.path() / name);
+  }
+}
+
+TEST_CASE("a temp file left by a save killed before its rename is removed by the next save", "[io]") {
+  ScratchDir dir("killed");
+  for (std::size_t length : {10, 255}) {
+    const std::string name = std::string(length - 5, 'k') + ".keel";
+    INFO(length << "-byte name");
+    auto target = dir.path() / name;
+    atomic_write_file(target, "old");
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      FileSystemCalls dies_before_rename = keel::io::real_file_system_calls();
+      dies_before_rename.rename = [](const char*, const char*) { return ::raise(SIGKILL); };
+      atomic_write_file(target, "new", dies_before_rename);
+      ::_exit(1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(dir.listing().size() == 2);  // the target and the killed save's temp file
+    atomic_write_file(target, "newer");
+    CHECK(read_text(target) == "newer");
+    CHECK(dir.listing() == std::set<std::string>{name});
+    std::filesystem::remove(target);
+  }
+}
+
+TEST_CASE("the next save removes only keel's own temp files that no save holds", "[io]") {
   ScratchDir dir("stale");
   auto target = dir.path() / "model.keel";
   atomic_write_file(target, "old");
-  std::string stale = "model.keel.tmp." + std::to_string(dead_pid()) + ".0123456789abcdef";
-  std::string live = "model.keel.tmp." + std::to_string(::getppid()) + ".0123456789abcdef";
-  std::string unrelated = "other.keel.tmp." + std::to_string(dead_pid()) + ".00";
-  for (const auto& name : {stale, live, unrelated}) std::ofstream(dir.path() / name) << "partial";
+  const std::string dead = std::to_string(dead_pid());
+  const std::string stale = "model.keel.tmp." + dead + ".0123456789abcdef";
+  // A save in another PID namespace or on another host: its pid means nothing here, but it holds the lock.
+  const std::string held = "model.keel.tmp." + dead + ".fedcba9876543210";
+  const std::set<std::string> not_keels = {"model.keel.tmp.99999.backup",
+                                           "model.keel.tmp." + dead + ".0123456789ABCDEF",
+                                           "model.keel.tmp." + dead + ".0123456789abcdef.old",
+                                           "model.keel.tmp." + dead + ".0123456789abcde",
+                                           "model.keel.tmp.0" + dead + ".0123456789abcdef",
+                                           "other.keel.tmp." + dead + ".0123456789abcdef"};
+  for (const auto& name : not_keels) std::ofstream(dir.path() / name) << "a user's file";
+  std::ofstream(dir.path() / stale) << "partial";
+  std::ofstream(dir.path() / held) << "partial";
+  int held_fd = ::open((dir.path() / held).c_str(), O_WRONLY | O_CLOEXEC);
+  REQUIRE(held_fd >= 0);
+  REQUIRE(::flock(held_fd, LOCK_EX) == 0);
+  const std::string fifo = "model.keel.tmp." + dead + ".00000000000000ff";  // opening it must not block
+  REQUIRE(::mkfifo((dir.path() / fifo).c_str(), 0600) == 0);
+
   atomic_write_file(target, "new");
   CHECK(read_text(target) == "new");
-  CHECK(dir.listing() == std::set<std::string>{"model.keel", live, unrelated});
+  std::set<std::string> expected = not_keels;
+  expected.insert({"model.keel", held, fifo});
+  CHECK(dir.listing() == expected);
+
+  ::close(held_fd);  // the holder is gone: now it is stale
+  atomic_write_file(target, "newer");
+  expected.erase(held);
+  CHECK(dir.listing() == expected);
 }
 
 TEST_CASE("SIGKILL at random moments during saves always leaves a complete generation", "[io]") {
