@@ -8,17 +8,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <fstream>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "keel/core/error.h"
 #include "keel/models/atomic_file.h"
 #include "keel/models/keel_file.h"
 #include "models/file_test_support.h"
+#include "models/save_kill_points.h"
 
 using Catch::Matchers::Contains;
 using keel::io::atomic_write_file;
@@ -239,49 +237,34 @@ TEST_CASE("the next save removes only keel's own temp files that no save holds",
   CHECK(dir.listing() == expected);
 }
 
-TEST_CASE("SIGKILL at random moments during saves always leaves a complete generation", "[io]") {
+TEST_CASE("SIGKILL at every step of a save always leaves a complete generation", "[io]") {
+  using keel::test::SavePoint;
   ScratchDir dir("kill");
   auto target = dir.path() / "model.keel";
   atomic_write_file(target, generation_file(0));
-  std::mt19937 rng(7);
-  std::int64_t next_generation = 1;
-  std::set<std::int64_t> seen;
-  int killed_mid_save = 0;  // kills that left a temp file behind
-  const int trials = 200;
-  for (int trial = 0; trial < trials; ++trial) {
-    const std::int64_t first = next_generation;
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      try {
-        for (std::int64_t g = first;; ++g) atomic_write_file(target, generation_file(g));
-      } catch (...) {
-        ::_exit(1);
-      }
+  auto save = [&target](std::int64_t g) { atomic_write_file(target, generation_file(g)); };
+  std::int64_t on_disk = 0;
+  std::int64_t first = 1;  // every child writes generations no earlier child wrote
+  for (int completed : {0, 1, 2}) {
+    for (SavePoint point : keel::test::kSavePoints) {
+      INFO("killed at '" << static_cast<char>(point) << "' after " << completed << " completed saves");
+      keel::test::kill_during_save(save, first, completed, point);
+      if (completed > 0) on_disk = first + completed - 1;
+      if (keel::test::renamed_by(point)) on_disk = first + completed;
+      auto bytes = keel::io::read_file_bytes(target);
+      auto contents = keel::io::decode_keel_file(bytes, target.string(), true);
+      REQUIRE(contents.tensors.size() == 2);
+      std::int64_t g = 0;
+      std::memcpy(&g, contents.tensors[0].bytes.data(), sizeof g);
+      REQUIRE(g == on_disk);
+      REQUIRE(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()) == generation_file(on_disk));
+      // The killed save's temp file stays until a later save; a completed save removed the earlier ones.
+      const std::size_t temps = dir.listing().size() - 1;
+      if (!keel::test::renamed_by(point)) CHECK(temps >= 1);
+      if (completed > 0 || point == SavePoint::saved) CHECK(temps == (keel::test::renamed_by(point) ? 0u : 1u));
+      first += completed + 1;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 15000));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    REQUIRE(WIFSIGNALED(status));
-    killed_mid_save += dir.listing().size() > 1;
-
-    auto bytes = keel::io::read_file_bytes(target);
-    auto contents = keel::io::decode_keel_file(bytes, target.string(), true);
-    REQUIRE(contents.tensors.size() == 2);
-    std::int64_t g = 0;
-    std::memcpy(&g, contents.tensors[0].bytes.data(), sizeof g);
-    INFO("trial " << trial << " found generation " << g);
-    REQUIRE(g < first + 1000000);
-    std::string expected = generation_file(g);
-    REQUIRE(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()) == expected);
-    seen.insert(g);
-    next_generation = std::max(next_generation, g + 1) + 1000;  // later children write fresh generations
   }
-  WARN(trials << " kills, " << killed_mid_save << " of them mid-save; " << seen.size()
-              << " distinct generations found on disk");
-  CHECK(seen.size() > 20);
-  CHECK(killed_mid_save > 0);
   atomic_write_file(target, generation_file(-1));
   CHECK(dir.listing() == std::set<std::string>{"model.keel"});
 }
