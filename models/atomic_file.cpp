@@ -36,7 +36,8 @@ const FileSystemCalls* g_replaced_calls = nullptr;  // set by ScopedFileSystemCa
 constexpr std::size_t kTempSuffixMax = std::string_view(".tmp.").size() + 10 + 1 + 16;
 
 // The target's file name, cut (at a UTF-8 character boundary) so a temp name fits in NAME_MAX, then ".tmp.".
-// Two long names that share their first bytes share the prefix; see remove_stale_temps for why that is safe.
+// Two long names that share their first bytes share the prefix, so a save of one may remove the other's
+// stale temps: harmless, as only temps no save holds are removed.
 std::string temp_prefix(const fs::path& target) {
   std::string stem = target.filename().string();
   if (stem.size() > NAME_MAX - kTempSuffixMax) {
