@@ -5,11 +5,14 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "keel/core/error.h"
@@ -22,10 +25,18 @@ std::mutex g_mutex;
 std::unique_ptr<tbb::global_control> g_control;
 int g_threads = 0;
 
+// KEEL_NUM_THREADS as a whole positive number, digits only: "1.5", "2x", " 2" or "+2" are not one.
+std::optional<int> positive_integer(std::string_view text) {
+  int n = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (err != std::errc() || end != text.data() + text.size() || n < 1)
+    return std::nullopt;
+  return n;
+}
+
 int default_threads() {
   if (const char* env = std::getenv("KEEL_NUM_THREADS")) {
-    int n = std::atoi(env);
-    if (n >= 1) return n;
+    if (std::optional<int> n = positive_integer(env)) return *n;
     log::warn(fmt::format("KEEL_NUM_THREADS='{}' is not a positive integer; using all hardware threads", env));
   }
   unsigned hw = std::thread::hardware_concurrency();

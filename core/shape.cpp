@@ -27,7 +27,9 @@ Shape contiguous_strides(const Shape& shape) {
   std::int64_t s = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= shape[i] == 0 ? 1 : shape[i];
+    // Only a zero-element shape can overflow here (checked_numel bounds the others), and nothing in such a
+    // tensor is ever addressed, so its outer strides may saturate.
+    if (__builtin_mul_overflow(s, shape[i] == 0 ? 1 : shape[i], &s)) s = std::numeric_limits<std::int64_t>::max();
   }
   return strides;
 }

@@ -95,6 +95,7 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
 std::int64_t Tensor::size(std::int64_t axis) const { return shape_[normalize_axis(axis, dim(), "size")]; }
 
 bool Tensor::is_contiguous() const {
+  if (numel_ == 0) return true;  // nothing to address; the products below could also overflow
   std::int64_t expected = 1;
   for (std::size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] == 1) continue;

@@ -1,7 +1,7 @@
 #include "keel/models/atomic_file.h"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -25,11 +27,43 @@ namespace {
 
 constexpr std::size_t kWriteChunk = std::size_t{1} << 20;
 
+const FileSystemCalls* g_replaced_calls = nullptr;  // set by ScopedFileSystemCalls
+
 [[noreturn]] void fail(std::string_view op, std::string_view step, const fs::path& path, int err) {
   throw IOError(fmt::format("{}: {} '{}': {}", op, step, path.string(), std::strerror(err)));
 }
 
-std::string temp_prefix(const fs::path& target) { return target.filename().string() + ".tmp."; }
+// A temp name is "<name>.tmp.<pid>.<16 hex digits>"; its suffix takes at most this many bytes.
+constexpr std::size_t kTempSuffixMax = std::string_view(".tmp.").size() + 10 + 1 + 16;
+
+// The target's file name, cut (at a UTF-8 character boundary) so a temp name fits in NAME_MAX, then ".tmp.".
+// Two long names that share their first bytes share the prefix, so a save of one may remove the other's
+// stale temps: harmless, as only temps no save holds are removed.
+std::string temp_prefix(const fs::path& target) {
+  std::string stem = target.filename().string();
+  if (stem.size() > NAME_MAX - kTempSuffixMax) {
+    std::size_t cut = NAME_MAX - kTempSuffixMax;
+    while (cut > 0 && (static_cast<unsigned char>(stem[cut]) & 0xC0) == 0x80) --cut;
+    stem.resize(cut);
+  }
+  return stem + ".tmp.";
+}
+
+// The writer's pid when `name` is exactly a temp name keel makes after `prefix`: a pid without leading
+// zeros, a dot and 16 lowercase hex digits. Anything else (a user's "model.keel.tmp.1.backup") is not keel's.
+std::optional<pid_t> keel_temp_pid(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return std::nullopt;
+  name.remove_prefix(prefix.size());
+  if (name.empty() || name.front() == '0') return std::nullopt;
+  pid_t pid = 0;
+  auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
+  std::string_view random(end, static_cast<std::size_t>(name.data() + name.size() - end));
+  if (err != std::errc() || !random.starts_with('.')) return std::nullopt;
+  random.remove_prefix(1);
+  auto lower_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  if (random.size() != 16 || !std::all_of(random.begin(), random.end(), lower_hex)) return std::nullopt;
+  return pid;
+}
 
 // Owns the temp file: closes it, and deletes it unless it was renamed into place.
 class TempFile {
@@ -53,7 +87,17 @@ class TempFile {
   bool renamed_ = false;
 };
 
-// Creates "<target>.tmp.<pid>.<random>" exclusively, with the target's mode when it exists.
+// Takes the lock a writer holds on its temp file from creation to rename (remove_stale_temps never
+// deletes a locked temp). False when a cleanup got there first: between our open and our flock it
+// locked the file and has removed it or is about to. A file system without locks is written unlocked:
+// a cleanup cannot lock there either, so it deletes nothing.
+bool lock_new_temp(int fd) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return errno != EWOULDBLOCK;
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && st.st_nlink > 0;
+}
+
+// Creates "<target>.tmp.<pid>.<random>" exclusively and locked, with the target's mode when it exists.
 TempFile create_temp_next_to(const fs::path& target) {
   struct stat existing {};
   bool keep_mode = ::stat(target.c_str(), &existing) == 0;
@@ -68,6 +112,10 @@ TempFile create_temp_next_to(const fs::path& target) {
       fail("atomic_write_file", "cannot create a temp file for", target, errno);
     }
     TempFile file(std::move(temp), fd);
+    if (!lock_new_temp(fd)) {
+      if (attempt < 16) continue;
+      fail("atomic_write_file", "cannot lock a temp file for", target, EWOULDBLOCK);
+    }
     if (keep_mode && ::fchmod(fd, existing.st_mode & 07777) != 0)
       fail("atomic_write_file", "cannot set the mode of the temp file for", target, errno);
     return file;
@@ -86,31 +134,39 @@ void write_all(const FileSystemCalls& calls, int fd, std::string_view bytes, con
   }
 }
 
+// Runs after the rename, so a failure here cannot undo the save: the error says exactly that.
 void fsync_directory(const FileSystemCalls& calls, const fs::path& dir, const fs::path& target) {
+  auto fail_after_rename = [&](std::string_view step, int err) {
+    throw IOError(fmt::format("atomic_write_file: the new file is in place at '{}', but its directory entry may not "
+                              "be durable (cannot {} the directory '{}': {})",
+                              target.string(), step, dir.string(), std::strerror(err)));
+  };
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail("atomic_write_file", "replaced but cannot open the directory of", target, errno);
+  if (fd < 0) fail_after_rename("open", errno);
   int rc = calls.fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) fail("atomic_write_file", "replaced but cannot fsync the directory of", target, err);
+  if (rc != 0) fail_after_rename("fsync", err);
 }
 
-bool process_is_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
-
-// Removes "<target>.tmp.<pid>.<random>" files whose writer no longer runs. Best effort: a file that
-// cannot be removed is left alone, and temps of live processes (a concurrent save) are never touched.
+// Removes this target's temp files that a killed save left behind. Stale means: the name is exactly one
+// keel makes (keel_temp_pid) and no process holds its lock. The lock, not the pid in the name, is the
+// test, because a pid says nothing across PID namespaces or hosts; the kernel drops a writer's lock
+// however it dies. Files that cannot be opened or locked are left alone, and a FIFO or symlink with a
+// temp's name is never opened as one. Our own pid's temps are skipped too: where flock is emulated with
+// per-process fcntl locks (NFS), another thread's save would look unlocked to us.
 void remove_stale_temps(const fs::path& dir, const fs::path& target) {
   const std::string prefix = temp_prefix(target);
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix)) continue;
-    const char* first = name.data() + prefix.size();
-    const char* last = name.data() + name.size();
-    pid_t pid = 0;
-    auto [end, err] = std::from_chars(first, last, pid);
-    if (err != std::errc() || end == last || *end != '.' || pid <= 0 || pid == ::getpid()) continue;
-    if (process_is_gone(pid)) fs::remove(entry.path(), ec);
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& path = it->path();
+    std::optional<pid_t> writer = keel_temp_pid(path.filename().string(), prefix);
+    if (!writer || *writer == ::getpid()) continue;
+    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(path.c_str());
+    ::close(fd);
   }
 }
 
@@ -122,8 +178,13 @@ FileSystemCalls real_file_system_calls() {
           [](const char* from, const char* to) { return std::rename(from, to); }};
 }
 
+ScopedFileSystemCalls::ScopedFileSystemCalls(FileSystemCalls calls)
+    : calls_(std::move(calls)), previous_(std::exchange(g_replaced_calls, &calls_)) {}
+
+ScopedFileSystemCalls::~ScopedFileSystemCalls() { g_replaced_calls = previous_; }
+
 void atomic_write_file(const fs::path& target, std::string_view bytes) {
-  atomic_write_file(target, bytes, real_file_system_calls());
+  atomic_write_file(target, bytes, g_replaced_calls ? *g_replaced_calls : real_file_system_calls());
 }
 
 void atomic_write_file(const fs::path& target, std::string_view bytes, const FileSystemCalls& calls) {

@@ -11,11 +11,14 @@ namespace keel::io {
 
 // Replaces `target` with `bytes` so that every reader, and the file after a crash or SIGKILL at any moment,
 // sees either the old complete file or the new one: the bytes go to a unique temp file in the same
-// directory ("<name>.tmp.<pid>.<random>"), which is fsynced, renamed over the target, and then the directory
-// is fsynced. An existing target's permission bits are kept; a new file gets 0644 less the umask. On any
-// failure the temp file is removed, the target is untouched and an IOError names the path, the step and the
-// errno text. After a successful replace, temp files of this target left by processes that no longer run
-// (a SIGKILLed save) are removed. A symlink target is replaced by a regular file.
+// directory ("<name>.tmp.<pid>.<16 random hex digits>", the name cut short so this fits in 255 bytes),
+// which is locked (flock) while it is written, fsynced, renamed over the target, and then the directory is
+// fsynced. An existing target's permission bits are kept; a new file gets 0644 less the umask. On a failure
+// before the rename the temp file is removed, the target is untouched and an IOError names the path, the
+// step and the errno text. When only the directory fsync fails, the IOError says that the new file is in
+// place but its directory entry may not be durable. After a successful replace, this target's temp files
+// that no process holds locked (left by a SIGKILLed save) are removed; nothing else is touched. A symlink
+// target is replaced by a regular file.
 void atomic_write_file(const std::filesystem::path& target, std::string_view bytes);
 
 // The system calls atomic_write_file makes, replaceable so tests can fail any of them (set errno, return -1).
@@ -25,6 +28,20 @@ struct FileSystemCalls {
   std::function<int(const char* from, const char* to)> rename;
 };
 FileSystemCalls real_file_system_calls();
+
+// While alive, atomic_write_file(target, bytes) makes `calls` instead of the real ones, for tests of code
+// that saves without taking calls (Model::save). Process-wide and not thread-safe: make it while no save runs.
+class ScopedFileSystemCalls {
+ public:
+  explicit ScopedFileSystemCalls(FileSystemCalls calls);
+  ScopedFileSystemCalls(const ScopedFileSystemCalls&) = delete;
+  ScopedFileSystemCalls& operator=(const ScopedFileSystemCalls&) = delete;
+  ~ScopedFileSystemCalls();
+
+ private:
+  FileSystemCalls calls_;
+  const FileSystemCalls* previous_;
+};
 void atomic_write_file(const std::filesystem::path& target, std::string_view bytes, const FileSystemCalls& calls);
 
 // The whole file, as large as it was when opened; IOError naming the path and the errno text when it is

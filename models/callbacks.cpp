@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <string_view>
 
 #include "keel/core/error.h"
 #include "keel/core/log.h"
@@ -106,8 +109,29 @@ void EarlyStopping::on_train_end(const Logs&) {
   }
 }
 
+// Every "{epoch...}" placeholder must be one that format_epoch_path formats: "{epoch}", or
+// "{epoch:<width>d}" with a decimal width up to 255 (the file-name limit), zero-padded.
+static void check_epoch_placeholders(const std::string& filepath) {
+  for (std::size_t open = filepath.find("{epoch"); open != std::string::npos; open = filepath.find("{epoch", open + 1)) {
+    std::size_t close = filepath.find('}', open);
+    if (close == std::string::npos) return;
+    std::string_view spec = std::string_view(filepath).substr(open + 6, close - open - 6);
+    if (spec.empty()) continue;
+    int width = -1;
+    if (spec.size() >= 3 && spec.front() == ':' && spec.back() == 'd' && std::isdigit(static_cast<unsigned char>(spec[1]))) {
+      auto [end, err] = std::from_chars(spec.data() + 1, spec.data() + spec.size() - 1, width);
+      if (err != std::errc() || end != spec.data() + spec.size() - 1) width = -1;
+    }
+    if (width < 0 || width > 255)
+      throw ValueError(fmt::format("ModelCheckpoint: filepath '{}' has the placeholder '{}'; use {{epoch}} or "
+                                   "{{epoch:<width>d}} with a width from 0 to 255, e.g. {{epoch:02d}}",
+                                   filepath, filepath.substr(open, close - open + 1)));
+  }
+}
+
 ModelCheckpoint::ModelCheckpoint(Options options) : options_(std::move(options)) {
   if (options_.filepath.empty()) throw ValueError("ModelCheckpoint: filepath must not be empty");
+  check_epoch_placeholders(options_.filepath);
   maximize_ = maximizes(options_.mode, options_.monitor);
   best_ = maximize_ ? -INFINITY : INFINITY;
 }

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <limits>
+
 #include "keel/core/error.h"
 #include "keel/core/shape.h"
 
@@ -39,4 +42,12 @@ TEST_CASE("normalize_axis accepts -rank up to rank-1 and names axis and rank oth
 TEST_CASE("contiguous_strides are row-major element strides") {
   CHECK(keel::contiguous_strides({2, 3, 4}) == Shape{12, 4, 1});
   CHECK(keel::contiguous_strides({}) == Shape{});
+}
+
+TEST_CASE("contiguous_strides of a zero-element shape with huge dimensions do not overflow") {
+  constexpr std::int64_t huge = std::int64_t{1} << 40;  // huge * huge does not fit in int64
+  constexpr std::int64_t saturated = std::numeric_limits<std::int64_t>::max();
+  CHECK(keel::contiguous_strides({0, huge, huge}) == Shape{saturated, huge, 1});
+  CHECK(keel::contiguous_strides({huge, huge, 0}) == Shape{huge, 1, 1});
+  CHECK(keel::contiguous_strides({3, 0, 2}) == Shape{2, 2, 1});
 }

@@ -140,3 +140,13 @@ TEST_CASE("an undefined tensor is a usage error, not a crash") {
   CHECK_FALSE(t.defined());
   REQUIRE_THROWS_AS(t.clone(), keel::UsageError);
 }
+
+TEST_CASE("a zero-element tensor is contiguous, whatever its other dimensions") {
+  constexpr std::int64_t huge = std::int64_t{1} << 40;
+  for (const Shape& shape : {Shape{0, huge, huge}, Shape{huge, 0}, Shape{3, 0}}) {
+    INFO(keel::to_string(shape));
+    Tensor t = Tensor::empty(shape);
+    CHECK(t.numel() == 0);
+    CHECK(t.is_contiguous());
+  }
+}

@@ -156,6 +156,20 @@ TEST_CASE("ModelCheckpoint numbers epochs from 1 and saves the best only when as
   CHECK(format_epoch_path("m{epoch:03d}-{epoch}.keel", 7) == "m007-7.keel");
 }
 
+TEST_CASE("ModelCheckpoint refuses an epoch placeholder it cannot format when it is made", "[callbacks]") {
+  for (const char* placeholder : {"{epoch:-3d}", "{epoch:3xd}", "{epoch: 3d}", "{epoch:+3d}", "{epoch:d}",
+                                  "{epoch:99999999999d}", "{epoch:256d}", "{epochs}", "{epoch:.2f}"}) {
+    const std::string filepath = std::string("ckpt_") + placeholder + ".keel";
+    INFO(filepath);
+    KEEL_CHECK_THROWS(ModelCheckpoint({.filepath = filepath}), ValueError,
+                      Contains("ModelCheckpoint") && Contains(filepath) && Contains(placeholder));
+  }
+  for (const char* filepath : {"ckpt_{epoch}.keel", "ckpt_{epoch:02d}.keel", "ckpt_{epoch:255d}-{epoch:1d}.keel"}) {
+    INFO(filepath);
+    CHECK_NOTHROW(ModelCheckpoint({.filepath = filepath}));
+  }
+}
+
 TEST_CASE("ReduceLROnPlateau with factor, patience, cooldown and min_lr", "[callbacks]") {
   // lr 1.0, patience 2, cooldown 1, factor 0.5, min_lr 0.3, a flat monitor:
   // e0 best; e1 wait 1; e2 wait 2 → 0.5, cooldown 1; e3 cooldown ends (counter 0), wait 1;
