@@ -2,7 +2,7 @@
 //
 //   Conv2D(32, 3x3) -> BatchNormalization -> ReLU -> MaxPooling2D(2x2)
 //   Conv2D(64, 3x3) -> BatchNormalization -> ReLU -> MaxPooling2D(2x2)
-//   Flatten -> Dense(128) -> BatchNormalization -> ReLU -> Dropout(0.5) -> Dense(10)
+//   Flatten -> Dense(128) -> BatchNormalization -> ReLU -> Dropout(0.25) -> Dense(10)
 //
 // trained with Adam on a cosine-decayed learning rate, standardized inputs, a validation split and
 // a progress bar; then test accuracy, the saved model, a CSV of the history and an SVG plot.
@@ -33,7 +33,7 @@ struct Args {
   std::int64_t batch_size = 64;
   double learning_rate = 3e-3;
   double weight_decay = 0;  // > 0: AdamW
-  double dropout = 0.5;
+  double dropout = 0.25;
   bool augment = false;
   double shift = 0;
   std::string interpolation = "bilinear";
@@ -56,13 +56,14 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
   --batch-size N        batch size (default 64)
   --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.003)
   --weight-decay X      AdamW's decoupled weight decay instead of Adam (default 0: Adam)
-  --dropout X           rate of the Dropout layer before the last Dense (default 0.5)
+  --dropout X           rate of the Dropout layer before the last Dense (default 0.25)
   --augment             augment training images: RandomFlip("horizontal") in front of the network
   --shift X             with --augment, also RandomTranslation(X, X, fill_mode "constant"): random
                         shifts of up to X times the image size (default 0: no shifts)
   --interpolation S     RandomTranslation's interpolation, bilinear or nearest (default bilinear)
   --recipe long         the longer recipe: --epochs 50 --augment --shift 0.04 --interpolation nearest
-                        --validation-split 0 (all 60,000 training images; flags after it override)
+                        --validation-split 0 --dropout 0.5 (all 60,000 training images; flags after
+                        it override)
   --validation-split X  last fraction of the training set held out for validation (default 0.1)
   --subset N            train on the first N training images only (default: all)
   --threads N           threads (default: KEEL_NUM_THREADS or all cores)
@@ -75,7 +76,7 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
                         `mpirun -np N`; rank 0 prints and writes the files
 
 Recipes (test accuracy measured on this project's shared 2-core machine; docs/training.md has every run):
-  default (5 epochs)   91.7%, about 9 s per epoch with 2 threads on an idle machine
+  default (5 epochs)   91.63-91.79% over seeds 1-3, about 9 s per epoch with 2 threads on an idle machine
   --epochs 15          92.2% (overfits: 96.6% on the training set)
   --recipe long        93.2% in 50 epochs (850 s on 1 thread, 93.0% in 40): horizontal flips
                        and shifts of up to one pixel, all 60,000 training images
@@ -90,6 +91,7 @@ Args parse(int argc, char** argv) {
     else if (cl.is("--recipe")) {
       if (cl.value() != "long") throw ValueError("--recipe: the only recipe is 'long'");
       a.epochs = 50, a.augment = true, a.shift = 0.04, a.interpolation = "nearest", a.validation_split = 0;
+      a.dropout = 0.5;  // the rate its 93.2% was measured with
     } else if (cl.is("--weight-decay")) a.weight_decay = cl.number();
     else if (cl.is("--dropout")) a.dropout = cl.number();
     else if (cl.is("--augment")) a.augment = true;
