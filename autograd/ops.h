@@ -40,7 +40,7 @@ Tensor greater_equal(const Tensor& a, const Tensor& b);
 Tensor less(const Tensor& a, const Tensor& b);
 Tensor less_equal(const Tensor& a, const Tensor& b);
 
-// Activations (SEMANTICS §7).
+// Activations (docs/semantics.md §7).
 Tensor relu(const Tensor& x);
 Tensor relu6(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.2);

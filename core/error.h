@@ -1,5 +1,5 @@
 #pragma once
-// keel's exception types (SEMANTICS §8). Messages name the op or layer, the argument and the values.
+// keel's exception types (docs/semantics.md §8). Messages name the op or layer, the argument and the values.
 #include <stdexcept>
 #include <string>
 

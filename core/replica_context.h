@@ -1,6 +1,6 @@
 #pragma once
 // The seam between layers that need cross-replica collectives (synchronized BatchNormalization,
-// SEMANTICS §1.10) and a distribution strategy. core declares it; a strategy implements it and installs
+// docs/semantics.md §1.10) and a distribution strategy. core declares it; a strategy implements it and installs
 // one context per replica thread with ReplicaContextScope. Without one, code runs as a single replica.
 //
 // Every collective is called by all replicas in the same order (a replica that skips one deadlocks the

@@ -1,4 +1,4 @@
-// libFuzzer target for keel's file loader (RELIABILITY 39): decode_keel_file, then load_model on the same
+// libFuzzer target for keel's file loader: decode_keel_file, then load_model on the same
 // bytes (the config, compile section and optimizer state of a file that decodes). Allowed outcomes: success
 // or keel::IOError; any other exception, a sanitizer report or a broken invariant crashes the fuzzer.
 #include <cstddef>

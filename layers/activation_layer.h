@@ -1,5 +1,5 @@
 #pragma once
-// Activation (Keras): applies an activation by name (SEMANTICS §7) or a registered custom one.
+// Activation (Keras): applies an activation by name (docs/semantics.md §7) or a registered custom one.
 #include <memory>
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Activations by Keras name (SEMANTICS §7). An Activation is a named differentiable function;
+// Activations by Keras name (docs/semantics.md §7). An Activation is a named differentiable function;
 // it serializes to its name.
 #include <functional>
 #include <string>

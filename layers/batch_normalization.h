@@ -1,5 +1,5 @@
 #pragma once
-// BatchNormalization (SEMANTICS §1): every Keras / tf.keras argument, Keras's numbers.
+// BatchNormalization (docs/semantics.md §1): every Keras / tf.keras argument, Keras's numbers.
 //
 //   auto bn = layers::BatchNormalization({.momentum = 0.9f, .renorm = true});
 //   Tensor y = (*bn)(x, /*training=*/true);

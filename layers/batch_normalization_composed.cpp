@@ -1,5 +1,5 @@
 // The composed path: BatchNormalization from differentiable ops in float64, for axis lists, masks,
-// ghost batches and adjustment (SEMANTICS §1.7–§1.10). Autograd supplies the backward pass.
+// ghost batches and adjustment (docs/semantics.md §1.7–§1.10). Autograd supplies the backward pass.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -132,7 +132,7 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
     NoGrad no_grad;
     count = w.defined() ? ops::sum(w.to(f64), reduce_axes, true) : Tensor::full(stat_shape, group_size, f64);
     if (rc) all_reduce_in_place(rc, count);
-    // With a mask Keras divides the sums by count + 1e-7 (backend.epsilon(), SEMANTICS §1.9), which
+    // With a mask Keras divides the sums by count + 1e-7 (backend.epsilon(), docs/semantics.md §1.9), which
     // also makes a count of 0 give mean 0 and variance 0. Without one it divides by the count.
     denom = w.defined() ? count + keras_epsilon : ops::maximum(count, Tensor::ones({}, f64));
     // Shift by one value of each group (rank 0's under synchronization), so a constant group gives

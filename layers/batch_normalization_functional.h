@@ -1,5 +1,5 @@
 #pragma once
-// The functional form of BatchNormalization (SEMANTICS §1.12, tf.compat.v1.layers.batch_normalization)
+// The functional form of BatchNormalization (docs/semantics.md §1.12, tf.compat.v1.layers.batch_normalization)
 // over an explicit state, for code outside the layer API:
 //
 //   auto state = keel::make_batch_norm_state(x.shape(), options);

@@ -1,5 +1,5 @@
 #pragma once
-// Every argument of BatchNormalization (SEMANTICS §1.1), shared by the layer and the functional form.
+// Every argument of BatchNormalization (docs/semantics.md §1.1), shared by the layer and the functional form.
 #include <cstdint>
 #include <functional>
 #include <optional>

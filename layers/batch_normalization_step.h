@@ -1,5 +1,5 @@
 #pragma once
-// One BatchNormalization forward step over explicit state (SEMANTICS §1.3–§1.10), shared by the layer
+// One BatchNormalization forward step over explicit state (docs/semantics.md §1.3–§1.10), shared by the layer
 // and the functional form. Two paths give the same numbers to float rounding:
 //  - fast: one differentiable op over the [outer, C, inner] view of a contiguous input, running the
 //    core BatchNorm kernels (single axis, no mask, ghost batches or adjustment; renorm and

@@ -1,5 +1,5 @@
 #pragma once
-// Keras's weight constraints (SEMANTICS §4): projections the optimizer applies after each update.
+// Keras's weight constraints (docs/semantics.md §4): projections the optimizer applies after each update.
 // Norms are taken over `axis` (a list, e.g. {0, 1, 2} for conv kernels), with e = 1e-7.
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Keras's initializers (SEMANTICS §3), usable as objects (initializers::HeNormal{.seed = 3}) or by
+// Keras's initializers (docs/semantics.md §3), usable as objects (initializers::HeNormal{.seed = 3}) or by
 // name ("he_normal"). Without a seed each call draws fresh values from keel's global stream (see
 // set_random_seed); with a seed every call gives the same values, on any thread count.
 #include <cstdint>

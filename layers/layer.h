@@ -1,5 +1,5 @@
 #pragma once
-// The Layer contract (Keras's, in C++; docs/design.md#the-layer-contract and SEMANTICS §2). A layer
+// The Layer contract (Keras's, in C++; docs/design.md#the-layer-contract and docs/semantics.md §2). A layer
 // builds its weights on the first call from the input shape, owns them as Variables, and computes with
 // differentiable ops, so autograd supplies the backward pass. Layers are held by std::shared_ptr.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// Keras's weight regularizers (SEMANTICS §4): each maps a weight to a scalar penalty through
+// Keras's weight regularizers (docs/semantics.md §4): each maps a weight to a scalar penalty through
 // differentiable ops, so the penalty's gradient flows into training.
 #include <string>
 

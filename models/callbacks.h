@@ -1,5 +1,5 @@
 #pragma once
-// Keras's callbacks with their defaults and rules (SEMANTICS §5).
+// Keras's callbacks with their defaults and rules (docs/semantics.md §5).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -135,7 +135,7 @@ class ReduceLROnPlateau : public Callback {
   std::int64_t wait_ = 0, cooldown_counter_ = 0;
 };
 
-// A non-finite loss stops training before anything of that step is applied (SEMANTICS §5).
+// A non-finite loss stops training before anything of that step is applied (docs/semantics.md §5).
 class TerminateOnNaN : public Callback {
  public:
   bool stops_on_nonfinite_loss() const override { return true; }

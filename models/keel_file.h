@@ -1,5 +1,5 @@
 #pragma once
-// keel's rules on top of safetensors (SEMANTICS §8 "Files"). A keel file's "__metadata__" holds, as strings:
+// keel's rules on top of safetensors (docs/semantics.md §8 "Files"). A keel file's "__metadata__" holds, as strings:
 //   format          "keel"
 //   format_version  "1"
 //   config          the model's JSON config, or "" for a weights-only file

@@ -1,5 +1,5 @@
 #pragma once
-// Keras's losses (SEMANTICS §5, §7). A loss maps (y_true, y_pred, sample_weight) to a scalar through
+// Keras's losses (docs/semantics.md §5, §7). A loss maps (y_true, y_pred, sample_weight) to a scalar through
 // differentiable ops, so backward() reaches y_pred. The per-sample loss is computed by call(); the
 // reduction then weights it: sum_over_batch_size = Σᵢ wᵢ·lossᵢ / (number of loss elements), not / Σw.
 //

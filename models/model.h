@@ -1,5 +1,5 @@
 #pragma once
-// The model API (SEMANTICS §5): compile / fit / evaluate / predict, summary, save and load.
+// The model API (docs/semantics.md §5): compile / fit / evaluate / predict, summary, save and load.
 // A Model is a Layer whose layers train together.
 #include <cstdint>
 #include <filesystem>

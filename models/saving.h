@@ -1,5 +1,5 @@
 #pragma once
-// Weights under structural paths (SEMANTICS §8): the weights a layer owns are keyed by their
+// Weights under structural paths (docs/semantics.md §8): the weights a layer owns are keyed by their
 // short name, and a container's inner layers nest as "layers/<index>/...", e.g.
 // "layers/3/layers/0/kernel". Auto-generated names never appear in a path, so a rebuilt model
 // with other names loads the same file.

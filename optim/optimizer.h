@@ -1,5 +1,5 @@
 #pragma once
-// The optimizer base (Keras's BaseOptimizer, SEMANTICS §6). One step, in this order:
+// The optimizer base (Keras's BaseOptimizer, docs/semantics.md §6). One step, in this order:
 //   clip the gradients → decoupled weight decay → update → iterations += 1 → each updated
 //   variable's constraint.
 // Slots (moments, accumulators) are created per variable the first time it is seen, keyed by the

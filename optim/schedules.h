@@ -1,5 +1,5 @@
 #pragma once
-// Learning-rate schedules (SEMANTICS §6): a learning rate as a function of the optimizer's
+// Learning-rate schedules (docs/semantics.md §6): a learning rate as a function of the optimizer's
 // iteration count. Every schedule serializes to {"class_name", "config"} and is rebuilt by
 // optim::schedule_from_config (registry.h).
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Raw-pointer BatchNormalization kernels (SEMANTICS §1.3–§1.6, §1.10), float and double.
+// Raw-pointer BatchNormalization kernels (docs/semantics.md §1.3–§1.6, §1.10), float and double.
 //
 // Data model: a contiguous input viewed as [outer, C, inner]; element (o, c, i) sits at
 // (o*C + c)*inner + i. NHWC rank 4 → {N*H*W, C, 1}; NCHW → {N, C, H*W}; rank 2 [N, C] → {N, C, 1}.

@@ -1,4 +1,4 @@
-// The three cross-entropies (SEMANTICS §7).
+// The three cross-entropies (docs/semantics.md §7).
 #include <fmt/format.h>
 
 #include "keel/autograd/ops.h"

@@ -49,7 +49,7 @@ Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor
     case Reduction::none: return values;
     case Reduction::sum: return ops::sum(values);
     case Reduction::sum_over_batch_size: {
-      // Divided by the number of loss elements, not by Σw (SEMANTICS §5); no division for zero elements.
+      // Divided by the number of loss elements, not by Σw (docs/semantics.md §5); no division for zero elements.
       Tensor total = ops::sum(values);
       return values.numel() > 0 ? total / static_cast<double>(values.numel()) : total;
     }

@@ -1,5 +1,5 @@
 // Two replicas under MpiStrategy against one process on the same global batches: weights, moving
-// statistics, losses and metrics match (SEMANTICS §1.10, docs/distributed.md).
+// statistics, losses and metrics match (docs/semantics.md §1.10, docs/distributed.md).
 #include "mpi_test_support.h"
 
 using namespace keel;

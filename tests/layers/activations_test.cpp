@@ -1,4 +1,4 @@
-// Activations by name against their formulas (SEMANTICS §7).
+// Activations by name against their formulas (docs/semantics.md §7).
 #include <catch2/catch.hpp>
 
 #include <cmath>

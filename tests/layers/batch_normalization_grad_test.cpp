@@ -1,5 +1,5 @@
 // BatchNormalization gradients and path agreement: gradcheck of the training-mode function in float64
-// (statistics reset between evaluations, RELIABILITY 61), fast kernel op vs composed ops, layouts (46).
+// (statistics reset between evaluations), fast kernel op vs composed ops, layouts.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -187,7 +187,7 @@ TEST_CASE("NHWC and NCHW, contiguous and permuted inputs agree forward and backw
 }
 
 TEST_CASE("BatchNormalization stays accurate at large offsets in float32", "[bn-grad]") {
-  // RELIABILITY 41: [64, 32, 32, 4], 65,536 values per channel, x = offset + N(0, 1).
+  // [64, 32, 32, 4], 65,536 values per channel, x = offset + N(0, 1).
   const Shape shape = {64, 32, 32, 4};
   const double eps = 1e-3;
   Tensor noise = keel::random::normal(shape, 0, 1, 41, f64);

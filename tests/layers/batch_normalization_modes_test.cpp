@@ -1,5 +1,5 @@
 // BatchNormalization's optional modes against hand computations: renorm, ghost batches, adjustment,
-// masks, axis lists, get_config (SEMANTICS §1.6–§1.9, §2).
+// masks, axis lists, get_config (docs/semantics.md §1.6–§1.9, §2).
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,6 +1,6 @@
 // Synchronized BatchNormalization through the ReplicaContext seam, with two replicas simulated in-process:
 // every replica normalizes with the global statistics (Chan's combination), and the gradients equal the
-// single-replica gradients of the whole batch (SEMANTICS §1.10).
+// single-replica gradients of the whole batch (docs/semantics.md §1.10).
 #include <catch2/catch.hpp>
 
 #include <cmath>

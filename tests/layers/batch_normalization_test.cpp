@@ -1,4 +1,4 @@
-// BatchNormalization layer: arguments, weights, training/inference numbers computed by hand (SEMANTICS §1).
+// BatchNormalization layer: arguments, weights, training/inference numbers computed by hand (docs/semantics.md §1).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -85,7 +85,7 @@ TEST_CASE("BatchNormalization weights come in Keras's order with the channel sha
   CHECK(bn->trainable_weights().size() == 2);
   CHECK(bn->non_trainable_weights().size() == 2);
   REQUIRE_THROWS_AS((*bn)(Tensor::ones({2, 4, 4, 9})), keel::ShapeError);
-  // RELIABILITY 7: parameter lengths != C through set_weights.
+  // parameter lengths != C through set_weights.
   std::vector<Tensor> bad = {Tensor::ones({9}), Tensor::ones({10}), Tensor::ones({10}), Tensor::ones({10})};
   REQUIRE_THROWS_AS(bn->set_weights(bad), keel::ShapeError);
   bad[0] = Tensor::ones({11});
@@ -117,7 +117,7 @@ TEST_CASE("BatchNormalization training uses the biased batch statistics and move
   auto bn = BatchNormalization({.momentum = m, .epsilon = eps});
   Tensor y = (*bn)(rows(), true);
   require_close(y, normalized_rows(kRows, 2, {3, 6}, {8.0 / 3, 32.0 / 3}, eps), 1e-6);
-  // RELIABILITY 44: three steps against the hand-written recurrence.
+  // three steps against the hand-written recurrence.
   std::vector<double> mm = {0, 0}, mv = {1, 1};
   auto step = [&](const std::vector<double>& mean, const std::vector<double>& var) {
     for (int c = 0; c < 2; ++c) {

@@ -1,4 +1,4 @@
-// Constraint projections against hand-computed values (SEMANTICS §4, e = 1e-7).
+// Constraint projections against hand-computed values (docs/semantics.md §4, e = 1e-7).
 #include <catch2/catch.hpp>
 
 #include <cmath>

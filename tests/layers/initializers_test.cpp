@@ -1,4 +1,4 @@
-// Initializers against SEMANTICS §3: statistics of large draws, fans, truncation, seeds, configs.
+// Initializers against docs/semantics.md §3: statistics of large draws, fans, truncation, seeds, configs.
 #include <catch2/catch.hpp>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Regularizer penalties against hand-computed values (SEMANTICS §4).
+// Regularizer penalties against hand-computed values (docs/semantics.md §4).
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Losses against hand-written formulas (SEMANTICS §5, §7; RELIABILITY 13, 14, 47, 48).
+// Losses against hand-written formulas (docs/semantics.md §5, §7).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -272,7 +272,7 @@ TEST_CASE("cross-entropies stay finite at extreme logits and at probabilities 0 
 }
 
 TEST_CASE("loss errors name the loss and the offending values", "[losses]") {
-  SECTION("target and output shapes differ (RELIABILITY 13)") {
+  SECTION("target and output shapes differ") {
     Tensor y = Tensor::zeros({32, 10}), p = Tensor::zeros({32, 1});
     KEEL_CHECK_THROWS(losses::CategoricalCrossentropy()(y, p), keel::ShapeError,
                          Contains("target and output must have the same shape") && Contains("[32, 10]") &&
@@ -280,7 +280,7 @@ TEST_CASE("loss errors name the loss and the offending values", "[losses]") {
     CHECK_THROWS_AS(losses::BinaryCrossentropy()(y, p), keel::ShapeError);
     CHECK_THROWS_AS(losses::MeanSquaredError()(y, p), keel::ShapeError);
   }
-  SECTION("sparse labels out of range (RELIABILITY 14)") {
+  SECTION("sparse labels out of range") {
     Tensor p = Tensor::zeros({4, 10});
     KEEL_CHECK_THROWS(losses::SparseCategoricalCrossentropy()(i64({0, 1, 2, 10}, {4}), p), keel::IndexError,
                          Contains("SparseCategoricalCrossentropy") && Contains("label 10 in row 3"));

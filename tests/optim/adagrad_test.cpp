@@ -12,7 +12,7 @@ namespace optim = keel::optim;
 
 namespace {
 
-// SEMANTICS §6: acc starts at the initial value; acc ← acc + g²; w ← w − lr·g/sqrt(acc + ε).
+// docs/semantics.md §6: acc starts at the initial value; acc ← acc + g²; w ← w − lr·g/sqrt(acc + ε).
 std::vector<Vec> adagrad_reference(double lr, double initial, double eps) {
   Vec w = kInitialWeights, acc(w.size(), initial);
   std::vector<Vec> out;

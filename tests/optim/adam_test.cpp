@@ -13,7 +13,7 @@ namespace optim = keel::optim;
 
 namespace {
 
-// SEMANTICS §6 with decoupled weight decay first: w ← w − lr·wd·w; t = step;
+// docs/semantics.md §6 with decoupled weight decay first: w ← w − lr·wd·w; t = step;
 // α = lr·sqrt(1 − β2ᵗ)/(1 − β1ᵗ); m ← β1m + (1 − β1)g; v ← β2v + (1 − β2)g²; w ← w − α·m/(sqrt(v̂ or v) + ε).
 std::vector<Vec> adam_reference(double lr, double b1, double b2, double eps, bool amsgrad, double wd = 0.0) {
   Vec w = kInitialWeights, m(w.size(), 0.0), v(w.size(), 0.0), vmax(w.size(), 0.0);

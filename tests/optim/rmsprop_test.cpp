@@ -12,7 +12,7 @@ namespace optim = keel::optim;
 
 namespace {
 
-// SEMANTICS §6: v ← ρv + (1 − ρ)g²; centered: a ← ρa + (1 − ρ)g, denom = v − a² + ε, else v + ε;
+// docs/semantics.md §6: v ← ρv + (1 − ρ)g²; centered: a ← ρa + (1 − ρ)g, denom = v − a² + ε, else v + ε;
 // step = lr·g/sqrt(denom); momentum: s ← μs + step, w ← w − s; else w ← w − step.
 std::vector<Vec> rmsprop_reference(double lr, double rho, double mu, double eps, bool centered) {
   Vec w = kInitialWeights, v(w.size(), 0.0), a(w.size(), 0.0), s(w.size(), 0.0);

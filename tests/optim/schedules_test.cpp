@@ -54,7 +54,7 @@ TEST_CASE("CosineDecay: linear warmup to warmup_target, then the cosine from the
   CHECK(schedule(10) == Approx(1.0).margin(1e-15));
   CHECK(schedule(60) == Approx(0.5).margin(1e-15));
   CHECK(schedule(110) == Approx(0.0).margin(1e-15));
-  // Without a target the warmup holds lr0 (SEMANTICS §6: target = lr0).
+  // Without a target the warmup holds lr0 (docs/semantics.md §6: target = lr0).
   optim::CosineDecay held(0.2, 100, 0.0, std::nullopt, 10);
   CHECK(held(5) == 0.2);
   CHECK(held(60) == Approx(0.1).margin(1e-15));

@@ -13,7 +13,7 @@ namespace optim = keel::optim;
 
 namespace {
 
-// SEMANTICS §6: m ← μm − lr·g; w ← w + m (nesterov: w ← w + μm − lr·g with the new m).
+// docs/semantics.md §6: m ← μm − lr·g; w ← w + m (nesterov: w ← w + μm − lr·g with the new m).
 std::vector<Vec> sgd_reference(double lr, double mu, bool nesterov) {
   Vec w = kInitialWeights, m(w.size(), 0.0);
   std::vector<Vec> out;
