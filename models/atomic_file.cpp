@@ -15,6 +15,9 @@
 #include <cstring>
 #include <new>
 #include <optional>
+#include <functional>
+#include <limits>
+#include <span>
 #include <random>
 #include <string>
 #include <utility>
@@ -214,7 +217,8 @@ const char* kind_of_file(mode_t mode) {
 
 }  // namespace
 
-std::vector<std::byte> read_file_bytes(const fs::path& path) {
+FileBytes read_file_bytes_as_needed(const fs::path& path,
+                                    const std::function<std::uint64_t(std::span<const std::byte>)>& bytes_needed) {
   // O_NONBLOCK: opening a FIFO that has no writer would block before fstat could refuse it.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail("read_file_bytes", "cannot open", path, errno);
@@ -229,24 +233,39 @@ std::vector<std::byte> read_file_bytes(const fs::path& path) {
                               "files",
                               path.string(), kind_of_file(info.st_mode)));
   // Never more than the size at open: a file that grows while it is read is not followed.
-  const auto size = static_cast<std::size_t>(info.st_size);
-  std::vector<std::byte> bytes;
-  try {
-    bytes.resize(size);
-  } catch (const std::bad_alloc&) {
-    throw IOError(fmt::format("read_file_bytes: '{}' holds {} bytes, more than this process can allocate",
-                              path.string(), size));
+  FileBytes file{{}, static_cast<std::uint64_t>(info.st_size)};
+  std::vector<std::byte>& bytes = file.bytes;
+  for (;;) {
+    const std::uint64_t wanted = std::min(bytes_needed(bytes), file.file_size);
+    if (wanted <= bytes.size()) break;
+    const std::size_t done = bytes.size();
+    try {
+      bytes.resize(static_cast<std::size_t>(wanted));
+    } catch (const std::bad_alloc&) {
+      throw IOError(fmt::format("read_file_bytes: '{}' needs {} bytes, more than this process can allocate",
+                                path.string(), wanted));
+    }
+    std::size_t got = done;
+    while (got < bytes.size()) {
+      ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail("read_file_bytes", "cannot read", path, errno);
+      if (n == 0) break;  // the file shrank while it was read
+      got += static_cast<std::size_t>(n);
+    }
+    bytes.resize(got);
+    if (got < wanted) {
+      file.file_size = got;
+      break;
+    }
   }
-  std::size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::read(fd, bytes.data() + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("read_file_bytes", "cannot read", path, errno);
-    if (n == 0) break;  // the file shrank while it was read
-    done += static_cast<std::size_t>(n);
-  }
-  bytes.resize(done);
-  return bytes;
+  return file;
+}
+
+std::vector<std::byte> read_file_bytes(const fs::path& path) {
+  return read_file_bytes_as_needed(path, [](std::span<const std::byte>) {
+           return std::numeric_limits<std::uint64_t>::max();
+         }).bytes;
 }
 
 }  // namespace keel::io

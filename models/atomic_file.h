@@ -2,6 +2,8 @@
 // Whole-file I/O for checkpoints: an atomic replace for writing and a checked read.
 #include <cstddef>
 #include <filesystem>
+#include <cstdint>
+#include <span>
 #include <functional>
 #include <string_view>
 #include <sys/types.h>
@@ -48,5 +50,15 @@ void atomic_write_file(const std::filesystem::path& target, std::string_view byt
 // missing or unreadable, and naming the kind of file when it is not a regular file (a FIFO, a device, a
 // directory), which is refused without blocking or reading from it.
 std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);
+
+// The first bytes of a file, read as read_file_bytes does (same checks and errors) but only as far as
+// `bytes_needed(what was read so far)` asks, asked again after each read until it asks for no more;
+// `file_size` is the file's size at open, so a caller can tell that bytes were left unread.
+struct FileBytes {
+  std::vector<std::byte> bytes;
+  std::uint64_t file_size = 0;
+};
+FileBytes read_file_bytes_as_needed(const std::filesystem::path& path,
+                                    const std::function<std::uint64_t(std::span<const std::byte>)>& bytes_needed);
 
 }  // namespace keel::io

@@ -40,6 +40,11 @@ void append_u64_le(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+std::string trailing_bytes_problem(std::uint64_t tensors_end, std::uint64_t data_bytes) {
+  return fmt::format("{} trailing bytes after the last tensor (the tensors end at {}, the data holds {} bytes)",
+                     data_bytes - tensors_end, tensors_end, data_bytes);
+}
+
 // A tensor's header entry, validated on its own; tiling is checked across all entries afterwards.
 struct Entry {
   std::string name;
@@ -139,9 +144,7 @@ class HeaderReader {
       expected = e.end;
       previous = &e;
     }
-    if (expected != data_bytes)
-      fail(fmt::format("{} trailing bytes after the last tensor (the tensors end at {}, the data holds {} bytes)",
-                       data_bytes - expected, expected, data_bytes));
+    if (expected != data_bytes) fail(trailing_bytes_problem(expected, data_bytes));
   }
 
  private:
@@ -251,6 +254,34 @@ SafetensorsContents decode_safetensors(std::span<const std::byte> file, const st
         {std::move(e.name), e.dtype, std::move(e.shape), std::vector<std::byte>(data + e.begin, data + e.end)});
   }
   return contents;
+}
+
+std::uint64_t safetensors_bytes_needed(std::span<const std::byte> head) {
+  if (head.size() < kLengthFieldBytes) return kLengthFieldBytes;
+  const std::uint64_t header_bytes = read_u64_le(head.data());
+  if (header_bytes > kMaxSafetensorsHeaderBytes) return head.size();
+  const std::uint64_t data_start = kLengthFieldBytes + header_bytes;
+  if (head.size() < data_start) return data_start;
+  std::string_view text(reinterpret_cast<const char*>(head.data()) + kLengthFieldBytes, header_bytes);
+  StrictJson parsed = parse_json_strictly(text, kMaxHeaderDepth);
+  if (!parsed.problem.empty() || !parsed.value.is_object()) return head.size();
+  std::uint64_t tensors_end = 0;
+  for (const auto& [key, value] : parsed.value.items()) {
+    if (key == kMetadataKey) continue;
+    const auto* offsets = value.is_object() && value.contains("data_offsets") ? &value["data_offsets"] : nullptr;
+    if (!offsets || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[1].is_number_unsigned())
+      return head.size();
+    tensors_end = std::max(tensors_end, (*offsets)[1].get<std::uint64_t>());
+  }
+  if (tensors_end > std::numeric_limits<std::uint64_t>::max() - data_start) return head.size();
+  return data_start + tensors_end;
+}
+
+void require_whole_file(std::span<const std::byte> read, std::uint64_t file_size, const std::string& source) {
+  if (read.size() >= file_size) return;
+  decode_safetensors(read, source);  // an unusable length field or header is reported as such
+  const std::uint64_t data_start = kLengthFieldBytes + read_u64_le(read.data());
+  HeaderReader(source).fail(trailing_bytes_problem(read.size() - data_start, file_size - data_start));
 }
 
 }  // namespace keel::io

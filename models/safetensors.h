@@ -68,4 +68,15 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
 // safetensors file", naming that format and the formats keel reads.
 SafetensorsContents decode_safetensors(std::span<const std::byte> file, const std::string& source);
 
+// How many bytes a whole file needs, judged from its first bytes `head`: the 8-byte length field, then
+// the header, then the data up to the end of the last tensor the header declares. A reader that asks
+// this as it goes never reads more than the header accounts for. When `head` already shows an unusable
+// length field or header the answer is head.size(): decode_safetensors on those bytes says what is wrong.
+std::uint64_t safetensors_bytes_needed(std::span<const std::byte> head);
+
+// For `read`, the first bytes of a file of `file_size` bytes, read as far as safetensors_bytes_needed
+// asked: the IOError decode_safetensors gives for the whole file when bytes were left unread (the
+// header's own problem, or the count of trailing bytes after the last tensor); nothing otherwise.
+void require_whole_file(std::span<const std::byte> read, std::uint64_t file_size, const std::string& source);
+
 }  // namespace keel::io

@@ -89,9 +89,16 @@ void apply_weights(const Model& model, const io::KeelFileContents& file, const s
   for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
 }
 
+// A keel file's bytes, never more than its header accounts for (a huge file, or one that only grows
+// with its trailing bytes, is refused without reading them).
+std::vector<std::byte> read_keel_file_bytes(const std::filesystem::path& path) {
+  io::FileBytes file = io::read_file_bytes_as_needed(path, io::safetensors_bytes_needed);
+  io::require_whole_file(file.bytes, file.file_size, path.string());
+  return std::move(file.bytes);
+}
+
 io::KeelFileContents read_keel_file(const std::filesystem::path& path, bool require_keel_format) {
-  std::vector<std::byte> bytes = io::read_file_bytes(path);
-  return io::decode_keel_file(bytes, path.string(), require_keel_format);
+  return io::decode_keel_file(read_keel_file_bytes(path), path.string(), require_keel_format);
 }
 
 // The "compile" section, turned into objects before the model is built (IOError naming the file otherwise).
@@ -235,8 +242,7 @@ void Model::load_weights(const std::filesystem::path& path) {
 }
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
-  std::vector<std::byte> bytes = io::read_file_bytes(path);
-  return load_model_from_bytes(bytes, path.string());
+  return load_model_from_bytes(read_keel_file_bytes(path), path.string());
 }
 
 std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {

@@ -460,3 +460,24 @@ TEST_CASE("load_model refuses what is not a regular file without blocking or rea
   KEEL_CHECK_THROWS(load_model("/dev/zero"), IOError, Contains("/dev/zero") && Contains("not a regular file"));
   KEEL_CHECK_THROWS(load_model(dir.path()), IOError, Contains("not a regular file"));
 }
+
+TEST_CASE("load_model and load_weights read no more of a file than its header accounts for", "[saving]") {
+  test::TempDir dir("oversized");
+  auto model = linear(0.5, -1.0, 0.25);
+  model->compile({.optimizer = "sgd", .loss = "mse"});
+  const auto path = dir / "m.keel";
+  model->save(path);
+  const auto saved = std::filesystem::file_size(path);
+  // 64 GiB of trailing zeros as a sparse file: reading them would take minutes and 64 GiB of memory.
+  const std::uint64_t huge = std::uint64_t(1) << 36;
+  std::filesystem::resize_file(path, huge);
+  const std::string trailing = std::to_string(huge - saved) + " trailing bytes after the last tensor";
+  KEEL_CHECK_THROWS(load_model(path), IOError, Contains(path.string()) && Contains(trailing));
+  const auto before = test::weight_bytes(*model);
+  KEEL_CHECK_THROWS(model->load_weights(path), IOError, Contains(trailing));
+  CHECK(test::weight_bytes(*model) == before);
+  std::filesystem::resize_file(path, saved + 1);
+  KEEL_CHECK_THROWS(load_model(path), IOError, Contains("1 trailing bytes after the last tensor"));
+  std::filesystem::resize_file(path, saved);
+  CHECK_NOTHROW(load_model(path));
+}
