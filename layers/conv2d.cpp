@@ -48,7 +48,7 @@ Tensor Conv2DLayer::call(const Tensor& x, const CallContext&) {
                                 .dilation_w = options_.dilation_rate.w,
                                 .same_padding = same_padding_,
                                 .channels_first = channels_first_,
-                                .relu = options_.activation.name() == "relu"};
+                                .relu = options_.activation.is_builtin_relu()};
   Tensor y = ops::conv2d(x, kernel_.value(), options_.use_bias ? bias_.value() : Tensor(), conv);
   return conv.relu ? y : options_.activation(y);
 }

@@ -35,7 +35,7 @@ Tensor DenseLayer::call(const Tensor& x, const CallContext&) {
   out_shape.back() = options_.units;
   Tensor x2 = x.dim() == 2 ? x : ops::reshape(x, {x.numel() / std::max<std::int64_t>(in, 1), in});
   // Bias and ReLU go into the one pass over the GEMM's output; other activations follow.
-  const bool fused_relu = options_.activation.name() == "relu";
+  const bool fused_relu = options_.activation.is_builtin_relu();
   Tensor y = ops::linear(x2, kernel_.value(), options_.use_bias ? bias_.value() : Tensor(), fused_relu);
   if (!fused_relu) y = options_.activation(y);
   return x.dim() == 2 ? y : ops::reshape(y, out_shape);

@@ -47,6 +47,15 @@ TEST_CASE("Conv2D forward on a hand-computed case", "[layers][conv2d]") {
   check_values((*conv)(x), {0, 7, 27, 37});
 }
 
+TEST_CASE("Conv2D fuses only keel's own relu: a function of another kind named relu is applied", "[layers][conv2d]") {
+  auto conv = layers::Conv2D(
+      {.filters = 1, .kernel_size = 2, .activation = keel::Activation("relu", [](const Tensor& x) { return x * 2.0; })});
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 3, 3, 1});
+  (*conv)(x);
+  conv->set_weights({Tensor::from_vector({1, 2, 3, 4}, {2, 2, 1, 1}), Tensor::from_vector({-40}, {1})});
+  check_values((*conv)(x), {-6, 14, 54, 74});  // 2 · ([37, 47, 67, 77] − 40)
+}
+
 TEST_CASE("Conv2D channels_first agrees with channels_last on the same kernel", "[layers][conv2d]") {
   Float64Scope f64;
   for (const char* padding : {"valid", "same"}) {

@@ -41,6 +41,13 @@ TEST_CASE("Dense forward on a hand-computed case with relu", "[layers][dense]") 
   check_values((*dense)(Tensor::from_vector({1, 2}, {1, 2})), {5.5, 0, 0});
 }
 
+TEST_CASE("Dense fuses only keel's own relu: a function of another kind named relu is applied", "[layers][dense]") {
+  auto dense = layers::Dense({.units = 3, .activation = keel::Activation("relu", [](const Tensor& x) { return x * 2.0; })});
+  (*dense)(Tensor::zeros({1, 2}));
+  dense->set_weights({Tensor::from_vector({1, -1, 0, 2, 0.5, -3}, {2, 3}), Tensor::from_vector({0.5, 0, 1}, {3})});
+  check_values((*dense)(Tensor::from_vector({1, 2}, {1, 2})), {11, 0, -10});  // 2 · [5.5, 0, -5]
+}
+
 TEST_CASE("Dense applies to the last axis of a rank-3 input", "[layers][dense]") {
   auto dense = layers::Dense({.units = 2, .kernel_initializer = "ones", .bias_initializer = keel::initializers::Constant{.value = 1}});
   Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {2, 3, 2});
