@@ -7,15 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "keel/core/config_reader.h"
-
 namespace keel::models::detail {
 
 // The class name and config of a serialized {"class_name": ..., "config": {...}} object; ValueError
 // naming `op` for any other shape.
 std::pair<std::string, nlohmann::json> split_serialized(const nlohmann::json& json, std::string_view op);
-
-// The one strict config reader, shared with layers and optimizers (core/config_reader.h).
-using ConfigReader = config::ConfigReader;
 
 }  // namespace keel::models::detail

@@ -7,13 +7,14 @@
 #include <map>
 
 #include "keel/core/error.h"
+#include "keel/core/config_reader.h"
 #include "keel/models/detail/config_reader.h"
 #include "keel/models/losses.h"
 
 namespace keel::losses {
 namespace {
 
-using models::detail::ConfigReader;
+using config::ConfigReader;
 
 const std::map<std::string, std::function<std::shared_ptr<Loss>()>, std::less<>>& by_name() {
   static const std::map<std::string, std::function<std::shared_ptr<Loss>()>, std::less<>> table = [] {

@@ -7,13 +7,14 @@
 #include <map>
 
 #include "keel/core/error.h"
+#include "keel/core/config_reader.h"
 #include "keel/models/detail/config_reader.h"
 #include "keel/models/metrics.h"
 
 namespace keel::metrics {
 namespace {
 
-using models::detail::ConfigReader;
+using config::ConfigReader;
 
 // Reads the options a metric class has (detected by member) from its config.
 template <class M, class Options>
