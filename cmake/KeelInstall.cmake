@@ -8,9 +8,12 @@ install(TARGETS keel EXPORT keelTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES keel.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/keel)
+# Public headers only: a room's detail/ folders and core/kernels/ are internal and not installed
+# (tests/package/check_consumer.sh checks that no installed header includes one).
 foreach(room IN LISTS KEEL_ROOMS)
   install(DIRECTORY ${room}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/keel/${room}
-          FILES_MATCHING PATTERN "*.h")
+          FILES_MATCHING PATTERN "*.h"
+          PATTERN detail EXCLUDE PATTERN kernels EXCLUDE)
 endforeach()
 install(EXPORT keelTargets NAMESPACE keel:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/keel)
 configure_package_config_file(cmake/keelConfig.cmake.in ${CMAKE_BINARY_DIR}/keelConfig.cmake

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "keel/core/error.h"
-#include "keel/models/keel_file.h"
+#include "keel/models/detail/keel_file.h"
 #include "keel/models/model.h"
 #include "keel/models/saving.h"
 

@@ -16,8 +16,8 @@
 #include "keel/core/random.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/input.h"
-#include "keel/models/atomic_file.h"
-#include "keel/models/keel_file.h"
+#include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/keel_file.h"
 #include "keel/models/sequential.h"
 
 namespace {

@@ -14,7 +14,6 @@
 
 #include "keel/layers/layer.h"
 #include "keel/models/callbacks.h"
-#include "keel/models/detail/call_guard.h"
 #include "keel/models/history.h"
 #include "keel/models/losses.h"
 #include "keel/models/metrics.h"
@@ -90,9 +89,23 @@ struct SaveOptions {
   bool include_optimizer = true;
 };
 
+// One batch as train_step and test_step see it. Under a multi-replica strategy it holds this replica's
+// rows of the global batch, the first of which is row `first_sample` of it (0 in one process).
+struct Batch {
+  Tensor x;
+  Tensor y;
+  Tensor sample_weight = {};
+  std::int64_t first_sample = 0;
+};
+
+namespace models::detail {
+struct TrainingState;
+}
+
 class Model : public layers::Layer {
  public:
   Model(std::string class_name, std::string name);
+  ~Model() override;
 
   // Containers pass the flag to every layer inside.
   void set_trainable(bool trainable) override;
@@ -100,7 +113,9 @@ class Model : public layers::Layer {
   virtual bool build_from_declared_input() { return built(); }
 
   void compile(CompileOptions options);
-  bool compiled() const { return compiled_; }
+  bool compiled() const;
+  // Keras's get_compile_config(): {"optimizer", "loss", "metrics"}; null when not compiled.
+  nlohmann::json get_compile_config() const;
 
   History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
   // Loss, then each metric in compile order (names in metrics_names()).
@@ -115,12 +130,12 @@ class Model : public layers::Layer {
   // Layer's get_weights / set_weights, under the model's thread rules (docs/threads.md).
   std::vector<Tensor> get_weights() const;
   void set_weights(const std::vector<Tensor>& values);
-  // Which threads use the model now; for diagnostics and tests.
-  const models::detail::CallGuard& call_guard() const { return calls_; }
+  // Calls from other threads now waiting for the model (docs/threads.md); for diagnostics and tests.
+  std::size_t calls_waiting() const;
 
   // Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit after the current step.
   bool stop_training = false;
-  const std::shared_ptr<optim::Optimizer>& optimizer() const { return optimizer_; }
+  const std::shared_ptr<optim::Optimizer>& optimizer() const;
 
   // Keras's table: layer (type), output shape, params; then total, trainable, non-trainable.
   void summary(std::ostream& out) const;
@@ -134,37 +149,47 @@ class Model : public layers::Layer {
   // Validates the whole file against the model before changing anything (IOError otherwise).
   void load_weights(const std::filesystem::path& path);
 
+ protected:
+  // Keras 3's "customize what happens in fit" (docs/training.md): fit and train_on_batch call
+  // train_step once per batch, evaluate and test_on_batch call test_step, predict calls predict_step.
+  // The defaults are Keras's: forward in training mode, compute_loss, track_loss, apply_gradients (which
+  // also commits the batch's state updates, such as BatchNormalization's moving statistics), then
+  // compute_metrics. Under a multi-replica strategy the same code runs on each replica's rows.
+  virtual Logs train_step(const Batch& batch);
+  virtual Logs test_step(const Batch& batch);
+  virtual Tensor predict_step(const Tensor& x);
+
+  // The compiled loss of the batch plus the losses the layers added during the call (activity
+  // regularizers, weight penalties): Keras's compute_loss. Under a strategy, this replica's part of the
+  // global batch's loss (the replicas' parts sum to it).
+  Tensor compute_loss(const Tensor& x, const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
+  // Adds the batch's loss to the running mean that the logs report as "loss"; returns the global batch's
+  // loss value.
+  double track_loss(const Tensor& loss);
+  // Backpropagates `loss`, steps the optimizer over the weights that were trainable at compile time
+  // (gradients summed over replicas under a strategy), then commits `staged` (the state updates of the
+  // forward call, e.g. BatchNormalization's moving statistics).
+  void apply_gradients(const Tensor& loss, layers::StateUpdates& staged);
+  // Updates the compiled metrics with the batch (the global batch under a strategy) and returns the
+  // running logs: "loss", then each metric by name.
+  Logs compute_metrics(const Tensor& x, const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
+  // True when fit must drop a step whose loss is not finite (a TerminateOnNaN callback is active).
+  bool drops_nonfinite_steps() const;
+
  private:
-  struct BatchResult {
-    double loss = 0;
-    bool finite = true;
-  };
   void require_compiled(const char* what) const;
-  void snapshot_trainable_weights();
-  void warn_if_trainable_changed();
-  BatchResult train_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight, bool stop_on_nonfinite);
-  void test_step(const Tensor& x, const Tensor& y, const Tensor& sample_weight);
-  void check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what);
+  // Takes the compile-time snapshot of the trainable weights, or warns when the flags changed since.
+  void prepare_training();
   void reset_metrics();
-  void update_metrics(const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
-  std::map<std::string, double> metric_results() const;
+  // The running logs: "loss", then each metric by name.
+  Logs metric_results() const;
+  // Runs train_step (training) or test_step on this replica's rows of a global batch.
+  Logs run_step(const Batch& global, bool training);
   std::vector<double> run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
                                      std::int64_t batch_size, int verbose);
+  void check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what);
 
-  bool compiled_ = false;
-  std::shared_ptr<optim::Optimizer> optimizer_;
-  std::shared_ptr<losses::Loss> loss_;
-  std::vector<MetricSpec> metric_specs_;
-  std::vector<std::shared_ptr<metrics::Metric>> metrics_;  // resolved
-  double loss_sum_ = 0, loss_weight_ = 0;  // the epoch's batch-size-weighted loss
-  std::vector<Variable> trained_;  // the compile snapshot
-  bool snapshot_taken_ = false;
-  // Serializes calls from several threads; a call from another thread while fit runs is a UsageError.
-  mutable models::detail::CallGuard calls_;
-  // A shared entry for an inference call; exclusive while the model is not built yet (the call builds it).
-  models::detail::CallGuard::Entry enter_inference(const char* what) const;
-  friend class ModelSaving;
-  friend class DistributedTraining;  // steps under a multi-replica strategy (models/distributed_training.h)
+  std::unique_ptr<models::detail::TrainingState> state_;
 };
 
 // Rebuilds a model saved with Model::save (config through the layer registry, then weights and,

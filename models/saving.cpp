@@ -16,8 +16,9 @@
 #include "keel/core/strategy.h"
 #include "keel/layers/registry.h"
 #include "keel/layers/weight_creation_check.h"
-#include "keel/models/atomic_file.h"
-#include "keel/models/keel_file.h"
+#include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/training_state.h"
+#include "keel/models/detail/keel_file.h"
 #include "keel/models/model.h"
 #include "keel/models/sequential.h"
 #include "keel/optim/registry.h"
@@ -190,48 +191,48 @@ void register_model_classes() {
   });
 }
 
+namespace {
+
+// Tensors under their names in a keel file, contiguous.
+using NamedTensorList = std::vector<std::pair<std::string, Tensor>>;
+
+NamedTensorList weight_tensors(const Model& model) {
+  NamedTensorList out;
+  for (const auto& [name, v] : structural_weights(model)) out.emplace_back(name, v.value().contiguous());
+  return out;
+}
+
+void write_keel_file(const std::filesystem::path& path, const NamedTensorList& tensors, const std::string& config) {
+  std::vector<io::TensorView> views;
+  for (const auto& [name, t] : tensors) views.push_back(view_of(name, t));
+  io::atomic_write_file(path, io::encode_keel_file(views, config));
+}
+
+}  // namespace
+
 // Under a multi-replica strategy only rank 0 writes (the replicas hold the same weights).
 void Model::save_weights(const std::filesystem::path& path) const {
-  auto entry = calls_.enter(models::detail::CallGuard::Access::shared, "save_weights", name());
+  auto entry = state_->calls.enter(models::detail::CallGuard::Access::shared, "save_weights", name());
   if (!distribute::current_strategy().is_chief()) return;
-  std::vector<io::TensorView> views;
-  std::vector<Tensor> keep;
-  for (const auto& [name, v] : structural_weights(*this)) {
-    keep.push_back(v.value().contiguous());
-    views.push_back(view_of(name, keep.back()));
-  }
-  io::atomic_write_file(path, io::encode_keel_file(views, ""));
+  write_keel_file(path, weight_tensors(*this), "");
 }
 
 void Model::save(const std::filesystem::path& path, SaveOptions options) const {
-  auto entry = calls_.enter(models::detail::CallGuard::Access::shared, "save", name());
+  auto entry = state_->calls.enter(models::detail::CallGuard::Access::shared, "save", name());
   if (!distribute::current_strategy().is_chief()) return;
-  std::vector<io::TensorView> views;
-  std::vector<Tensor> keep;
-  std::vector<std::string> names;
-  for (const auto& [name, v] : structural_weights(*this)) {
-    keep.push_back(v.value().contiguous());
-    names.push_back(name);
-  }
+  NamedTensorList tensors = weight_tensors(*this);
   nlohmann::json config = {{"model", serialize()}};
-  if (compiled_) {
-    nlohmann::json compile = {{"optimizer", optimizer_->get_config()}, {"loss", losses::serialize(*loss_)}};
-    compile["metrics"] = nlohmann::json::array();
-    for (const auto& spec : metric_specs_) compile["metrics"].push_back(spec.name);
-    config["compile"] = compile;
-    if (options.include_optimizer) {
-      for (auto& [slot, value] : optimizer_->state(structural_weights(*this))) {
-        keep.push_back(value.contiguous());
-        names.push_back(kOptimizerPrefix + slot);
-      }
-    }
+  if (compiled()) {
+    config["compile"] = get_compile_config();
+    if (options.include_optimizer)
+      for (auto& [slot, value] : optimizer()->state(structural_weights(*this)))
+        tensors.emplace_back(kOptimizerPrefix + slot, value.contiguous());
   }
-  for (std::size_t i = 0; i < keep.size(); ++i) views.push_back(view_of(names[i], keep[i]));
-  io::atomic_write_file(path, io::encode_keel_file(views, config.dump()));
+  write_keel_file(path, tensors, config.dump());
 }
 
 void Model::load_weights(const std::filesystem::path& path) {
-  auto entry = calls_.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
+  auto entry = state_->calls.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
   io::KeelFileContents file = read_keel_file(path, false);
   if (!built()) build_from_declared_input();
   if (!built())

@@ -13,7 +13,7 @@
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/error.h"
 #include "keel/core/log.h"
-#include "keel/optim/clipping.h"
+#include "keel/optim/detail/clipping.h"
 
 namespace keel::optim {
 namespace {

@@ -5,7 +5,7 @@
 #include "keel/core/error.h"
 #include "keel/models/detail/targets.h"
 #include "keel/models/losses.h"
-#include "keel/models/losses/sigmoid_cross_entropy.h"
+#include "keel/models/losses/detail/sigmoid_cross_entropy.h"
 
 namespace keel::losses {
 namespace {

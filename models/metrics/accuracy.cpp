@@ -6,7 +6,7 @@
 #include "keel/core/error.h"
 #include "keel/models/detail/targets.h"
 #include "keel/models/metrics.h"
-#include "keel/models/metrics/samples.h"
+#include "keel/models/metrics/detail/samples.h"
 
 namespace keel::metrics {
 namespace {

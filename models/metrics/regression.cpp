@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "keel/models/metrics.h"
-#include "keel/models/metrics/samples.h"
+#include "keel/models/metrics/detail/samples.h"
 
 namespace keel::metrics {
 

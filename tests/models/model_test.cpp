@@ -115,7 +115,7 @@ void while_gated(Gate& gate, const Model& model, const std::function<void()>& ca
     call();
     done = true;
   });
-  while (!done && model.call_guard().waiting() == 0) std::this_thread::yield();
+  while (!done && model.calls_waiting() == 0) std::this_thread::yield();
   gate.release();
   other.join();
 }

@@ -15,7 +15,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "keel/models/atomic_file.h"
+#include "keel/models/detail/atomic_file.h"
 
 namespace keel::test {
 

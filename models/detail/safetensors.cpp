@@ -1,4 +1,4 @@
-#include "keel/models/safetensors.h"
+#include "keel/models/detail/safetensors.h"
 
 #include <fmt/format.h>
 
@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/error.h"
-#include "keel/models/file_signature.h"
-#include "keel/models/strict_json.h"
+#include "keel/models/detail/file_signature.h"
+#include "keel/models/detail/strict_json.h"
 
 namespace keel::io {
 namespace {

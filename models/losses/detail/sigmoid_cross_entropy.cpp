@@ -1,4 +1,4 @@
-#include "keel/models/losses/sigmoid_cross_entropy.h"
+#include "keel/models/losses/detail/sigmoid_cross_entropy.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "keel/models/crc32.h"
+#include "keel/models/detail/crc32.h"
 
 #include <zlib.h>
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keel/models/safetensors.h"
+#include "keel/models/detail/safetensors.h"
 
 namespace keel::io {
 

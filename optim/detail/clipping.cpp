@@ -1,4 +1,4 @@
-#include "keel/optim/clipping.h"
+#include "keel/optim/detail/clipping.h"
 
 #include <cmath>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "keel/models/file_signature.h"
+#include "keel/models/detail/file_signature.h"
 
 #include <algorithm>
 #include <string_view>

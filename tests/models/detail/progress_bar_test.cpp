@@ -5,7 +5,7 @@
 #include <sstream>
 #include <thread>
 
-#include "keel/models/progress_bar.h"
+#include "keel/models/detail/progress_bar.h"
 
 using Catch::Matchers::Contains;
 using keel::ProgressBar;

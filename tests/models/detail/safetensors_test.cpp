@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "keel/core/error.h"
-#include "keel/models/safetensors.h"
+#include "keel/models/detail/safetensors.h"
 #include "models/file_test_support.h"
 
 using Catch::Matchers::Contains;

@@ -1,4 +1,4 @@
-#include "keel/models/atomic_file.h"
+#include "keel/models/detail/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,4 +1,4 @@
-#include "keel/models/progress_bar.h"
+#include "keel/models/detail/progress_bar.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

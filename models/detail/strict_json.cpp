@@ -1,4 +1,4 @@
-#include "keel/models/strict_json.h"
+#include "keel/models/detail/strict_json.h"
 
 #include <fmt/format.h>
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "keel/core/error.h"
-#include "keel/models/atomic_file.h"
-#include "keel/models/keel_file.h"
+#include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/keel_file.h"
 #include "models/file_test_support.h"
 #include "models/save_kill_points.h"
 

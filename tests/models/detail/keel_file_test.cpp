@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/error.h"
-#include "keel/models/atomic_file.h"
-#include "keel/models/crc32.h"
-#include "keel/models/keel_file.h"
+#include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/crc32.h"
+#include "keel/models/detail/keel_file.h"
 #include "models/file_test_support.h"
 
 using Catch::Matchers::Contains;

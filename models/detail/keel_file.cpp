@@ -1,4 +1,4 @@
-#include "keel/models/keel_file.h"
+#include "keel/models/detail/keel_file.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/error.h"
-#include "keel/models/crc32.h"
-#include "keel/models/strict_json.h"
+#include "keel/models/detail/crc32.h"
+#include "keel/models/detail/strict_json.h"
 
 namespace keel::io {
 namespace {

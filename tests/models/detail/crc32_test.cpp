@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "keel/models/crc32.h"
+#include "keel/models/detail/crc32.h"
 #include "models/file_test_support.h"
 
 using keel::test::bytes_of;

@@ -1,0 +1,56 @@
+#include "keel/models/detail/epoch_iterator.h"
+
+#include "keel/autograd/grad_mode.h"
+#include "keel/autograd/ops.h"
+#include "keel/core/profiler.h"
+#include "keel/data/in_memory.h"
+#include "keel/models/detail/batch_rows.h"
+
+namespace keel::models::detail {
+namespace {
+
+// Class weights become per-sample weights (labels sparse [N] / [N, 1], or one-hot [N, C]).
+Tensor class_weights_for(const Tensor& y, const std::map<std::int64_t, double>& class_weight) {
+  std::vector<double> labels;
+  if (y.dim() >= 2 && y.shape().back() > 1) labels = ops::argmax(y, -1).to_vector();
+  else labels = y.to_vector();
+  std::vector<double> w(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    auto it = class_weight.find(static_cast<std::int64_t>(labels[i]));
+    w[i] = it == class_weight.end() ? 1.0 : it->second;
+  }
+  return Tensor::from_vector(w, {static_cast<std::int64_t>(w.size())});
+}
+
+Tensor combine_weights(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  NoGrad no_grad;
+  return ops::cast(a, DType::float64) * ops::cast(b, DType::float64).reshape(a.shape());
+}
+
+}  // namespace
+
+EpochIterator::EpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options)
+    : x_(std::move(x)), y_(std::move(y)), sample_weight_(std::move(sample_weight)), options_(std::move(options)),
+      samples_(samples_of(x_)), ranges_(data::batch_ranges(samples_, options_.batch_size)) {
+  if (!options_.class_weight.empty())
+    sample_weight_ = combine_weights(sample_weight_, class_weights_for(y_, options_.class_weight));
+}
+
+void EpochIterator::begin_epoch(std::int64_t epoch) {
+  if (!options_.shuffle) return;
+  auto perm = data::shuffled_indices(samples_, options_.seed + static_cast<std::uint64_t>(epoch));
+  order_ = Tensor::from_vector(std::vector<double>(perm.begin(), perm.end()), {samples_}, DType::int64);
+}
+
+Batch EpochIterator::batch(std::int64_t step) const {
+  profile::Scope scope("batch gather");
+  const auto [begin, end] = ranges_[static_cast<std::size_t>(step)];
+  if (!options_.shuffle)
+    return {.x = rows(x_, begin, end), .y = rows(y_, begin, end), .sample_weight = rows(sample_weight_, begin, end)};
+  Tensor idx = order_.narrow(0, begin, end - begin);
+  return {.x = rows_at(x_, idx), .y = rows_at(y_, idx), .sample_weight = rows_at(sample_weight_, idx)};
+}
+
+}  // namespace keel::models::detail
