@@ -19,7 +19,7 @@ std::shared_ptr<ActivationLayer> ActivationLayer::from_config(const nlohmann::js
   });
 }
 
-std::shared_ptr<ActivationLayer> Activation(ActivationLayer::Options options, std::string name) {
+Ref<ActivationLayer> Activation(ActivationLayer::Options options, std::string name) {
   return std::make_shared<ActivationLayer>(std::move(options), std::move(name));
 }
 

@@ -24,6 +24,6 @@ class ActivationLayer : public Layer {
   Options options_;
 };
 
-std::shared_ptr<ActivationLayer> Activation(ActivationLayer::Options options = {}, std::string name = "");
+Ref<ActivationLayer> Activation(ActivationLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

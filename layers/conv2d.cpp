@@ -95,7 +95,7 @@ std::shared_ptr<Conv2DLayer> Conv2DLayer::from_config(const nlohmann::json& conf
   });
 }
 
-std::shared_ptr<Conv2DLayer> Conv2D(Conv2DLayer::Options options, std::string name) {
+Ref<Conv2DLayer> Conv2D(Conv2DLayer::Options options, std::string name) {
   return std::make_shared<Conv2DLayer>(std::move(options), std::move(name));
 }
 

@@ -49,6 +49,6 @@ class Conv2DLayer : public Layer {
   Variable kernel_, bias_;
 };
 
-std::shared_ptr<Conv2DLayer> Conv2D(Conv2DLayer::Options options = {}, std::string name = "");
+Ref<Conv2DLayer> Conv2D(Conv2DLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

@@ -65,7 +65,7 @@ std::shared_ptr<DenseLayer> DenseLayer::from_config(const nlohmann::json& config
   });
 }
 
-std::shared_ptr<DenseLayer> Dense(DenseLayer::Options options, std::string name) {
+Ref<DenseLayer> Dense(DenseLayer::Options options, std::string name) {
   return std::make_shared<DenseLayer>(std::move(options), std::move(name));
 }
 

@@ -42,6 +42,6 @@ class DenseLayer : public Layer {
   Variable kernel_, bias_;
 };
 
-std::shared_ptr<DenseLayer> Dense(DenseLayer::Options options = {}, std::string name = "");
+Ref<DenseLayer> Dense(DenseLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

@@ -37,7 +37,7 @@ std::shared_ptr<DropoutLayer> DropoutLayer::from_config(const nlohmann::json& c)
   });
 }
 
-std::shared_ptr<DropoutLayer> Dropout(DropoutLayer::Options options, std::string name) {
+Ref<DropoutLayer> Dropout(DropoutLayer::Options options, std::string name) {
   return std::make_shared<DropoutLayer>(options, std::move(name));
 }
 

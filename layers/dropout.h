@@ -32,6 +32,6 @@ class DropoutLayer : public Layer {
   CallSeeds mask_seeds_;
 };
 
-std::shared_ptr<DropoutLayer> Dropout(DropoutLayer::Options options = {}, std::string name = "");
+Ref<DropoutLayer> Dropout(DropoutLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

@@ -44,7 +44,7 @@ std::shared_ptr<FlattenLayer> FlattenLayer::from_config(const nlohmann::json& c)
   });
 }
 
-std::shared_ptr<FlattenLayer> Flatten(FlattenLayer::Options options, std::string name) {
+Ref<FlattenLayer> Flatten(FlattenLayer::Options options, std::string name) {
   return std::make_shared<FlattenLayer>(std::move(options), std::move(name));
 }
 

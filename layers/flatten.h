@@ -27,6 +27,6 @@ class FlattenLayer : public Layer {
   bool channels_first_ = false;
 };
 
-std::shared_ptr<FlattenLayer> Flatten(FlattenLayer::Options options = {}, std::string name = "");
+Ref<FlattenLayer> Flatten(FlattenLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

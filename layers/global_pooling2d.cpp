@@ -49,10 +49,10 @@ std::shared_ptr<GlobalMaxPooling2DLayer> GlobalMaxPooling2DLayer::from_config(co
   return make_from_config<GlobalMaxPooling2DLayer>("GlobalMaxPooling2D", config, read_options);
 }
 
-std::shared_ptr<GlobalAveragePooling2DLayer> GlobalAveragePooling2D(GlobalPooling2DOptions options, std::string name) {
+Ref<GlobalAveragePooling2DLayer> GlobalAveragePooling2D(GlobalPooling2DOptions options, std::string name) {
   return std::make_shared<GlobalAveragePooling2DLayer>(std::move(options), std::move(name));
 }
-std::shared_ptr<GlobalMaxPooling2DLayer> GlobalMaxPooling2D(GlobalPooling2DOptions options, std::string name) {
+Ref<GlobalMaxPooling2DLayer> GlobalMaxPooling2D(GlobalPooling2DOptions options, std::string name) {
   return std::make_shared<GlobalMaxPooling2DLayer>(std::move(options), std::move(name));
 }
 

@@ -42,8 +42,8 @@ class GlobalMaxPooling2DLayer : public GlobalPooling2DLayer {
   static std::shared_ptr<GlobalMaxPooling2DLayer> from_config(const nlohmann::json& config);
 };
 
-std::shared_ptr<GlobalAveragePooling2DLayer> GlobalAveragePooling2D(GlobalPooling2DOptions options = {},
+Ref<GlobalAveragePooling2DLayer> GlobalAveragePooling2D(GlobalPooling2DOptions options = {},
                                                                     std::string name = "");
-std::shared_ptr<GlobalMaxPooling2DLayer> GlobalMaxPooling2D(GlobalPooling2DOptions options = {}, std::string name = "");
+Ref<GlobalMaxPooling2DLayer> GlobalMaxPooling2D(GlobalPooling2DOptions options = {}, std::string name = "");
 
 }  // namespace keel::layers

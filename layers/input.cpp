@@ -44,7 +44,7 @@ std::shared_ptr<InputLayer> InputLayer::from_config(const nlohmann::json& c) {
   });
 }
 
-std::shared_ptr<InputLayer> Input(InputLayer::Options options, std::string name) {
+Ref<InputLayer> Input(InputLayer::Options options, std::string name) {
   return std::make_shared<InputLayer>(std::move(options), std::move(name));
 }
 

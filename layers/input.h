@@ -31,6 +31,6 @@ class InputLayer : public Layer {
   Options options_;
 };
 
-std::shared_ptr<InputLayer> Input(InputLayer::Options options = {}, std::string name = "");
+Ref<InputLayer> Input(InputLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

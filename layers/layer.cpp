@@ -63,7 +63,10 @@ void Layer::set_dtype(DType dtype) {
   dtype_ = dtype;
 }
 
-void Layer::set_trainable(bool trainable) { trainable_ = trainable; }
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  for (const auto& inner : sublayers()) inner->set_trainable(trainable);
+}
 
 void Layer::build(const Shape&) {}
 
@@ -90,9 +93,44 @@ void Layer::check_input(const Tensor& x) const {
   }
 }
 
+namespace {
+
+// How deep the current thread is in nested layer calls: a call at depth 0 is an outermost call.
+thread_local int g_call_depth = 0;
+
+struct CallDepth {
+  bool outermost = g_call_depth++ == 0;
+  ~CallDepth() { --g_call_depth; }
+};
+
+std::string shapes_text(const std::vector<SymbolicTensor>& inputs) {
+  std::string out;
+  for (const auto& t : inputs) out += (out.empty() ? "" : " and ") + to_string(t.shape());
+  return out;
+}
+
+}  // namespace
+
+Tensor Layer::cast_input(const Tensor& x) const {
+  if (!x.defined()) throw ValueError(fmt::format("{} '{}': the input tensor is undefined", class_name_, name_));
+  return is_floating(x.dtype()) && x.dtype() != dtype_ ? ops::cast(x, dtype_) : x;
+}
+
+void Layer::record_activity(const Tensor& y, const CallContext& ctx) {
+  // Only training calls touch layer state, so concurrent inference calls share nothing mutable.
+  if (ctx.training && activity_regularizer_ && y.dim() > 0 && y.shape()[0] > 0)
+    activity_losses_.push_back(activity_regularizer_(y) / static_cast<double>(y.shape()[0]));
+}
+
+void Layer::clear_activity_losses() {
+  activity_losses_.clear();
+  for (const auto& inner : sublayers()) inner->clear_activity_losses();
+}
+
 Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
-  if (!x_in.defined()) throw ValueError(fmt::format("{} '{}': the input tensor is undefined", class_name_, name_));
-  Tensor x = is_floating(x_in.dtype()) && x_in.dtype() != dtype_ ? ops::cast(x_in, dtype_) : x_in;
+  CallDepth depth;
+  if (depth.outermost && ctx.training) clear_activity_losses();
+  Tensor x = cast_input(x_in);
   if (!built_) build_from(x.shape());
   check_input(x);
   Tensor y;
@@ -100,13 +138,71 @@ Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
     profile::Scope scope(class_name_, " forward");
     y = call(x, ctx);
   }
-  // Only training calls touch layer state, so concurrent inference calls share nothing mutable.
-  if (ctx.training) {
-    activity_losses_.clear();
-    if (activity_regularizer_ && y.dim() > 0 && y.shape()[0] > 0)
-      activity_losses_.push_back(activity_regularizer_(y) / static_cast<double>(y.shape()[0]));
-  }
+  record_activity(y, ctx);
   return y;
+}
+
+Tensor Layer::operator()(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  if (!takes_input_list()) {
+    if (inputs.size() != 1)
+      throw ValueError(fmt::format("{} '{}' takes one input, got a list of {}", class_name_, name_, inputs.size()));
+    return (*this)(inputs[0], ctx);
+  }
+  CallDepth depth;
+  if (depth.outermost && ctx.training) clear_activity_losses();
+  std::vector<Tensor> xs;
+  std::vector<Shape> shapes;
+  for (const Tensor& x : inputs) {
+    xs.push_back(cast_input(x));
+    shapes.push_back(xs.back().shape());
+  }
+  if (!built_) {
+    build_list(shapes);
+    built_input_shape_ = shapes.empty() ? Shape{} : shapes[0];
+    built_ = true;
+  }
+  Tensor y;
+  {
+    profile::Scope scope(class_name_, " forward");
+    y = call_list(xs, ctx);
+  }
+  record_activity(y, ctx);
+  return y;
+}
+
+void Layer::build_list(const std::vector<Shape>&) {
+  throw UsageError(fmt::format("{} '{}' takes one input, not a list", class_name_, name_));
+}
+
+Tensor Layer::call_list(const std::vector<Tensor>&, const CallContext&) {
+  throw UsageError(fmt::format("{} '{}' takes one input, not a list", class_name_, name_));
+}
+
+SymbolicTensor Layer::operator()(const SymbolicTensor& x, const CallOptions& options) {
+  return (*this)(std::vector<SymbolicTensor>{x}, options);
+}
+
+SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs, const CallOptions& options) {
+  if (inputs.empty()) throw ValueError(fmt::format("{} '{}': called on an empty list of tensors", class_name_, name_));
+  std::vector<Tensor> samples;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined())
+      throw ValueError(fmt::format("{} '{}': symbolic input {} is undefined", class_name_, name_, i));
+    samples.push_back(inputs[i].sample());
+  }
+  std::shared_ptr<Layer> self = weak_from_this().lock();
+  if (!self)
+    throw UsageError(fmt::format("{} '{}': a layer called on symbolic tensors must be held by a std::shared_ptr "
+                                 "(make it with its factory, e.g. layers::Dense)",
+                                 class_name_, name_));
+  Tensor sample;
+  try {
+    NoGrad no_grad;
+    sample = samples.size() == 1 && !takes_input_list() ? (*this)(samples[0], CallContext{}) : (*this)(samples, CallContext{});
+  } catch (const ShapeError& e) {
+    throw ShapeError(fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), e.what()));
+  }
+  return SymbolicTensor::produced_by(std::make_shared<Node>(Node{self, inputs, options.training}), sample);
 }
 
 Tensor Layer::operator()(const Tensor& x, bool training) { return (*this)(x, CallContext{.training = training}); }

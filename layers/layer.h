@@ -33,6 +33,7 @@
 #include "keel/layers/constraints.h"
 #include "keel/layers/initializers.h"
 #include "keel/layers/regularizers.h"
+#include "keel/layers/symbolic_tensor.h"
 
 namespace keel::layers {
 
@@ -87,13 +88,25 @@ class Layer : public std::enable_shared_from_this<Layer> {
   virtual void set_dtype(DType dtype);
 
   bool trainable() const { return trainable_; }
-  // Containers set it on every layer inside.
+  // Sets the flag of this layer and of every layer inside it (sublayers(), recursively), as Keras's
+  // setter does: freezing a model or a user-written container freezes all it holds.
   virtual void set_trainable(bool trainable);
 
   // Builds on the first call, checks the input against the built layer, casts float inputs to the
   // layer's dtype, runs call() and records activity-regularization terms.
   Tensor operator()(const Tensor& x, const CallContext& ctx = {});
   Tensor operator()(const Tensor& x, bool training);
+  // Layers that take a list (merge layers, models with several inputs); for any other layer the list
+  // must hold one tensor.
+  Tensor operator()(const std::vector<Tensor>& inputs, const CallContext& ctx = {});
+  // A symbolic call (docs/functional.md): builds the layer from the inputs' shapes, runs it on their
+  // samples to learn the output's shape and dtype, and records the call as a Node of the graph. A
+  // ShapeError names the layer and the shapes it was called on. The layer must be held by a shared_ptr
+  // (its factory makes one).
+  SymbolicTensor operator()(const SymbolicTensor& x, const CallOptions& options = {});
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs, const CallOptions& options = {});
+  // True for layers whose call takes a list of tensors (merge layers, models with several inputs).
+  virtual bool takes_input_list() const { return false; }
   // Builds from a full input shape (batch first) without calling.
   void build_from(const Shape& input_shape);
 
@@ -124,9 +137,14 @@ class Layer : public std::enable_shared_from_this<Layer> {
   const Shape& built_input_shape() const { return built_input_shape_; }
 
  protected:
+  // This layer's flag alone: a container's from_config, whose inner layers restored their own flags.
+  void set_own_trainable(bool trainable) { trainable_ = trainable; }
   // Create the weights for this input shape (batch first). Called once.
   virtual void build(const Shape& input_shape);
   virtual Tensor call(const Tensor& x, const CallContext& ctx) = 0;
+  // The list forms, for layers whose takes_input_list() is true; the defaults refuse a list.
+  virtual void build_list(const std::vector<Shape>& input_shapes);
+  virtual Tensor call_list(const std::vector<Tensor>& inputs, const CallContext& ctx);
 
   Variable add_weight(const std::string& name, const Shape& shape, const WeightOptions& options = {});
   void set_input_spec(InputSpec spec) { input_spec_ = std::move(spec); }
@@ -137,6 +155,13 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
  private:
   void check_input(const Tensor& x) const;
+  // Casts a float input to the layer's dtype (ValueError for an undefined one).
+  Tensor cast_input(const Tensor& x) const;
+  // After a training call: the activity penalty of its output.
+  void record_activity(const Tensor& y, const CallContext& ctx);
+  // The activity penalties of this layer and every layer inside, cleared at the start of an outermost
+  // training call; each call inside adds its own, so a layer called twice keeps both.
+  void clear_activity_losses();
 
   std::string class_name_;
   std::string name_;
@@ -151,6 +176,21 @@ class Layer : public std::enable_shared_from_this<Layer> {
 };
 
 using LayerPtr = std::shared_ptr<Layer>;
+
+// What layer factories return: the shared_ptr to the layer, callable like the layer itself, so that
+// `layers::Dense({.units = 10})(x)` reads as Keras's `layers.Dense(10)(x)`.
+template <class T>
+class Ref : public std::shared_ptr<T> {
+ public:
+  Ref(std::shared_ptr<T> layer) : std::shared_ptr<T>(std::move(layer)) {}
+  Tensor operator()(const Tensor& x, const CallContext& ctx = {}) const { return (**this)(x, ctx); }
+  Tensor operator()(const Tensor& x, bool training) const { return (**this)(x, training); }
+  Tensor operator()(const std::vector<Tensor>& inputs, const CallContext& ctx = {}) const { return (**this)(inputs, ctx); }
+  SymbolicTensor operator()(const SymbolicTensor& x, const CallOptions& options = {}) const { return (**this)(x, options); }
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs, const CallOptions& options = {}) const {
+    return (**this)(inputs, options);
+  }
+};
 
 // "BatchNormalization" -> "batch_normalization".
 std::string snake_case(const std::string& class_name);

@@ -72,10 +72,10 @@ std::shared_ptr<AveragePooling2DLayer> AveragePooling2DLayer::from_config(const 
   return make_from_config<AveragePooling2DLayer>("AveragePooling2D", config, read_options);
 }
 
-std::shared_ptr<MaxPooling2DLayer> MaxPooling2D(Pooling2DOptions options, std::string name) {
+Ref<MaxPooling2DLayer> MaxPooling2D(Pooling2DOptions options, std::string name) {
   return std::make_shared<MaxPooling2DLayer>(std::move(options), std::move(name));
 }
-std::shared_ptr<AveragePooling2DLayer> AveragePooling2D(Pooling2DOptions options, std::string name) {
+Ref<AveragePooling2DLayer> AveragePooling2D(Pooling2DOptions options, std::string name) {
   return std::make_shared<AveragePooling2DLayer>(std::move(options), std::move(name));
 }
 

@@ -48,7 +48,7 @@ class AveragePooling2DLayer : public Pooling2DLayer {
   static std::shared_ptr<AveragePooling2DLayer> from_config(const nlohmann::json& config);
 };
 
-std::shared_ptr<MaxPooling2DLayer> MaxPooling2D(Pooling2DOptions options = {}, std::string name = "");
-std::shared_ptr<AveragePooling2DLayer> AveragePooling2D(Pooling2DOptions options = {}, std::string name = "");
+Ref<MaxPooling2DLayer> MaxPooling2D(Pooling2DOptions options = {}, std::string name = "");
+Ref<AveragePooling2DLayer> AveragePooling2D(Pooling2DOptions options = {}, std::string name = "");
 
 }  // namespace keel::layers

@@ -53,7 +53,7 @@ std::shared_ptr<RandomFlipLayer> RandomFlipLayer::from_config(const nlohmann::js
   });
 }
 
-std::shared_ptr<RandomFlipLayer> RandomFlip(RandomFlipLayer::Options options, std::string name) {
+Ref<RandomFlipLayer> RandomFlip(RandomFlipLayer::Options options, std::string name) {
   return std::make_shared<RandomFlipLayer>(std::move(options), std::move(name));
 }
 

@@ -34,6 +34,6 @@ class RandomFlipLayer : public Layer {
   CallSeeds flip_seeds_;
 };
 
-std::shared_ptr<RandomFlipLayer> RandomFlip(RandomFlipLayer::Options options = {}, std::string name = "");
+Ref<RandomFlipLayer> RandomFlip(RandomFlipLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

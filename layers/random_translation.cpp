@@ -93,7 +93,7 @@ std::shared_ptr<RandomTranslationLayer> RandomTranslationLayer::from_config(cons
   });
 }
 
-std::shared_ptr<RandomTranslationLayer> RandomTranslation(RandomTranslationLayer::Options options, std::string name) {
+Ref<RandomTranslationLayer> RandomTranslation(RandomTranslationLayer::Options options, std::string name) {
   return std::make_shared<RandomTranslationLayer>(std::move(options), std::move(name));
 }
 

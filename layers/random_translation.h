@@ -52,7 +52,7 @@ class RandomTranslationLayer : public Layer {
   CallSeeds shift_seeds_;
 };
 
-std::shared_ptr<RandomTranslationLayer> RandomTranslation(RandomTranslationLayer::Options options = {},
+Ref<RandomTranslationLayer> RandomTranslation(RandomTranslationLayer::Options options = {},
                                                           std::string name = "");
 
 }  // namespace keel::layers

@@ -8,12 +8,15 @@
 #include "keel/core/error.h"
 #include "keel/layers/activation_layer.h"
 #include "keel/layers/batch_normalization.h"
+#include "keel/layers/concatenate.h"
 #include "keel/layers/conv2d.h"
 #include "keel/layers/dense.h"
+#include "keel/layers/dot.h"
 #include "keel/layers/dropout.h"
 #include "keel/layers/flatten.h"
 #include "keel/layers/global_pooling2d.h"
 #include "keel/layers/input.h"
+#include "keel/layers/merging.h"
 #include "keel/layers/pooling2d.h"
 #include "keel/layers/random_flip.h"
 #include "keel/layers/random_translation.h"
@@ -33,20 +36,28 @@ LayerPtr build(const nlohmann::json& config) {
 const std::map<std::string, LayerFactory>& builtin() {
   static const std::map<std::string, LayerFactory> table = {
       {"Activation", build<ActivationLayer>},
+      {"Add", build<AddLayer>},
+      {"Average", build<AverageLayer>},
       {"AveragePooling2D", build<AveragePooling2DLayer>},
       {"BatchNormalization", build<BatchNormalizationLayer>},
+      {"Concatenate", build<ConcatenateLayer>},
       {"Conv2D", build<Conv2DLayer>},
       {"Dense", build<DenseLayer>},
+      {"Dot", build<DotLayer>},
       {"Dropout", build<DropoutLayer>},
       {"Flatten", build<FlattenLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
       {"InputLayer", build<InputLayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
+      {"Maximum", build<MaximumLayer>},
+      {"Minimum", build<MinimumLayer>},
+      {"Multiply", build<MultiplyLayer>},
       {"RandomFlip", build<RandomFlipLayer>},
       {"RandomTranslation", build<RandomTranslationLayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
+      {"Subtract", build<SubtractLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},
   };
   return table;

@@ -31,7 +31,7 @@ std::shared_ptr<RescalingLayer> RescalingLayer::from_config(const nlohmann::json
   });
 }
 
-std::shared_ptr<RescalingLayer> Rescaling(RescalingLayer::Options options, std::string name) {
+Ref<RescalingLayer> Rescaling(RescalingLayer::Options options, std::string name) {
   return std::make_shared<RescalingLayer>(options, std::move(name));
 }
 

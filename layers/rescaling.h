@@ -25,6 +25,6 @@ class RescalingLayer : public Layer {
   Options options_;
 };
 
-std::shared_ptr<RescalingLayer> Rescaling(RescalingLayer::Options options = {}, std::string name = "");
+Ref<RescalingLayer> Rescaling(RescalingLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

@@ -50,7 +50,7 @@ std::shared_ptr<ReshapeLayer> ReshapeLayer::from_config(const nlohmann::json& c)
   });
 }
 
-std::shared_ptr<ReshapeLayer> Reshape(ReshapeLayer::Options options, std::string name) {
+Ref<ReshapeLayer> Reshape(ReshapeLayer::Options options, std::string name) {
   return std::make_shared<ReshapeLayer>(std::move(options), std::move(name));
 }
 

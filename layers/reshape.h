@@ -25,6 +25,6 @@ class ReshapeLayer : public Layer {
   Options options_;
 };
 
-std::shared_ptr<ReshapeLayer> Reshape(ReshapeLayer::Options options = {}, std::string name = "");
+Ref<ReshapeLayer> Reshape(ReshapeLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

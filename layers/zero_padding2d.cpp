@@ -76,7 +76,7 @@ std::shared_ptr<ZeroPadding2DLayer> ZeroPadding2DLayer::from_config(const nlohma
   });
 }
 
-std::shared_ptr<ZeroPadding2DLayer> ZeroPadding2D(ZeroPadding2DLayer::Options options, std::string name) {
+Ref<ZeroPadding2DLayer> ZeroPadding2D(ZeroPadding2DLayer::Options options, std::string name) {
   return std::make_shared<ZeroPadding2DLayer>(std::move(options), std::move(name));
 }
 

@@ -27,6 +27,6 @@ class ZeroPadding2DLayer : public Layer {
   bool channels_first_ = false;
 };
 
-std::shared_ptr<ZeroPadding2DLayer> ZeroPadding2D(ZeroPadding2DLayer::Options options = {}, std::string name = "");
+Ref<ZeroPadding2DLayer> ZeroPadding2D(ZeroPadding2DLayer::Options options = {}, std::string name = "");
 
 }  // namespace keel::layers

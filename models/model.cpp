@@ -29,11 +29,6 @@ Model::Model(std::string class_name, std::string name)
 
 Model::~Model() = default;
 
-void Model::set_trainable(bool trainable) {
-  Layer::set_trainable(trainable);
-  for (const auto& layer : sublayers()) layer->set_trainable(trainable);
-}
-
 void Model::compile(CompileOptions options) {
   auto entry = state_->calls.enter(Access::exclusive, "compile", name());
   if (!options.optimizer.optimizer) throw ValueError(fmt::format("compile: model '{}' needs an optimizer", name()));

@@ -101,14 +101,19 @@ struct Batch {
 namespace models::detail {
 struct TrainingState;
 }
+class Functional;
 
 class Model : public layers::Layer {
  public:
   Model(std::string class_name, std::string name);
   ~Model() override;
 
-  // Containers pass the flag to every layer inside.
-  void set_trainable(bool trainable) override;
+  // Keras's keras.Model(inputs, outputs, name): a functional model (models/functional.h).
+  static layers::Ref<Functional> functional(const SymbolicTensor& inputs, const SymbolicTensor& outputs,
+                                            std::string name = "");
+  static layers::Ref<Functional> functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
+                                            std::string name = "");
+
   // Builds the model if its input shape is known without data (an Input layer); true if built.
   virtual bool build_from_declared_input() { return built(); }
 

@@ -20,6 +20,7 @@
 #include "keel/models/detail/training_state.h"
 #include "keel/models/detail/keel_file.h"
 #include "keel/models/model.h"
+#include "keel/models/functional.h"
 #include "keel/models/sequential.h"
 #include "keel/optim/registry.h"
 
@@ -188,6 +189,11 @@ void register_model_classes() {
     layers::register_layer("Sequential", [](const nlohmann::json& config) -> layers::LayerPtr {
       return Sequential::from_config(config);
     });
+    // Keras names a functional model's class "Functional" (Keras 3) or "Model" (tf.keras 2).
+    for (const char* name : {"Functional", "Model"})
+      layers::register_layer(name, [](const nlohmann::json& config) -> layers::LayerPtr {
+        return Functional::from_config(config);
+      });
   });
 }
 

@@ -178,8 +178,8 @@ std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config
   for (auto& layer : inner) model->append(std::move(layer));
   model->build_from_declared_input();
   // Only the container's own flag: each inner layer's config already restored its own (a base trainable
-  // with its lower layers frozen), and Model::set_trainable would overwrite them.
-  if (base.trainable) model->Layer::set_trainable(*base.trainable);
+  // with its lower layers frozen), and set_trainable would overwrite them.
+  if (base.trainable) model->set_own_trainable(*base.trainable);
   if (!build_input_shape.empty()) model->build_from(build_input_shape);
   return model;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "keel/keel.h"
+#include "support/floatx.h"
 
 namespace keel::test {
 
@@ -16,13 +17,6 @@ inline distribute::MpiStrategy& mpi() {
   static distribute::MpiStrategy strategy;
   return strategy;
 }
-
-// New layers compute in `dtype` while alive.
-struct Floatx {
-  explicit Floatx(DType dtype) : previous(config::floatx()) { config::set_floatx(dtype_name(dtype)); }
-  ~Floatx() { config::set_floatx(previous); }
-  std::string previous;
-};
 
 // Smooth, sample-dependent values (no RNG) and labels in [0, classes).
 inline Tensor wave(const Shape& shape, double offset, DType dtype) {
