@@ -26,18 +26,18 @@ void ReplicaContext::all_reduce_sum(std::span<double> data) {
   }
 }
 
-std::vector<kernels::Moments> ReplicaContext::all_reduce_moments(std::span<const kernels::Moments> local) {
+std::vector<Moments> ReplicaContext::all_reduce_moments(std::span<const Moments> local) {
   const int n = num_replicas();
   std::vector<double> flat;
   flat.reserve(local.size() * 3);
-  for (const kernels::Moments& m : local) flat.insert(flat.end(), {m.count, m.mean, m.m2});
+  for (const Moments& m : local) flat.insert(flat.end(), {m.count, m.mean, m.m2});
   std::vector<double> all = all_gather(flat);
   check_gathered(all.size(), flat.size(), n, "all_reduce_moments");
-  std::vector<kernels::Moments> out(local.size());
+  std::vector<Moments> out(local.size());
   for (int r = 0; r < n; ++r)
     for (std::size_t i = 0; i < local.size(); ++i) {
       const double* p = &all[(static_cast<std::size_t>(r) * local.size() + i) * 3];
-      out[i] = kernels::combine_moments(out[i], kernels::Moments{p[0], p[1], p[2]});
+      out[i] = combine_moments(out[i], Moments{p[0], p[1], p[2]});
     }
   return out;
 }

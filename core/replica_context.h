@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "keel/core/kernels/batch_norm.h"
+#include "keel/core/moments.h"
 
 namespace keel {
 
@@ -25,7 +25,7 @@ class ReplicaContext {
   // Element-wise sum over replicas, added in rank order; written back into `data`.
   void all_reduce_sum(std::span<double> data);
   // Per-group (count, mean, M2) combined over replicas with Chan's formula in rank order.
-  std::vector<kernels::Moments> all_reduce_moments(std::span<const kernels::Moments> local);
+  std::vector<Moments> all_reduce_moments(std::span<const Moments> local);
 };
 
 // The context installed on this thread, or nullptr (a single replica).

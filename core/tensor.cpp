@@ -8,7 +8,7 @@
 
 #include "keel/core/dispatch.h"
 #include "keel/core/error.h"
-#include "keel/core/kernels/strided_loop.h"
+#include "keel/core/kernels/detail/strided_loop.h"
 
 namespace keel {
 namespace {

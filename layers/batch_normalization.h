@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "keel/layers/batch_normalization_functional.h"
 #include "keel/layers/batch_normalization_options.h"
 #include "keel/layers/layer.h"
 
@@ -29,13 +30,13 @@ class BatchNormalizationLayer : public Layer {
 
   // The weights (undefined until built, or when not created: gamma without scale, beta without
   // center, the renorm statistics without renorm).
-  const Variable& gamma() const { return gamma_; }
-  const Variable& beta() const { return beta_; }
-  const Variable& moving_mean() const { return moving_mean_; }
-  const Variable& moving_variance() const { return moving_variance_; }
-  const Variable& moving_stddev() const { return moving_stddev_; }
-  const Variable& renorm_mean() const { return renorm_mean_; }
-  const Variable& renorm_stddev() const { return renorm_stddev_; }
+  const Variable& gamma() const { return weights_.gamma; }
+  const Variable& beta() const { return weights_.beta; }
+  const Variable& moving_mean() const { return weights_.moving_mean; }
+  const Variable& moving_variance() const { return weights_.moving_variance; }
+  const Variable& moving_stddev() const { return weights_.moving_stddev; }
+  const Variable& renorm_mean() const { return weights_.renorm_mean; }
+  const Variable& renorm_stddev() const { return weights_.renorm_stddev; }
 
   // Every argument except adjustment, which cannot be serialized (left out with a warning).
   nlohmann::json get_config() const override;
@@ -47,11 +48,12 @@ class BatchNormalizationLayer : public Layer {
   Tensor call(const Tensor& x, const CallContext& ctx) override;
 
  private:
-  std::string who() const;
+  // "BatchNormalization '<name>'", the start of every message.
+  std::string error_context() const;
 
   Options options_;  // options_.trainable is only the initial flag: trainable() holds the current one
   std::vector<std::int64_t> axes_;  // normalized at build
-  Variable gamma_, beta_, moving_mean_, moving_variance_, moving_stddev_, renorm_mean_, renorm_stddev_;
+  BatchNormWeights<Variable> weights_;
   bool warned_one_value_ = false;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
-// Every argument of BatchNormalization (docs/semantics.md §1.1), shared by the layer and the functional form.
+// Every argument of BatchNormalization (docs/semantics.md §1.1), shared by the layer and the functional form:
+// the options struct, its checks, and its JSON form (get_config / from_config).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -7,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "keel/core/config_reader.h"
 #include "keel/core/tensor.h"
 #include "keel/layers/constraints.h"
 #include "keel/layers/initializers.h"
@@ -51,17 +55,23 @@ struct BatchNormalizationOptions {
   bool trainable = true;
 };
 
-// The construction-time checks of §1.1/§1.6/§1.7/§1.8/§1.11: ValueError naming `who`, the argument and
-// the value.
-void validate_batch_norm_options(const BatchNormalizationOptions& options, const std::string& who);
+// The construction-time checks of §1.1/§1.6/§1.7/§1.8/§1.11: ValueError starting with `error_context`
+// (the layer, or the functional form), naming the argument and the value.
+void validate_batch_norm_options(const BatchNormalizationOptions& options, const std::string& error_context);
 
 // The normalized axes (ascending, non-negative) for an input shape, after the build-time checks: rank
 // at least 2, every axis inside the rank (ShapeError naming the axis and the rank), no axis given twice,
 // and the fused / ghost-batch conditions that need the rank (ValueError).
 std::vector<std::int64_t> resolve_batch_norm_axes(const BatchNormalizationOptions& options, const Shape& input_shape,
-                                                  const std::string& who);
+                                                  const std::string& error_context);
 
 // The weight shape: the sizes of the normalized axes, in axis order ([C] for one axis).
 Shape batch_norm_param_shape(const Shape& input_shape, const std::vector<std::int64_t>& axes);
+
+// Writes every argument except adjustment into `config` (Keras's keys).
+void batch_norm_options_to_json(const BatchNormalizationOptions& options, nlohmann::json& config);
+// Reads them back (not trainable, which is the layer's base key); `reader` refuses the keys left over,
+// and a renorm_clipping key other than rmax, rmin, dmax is a ValueError naming it.
+BatchNormalizationOptions read_batch_norm_options(config::ConfigReader& reader);
 
 }  // namespace keel::layers

@@ -27,7 +27,7 @@ class Component<R(Args...)> {
       { impl.get_config() } -> std::convertible_to<nlohmann::json>;
       { Impl::class_name } -> std::convertible_to<const char*>;
     }
-  Component(Impl impl) : impl_(std::make_shared<Model<Impl>>(std::move(impl))) {}
+  Component(Impl impl) : impl_(std::make_shared<Holder<Impl>>(std::move(impl))) {}
 
   explicit operator bool() const { return impl_ != nullptr; }
 
@@ -46,8 +46,8 @@ class Component<R(Args...)> {
   // The held object, if it is an Impl (for tests and introspection).
   template <class Impl>
   const Impl* as() const {
-    auto* m = dynamic_cast<const Model<Impl>*>(impl_.get());
-    return m ? &m->impl : nullptr;
+    auto* holder = dynamic_cast<const Holder<Impl>*>(impl_.get());
+    return holder ? &holder->impl : nullptr;
   }
 
  private:
@@ -58,8 +58,8 @@ class Component<R(Args...)> {
     virtual nlohmann::json get_config() const = 0;
   };
   template <class Impl>
-  struct Model final : Concept {
-    explicit Model(Impl i) : impl(std::move(i)) {}
+  struct Holder final : Concept {
+    explicit Holder(Impl i) : impl(std::move(i)) {}
     R call(Args... args) const override { return impl(std::forward<Args>(args)...); }
     std::string class_name() const override { return Impl::class_name; }
     nlohmann::json get_config() const override { return impl.get_config(); }

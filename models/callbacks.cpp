@@ -24,12 +24,13 @@ bool maximizes(Mode mode, const std::string& monitor) {
   return false;
 }
 
-std::optional<double> monitored(const Logs& logs, const std::string& monitor, const char* who) {
+std::optional<double> monitored(const Logs& logs, const std::string& monitor, const char* error_context) {
   auto it = logs.find(monitor);
   if (it != logs.end()) return it->second;
   std::string available;
   for (const auto& [k, _] : logs) available += (available.empty() ? "" : ", ") + k;
-  log::warn(fmt::format("{}: the monitored quantity '{}' is not in the logs (available: {})", who, monitor, available));
+  log::warn(fmt::format("{}: the monitored quantity '{}' is not in the logs (available: {})", error_context, monitor,
+                        available));
   return std::nullopt;
 }
 

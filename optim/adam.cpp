@@ -4,10 +4,15 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "keel/optim/update_loop.h"
+#include "keel/optim/detail/update_loop.h"
 
 namespace keel::optim {
 namespace {
+
+// Keras's names for Adam's slots; the strings are the slots' names in state() and saved files.
+constexpr const char* kMomentums = "m";
+constexpr const char* kVelocities = "v";
+constexpr const char* kVelocityHats = "v_hat";  // amsgrad only
 
 template <class T>
 struct AdamScalars {
@@ -38,8 +43,8 @@ void adam_kernel(T* __restrict w, const T* __restrict g, T* __restrict m, T* __r
 }  // namespace
 
 std::vector<Optimizer::SlotSpec> Adam::adam_slots(bool amsgrad) {
-  std::vector<SlotSpec> specs{{"m", 0.0}, {"v", 0.0}};
-  if (amsgrad) specs.push_back({"v_hat", 0.0});
+  std::vector<SlotSpec> specs{{kMomentums, 0.0}, {kVelocities, 0.0}};
+  if (amsgrad) specs.push_back({kVelocityHats, 0.0});
   return specs;
 }
 
@@ -57,7 +62,7 @@ Adam::Adam(std::string class_name, CommonOptions common, double beta_1, double b
   require_positive("epsilon", epsilon_);
 }
 
-void Adam::update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+void Adam::update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                        const StepContext& context) {
   const double t = static_cast<double>(context.step);
   const double alpha =
@@ -69,11 +74,12 @@ void Adam::update_step(const Tensor& gradient, const Tensor& value, std::vector<
                      static_cast<T>(epsilon_), static_cast<T>(context.weight_decay_rate)};
     T* w = value.data<T>();
     const T* g = gradient.data<T>();
-    T* m = slots[0].data<T>();
-    T* v = slots[1].data<T>();
+    T* m = slots[kMomentums].data<T>();
+    T* v = slots[kVelocities].data<T>();
+    T* v_hat = amsgrad_ ? slots[kVelocityHats].data<T>() : nullptr;
     detail::for_each_range(value.numel(), [&](std::int64_t b, std::int64_t e) {
       if (amsgrad_)
-        adam_kernel<T, kDecay, true>(w, g, m, v, slots[2].data<T>(), b, e, s);
+        adam_kernel<T, kDecay, true>(w, g, m, v, v_hat, b, e, s);
       else
         adam_kernel<T, kDecay, false>(w, g, m, v, nullptr, b, e, s);
     });

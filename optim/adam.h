@@ -30,7 +30,7 @@ class Adam : public Optimizer {
   Adam(std::string class_name, CommonOptions common, double beta_1, double beta_2, double epsilon, bool amsgrad);
 
   static std::vector<SlotSpec> adam_slots(bool amsgrad);
-  void update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+  void update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                    const StepContext& context) override;
   nlohmann::json specific_config() const override;
 

@@ -29,6 +29,19 @@ std::string lowercase(std::string s) {
 
 }  // namespace
 
+Tensor* Optimizer::Slots::find(std::string_view name) const {
+  for (std::size_t s = 0; s < specs_.size(); ++s)
+    if (specs_[s].name == name) return &tensors_[s];
+  return nullptr;
+}
+
+Tensor& Optimizer::Slots::operator[](std::string_view name) const {
+  if (Tensor* slot = find(name)) return *slot;
+  std::vector<std::string> known;
+  for (const SlotSpec& spec : specs_) known.push_back(spec.name);
+  throw UsageError(fmt::format("optimizer: no slot named '{}' (its slots: {})", name, fmt::join(known, ", ")));
+}
+
 Optimizer::Optimizer(std::string class_name, CommonOptions options, std::vector<SlotSpec> slots)
     : class_name_(std::move(class_name)), options_(std::move(options)), slot_specs_(std::move(slots)) {
   // A null schedule reads as the constant 0 and is refused here.
@@ -152,7 +165,7 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& gradients, const std:
   for (std::size_t i = 0; i < vars.size(); ++i) {
     Entry& entry = entry_for(vars[i]);
     StepContext context{lr, decays(vars[i]) ? lr * *options_.weight_decay : 0.0, iterations_ + 1};
-    update_step(grads[i], vars[i].value(), entry.slots, context);
+    update_step(grads[i], vars[i].value(), Slots(slot_specs_, entry.slots), context);
     vars[i].value().storage()->bump_version();
   }
   ++iterations_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -107,6 +108,21 @@ class Optimizer {
     std::int64_t step;         // iterations + 1
   };
 
+  // One variable's slots during update_step, looked up by their SlotSpec name (the name they have in
+  // state() and in saved files).
+  class Slots {
+   public:
+    Slots(const std::vector<SlotSpec>& specs, std::vector<Tensor>& tensors) : specs_(specs), tensors_(tensors) {}
+    // The slot named `name`; UsageError when this optimizer keeps none by that name.
+    Tensor& operator[](std::string_view name) const;
+    // The slot named `name`, or nullptr (a slot an option turns off, such as Adam's v_hat without amsgrad).
+    Tensor* find(std::string_view name) const;
+
+   private:
+    const std::vector<SlotSpec>& specs_;
+    std::vector<Tensor>& tensors_;
+  };
+
   // `slots`: the per-variable state this optimizer keeps, created with the variable's shape and dtype.
   Optimizer(std::string class_name, CommonOptions options, std::vector<SlotSpec> slots);
 
@@ -116,9 +132,9 @@ class Optimizer {
   void require_in_unit_interval(const char* argument, double value) const;       // [0, 1)
   void require_in_closed_unit_interval(const char* argument, double value) const;  // [0, 1]
 
-  // Updates `value` in place from a contiguous `gradient` of its dtype, and the slots
-  // (contiguous, in SlotSpec order). Runs under NoGrad.
-  virtual void update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+  // Updates `value` in place from a contiguous `gradient` of its dtype, and its (contiguous) slots.
+  // Runs under NoGrad.
+  virtual void update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                            const StepContext& context) = 0;
   // The optimizer's own arguments, added to get_config()'s "config".
   virtual nlohmann::json specific_config() const = 0;

@@ -3,10 +3,15 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "keel/optim/update_loop.h"
+#include "keel/optim/detail/update_loop.h"
 
 namespace keel::optim {
 namespace {
+
+// Keras's names for RMSprop's slots; the strings are the slots' names in state() and saved files.
+constexpr const char* kVelocities = "velocity";
+constexpr const char* kAverageGradients = "average_gradient";  // centered only
+constexpr const char* kMomentums = "momentum";                 // momentum > 0 only
 
 template <class T>
 struct RMSpropScalars {
@@ -45,9 +50,9 @@ void rmsprop_kernel(T* __restrict w, const T* __restrict g, T* __restrict v, T* 
 }  // namespace
 
 std::vector<Optimizer::SlotSpec> RMSprop::rmsprop_slots(const RMSpropOptions& options) {
-  std::vector<SlotSpec> specs{{"velocity", 0.0}};
-  if (options.centered) specs.push_back({"average_gradient", 0.0});
-  if (options.momentum > 0.0) specs.push_back({"momentum", 0.0});
+  std::vector<SlotSpec> specs{{kVelocities, 0.0}};
+  if (options.centered) specs.push_back({kAverageGradients, 0.0});
+  if (options.momentum > 0.0) specs.push_back({kMomentums, 0.0});
   return specs;
 }
 
@@ -62,7 +67,7 @@ RMSprop::RMSprop(RMSpropOptions options)
   require_positive("epsilon", epsilon_);
 }
 
-void RMSprop::update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+void RMSprop::update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                           const StepContext& context) {
   detail::dispatch_update(value.dtype(), "RMSprop", context.weight_decay_rate != 0.0, [&](auto zero, auto decay_flag) {
     using T = decltype(zero);
@@ -72,9 +77,9 @@ void RMSprop::update_step(const Tensor& gradient, const Tensor& value, std::vect
                         static_cast<T>(context.weight_decay_rate)};
     T* w = value.data<T>();
     const T* g = gradient.data<T>();
-    T* v = slots[0].data<T>();
-    T* a = centered_ ? slots[1].data<T>() : nullptr;
-    T* s = momentum_ > 0.0 ? slots.back().data<T>() : nullptr;
+    T* v = slots[kVelocities].data<T>();
+    T* a = centered_ ? slots[kAverageGradients].data<T>() : nullptr;
+    T* s = momentum_ > 0.0 ? slots[kMomentums].data<T>() : nullptr;
     detail::for_each_range(value.numel(), [&](std::int64_t b, std::int64_t e) {
       if (centered_ && s)
         rmsprop_kernel<T, kDecay, true, true>(w, g, v, a, s, b, e, c);

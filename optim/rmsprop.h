@@ -28,7 +28,7 @@ class RMSprop : public Optimizer {
 
  protected:
   static std::vector<SlotSpec> rmsprop_slots(const RMSpropOptions& options);
-  void update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+  void update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                    const StepContext& context) override;
   nlohmann::json specific_config() const override;
 

@@ -2,10 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "keel/optim/update_loop.h"
+#include "keel/optim/detail/update_loop.h"
 
 namespace keel::optim {
 namespace {
+
+// Keras's name for SGD's slot (momentum > 0 only); the string is the slot's name in state() and saved files.
+constexpr const char* kMomentums = "momentum";
 
 template <class T, bool kDecay>
 void sgd_plain(T* __restrict w, const T* __restrict g, std::int64_t b, std::int64_t e, T lr, T decay) {
@@ -30,12 +33,12 @@ void sgd_momentum(T* __restrict w, const T* __restrict g, T* __restrict m, std::
 
 SGD::SGD(SGDOptions options)
     : Optimizer("SGD", common_options(options),
-                options.momentum == 0.0 ? std::vector<SlotSpec>{} : std::vector<SlotSpec>{{"momentum", 0.0}}),
+                options.momentum == 0.0 ? std::vector<SlotSpec>{} : std::vector<SlotSpec>{{kMomentums, 0.0}}),
       momentum_(options.momentum), nesterov_(options.nesterov) {
   require_in_closed_unit_interval("momentum", momentum_);
 }
 
-void SGD::update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+void SGD::update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                       const StepContext& context) {
   detail::dispatch_update(value.dtype(), "SGD", context.weight_decay_rate != 0.0, [&](auto zero, auto decay_flag) {
     using T = decltype(zero);
@@ -44,13 +47,14 @@ void SGD::update_step(const Tensor& gradient, const Tensor& value, std::vector<T
     const T* g = gradient.data<T>();
     const T lr = static_cast<T>(context.learning_rate);
     const T decay = static_cast<T>(context.weight_decay_rate);
-    if (slots.empty()) {
+    Tensor* momentums = slots.find(kMomentums);
+    if (!momentums) {
       detail::for_each_range(value.numel(), [&](std::int64_t b, std::int64_t e) {
         sgd_plain<T, kDecay>(w, g, b, e, lr, decay);
       });
       return;
     }
-    T* m = slots[0].data<T>();
+    T* m = momentums->data<T>();
     const T mu = static_cast<T>(momentum_);
     detail::for_each_range(value.numel(), [&](std::int64_t b, std::int64_t e) {
       if (nesterov_)

@@ -22,7 +22,7 @@ class SGD : public Optimizer {
   bool nesterov() const { return nesterov_; }
 
  protected:
-  void update_step(const Tensor& gradient, const Tensor& value, std::vector<Tensor>& slots,
+  void update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
                    const StepContext& context) override;
   nlohmann::json specific_config() const override;
 

@@ -24,50 +24,42 @@ struct ChannelLayout {
   std::int64_t outer = 0, channels = 0, inner = 0;
 };
 
-// Per-group count, mean and sum of squared deviations (M2), for synchronized BN and blocked statistics.
-struct Moments {
-  double count = 0, mean = 0, m2 = 0;
-};
-
-// Chan's parallel combination of two groups (a first, then b); M2 is clamped at 0.
-Moments combine_moments(const Moments& a, const Moments& b);
-
 // Per-channel mean and biased variance (M2 / count) over outer × inner.
 template <class T>
-void batch_norm_moments(const ChannelLayout& l, const T* x, double* mean, double* var);
+void batch_norm_moments(const ChannelLayout& layout, const T* x, double* mean, double* var);
 
 // invstd[c] = 1 / sqrt(var[c] + eps), or 0 where var[c] + eps == 0.
 void batch_norm_invstd(std::int64_t channels, const double* var, double eps, double* invstd);
 
 // y = ((x - mean)·invstd·r + d)·gamma + beta with the given statistics (synchronized BN, renorm).
 template <class T>
-void batch_norm_normalize(const ChannelLayout& l, const T* x, const double* mean, const double* invstd, const T* gamma,
-                          const T* beta, const double* r, const double* d, T* y);
+void batch_norm_normalize(const ChannelLayout& layout, const T* x, const double* mean, const double* invstd,
+                          const T* gamma, const T* beta, const double* r, const double* d, T* y);
 
 // Training forward in one call: moments (written to mean/var), invstd (saved for backward) and
 // y = gamma·(x - mean)·invstd + beta.
 template <class T>
-void batch_norm_forward_training(const ChannelLayout& l, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                                 double* mean, double* var, double* invstd);
+void batch_norm_forward_training(const ChannelLayout& layout, const T* x, const T* gamma, const T* beta, double eps,
+                                 T* y, double* mean, double* var, double* invstd);
 
 // Inference with moving statistics, folded per channel into scale = gamma / sqrt(moving_var + eps)
 // (0 where that root is 0) and shift = beta: y = (x - moving_mean)·scale + shift. The subtraction stays
 // unfolded because x·scale + (beta - mean·scale) loses the low bits of x at large offsets.
 template <class T>
-void batch_norm_inference(const ChannelLayout& l, const T* x, const T* gamma, const T* beta, const T* moving_mean,
+void batch_norm_inference(const ChannelLayout& layout, const T* x, const T* gamma, const T* beta, const T* moving_mean,
                           const T* moving_var, double eps, T* y);
 
 // Backward of training-mode BN through mean and var, with x̂ = (x - mean)·invstd recomputed.
 // Pass 1 (reduce): sum_dy[c] = Σ dy, sum_dy_xhat[c] = Σ dy·x̂ (double, fixed blocked order).
 // Synchronized BN all-reduces these two arrays across replicas before pass 2.
 template <class T>
-void batch_norm_backward_reduce(const ChannelLayout& l, const T* grad_y, const T* x, const double* mean,
+void batch_norm_backward_reduce(const ChannelLayout& layout, const T* grad_y, const T* x, const double* mean,
                                 const double* invstd, double* sum_dy, double* sum_dy_xhat);
 
 // Pass 2 (apply): grad_x = gamma·r·invstd·(dy - sum_dy/count - x̂·sum_dy_xhat/count), count being the
 // number of values per channel behind the sums (the global count under synchronized BN).
 template <class T>
-void batch_norm_backward_apply(const ChannelLayout& l, const T* grad_y, const T* x, const double* mean,
+void batch_norm_backward_apply(const ChannelLayout& layout, const T* grad_y, const T* x, const double* mean,
                                const double* invstd, const T* gamma, const double* r, const double* sum_dy,
                                const double* sum_dy_xhat, double count, T* grad_x);
 
@@ -79,7 +71,7 @@ void batch_norm_param_grads(std::int64_t channels, const double* sum_dy, const d
 // All of backward in one call (reduce, apply, parameter grads); r and d are constants (renorm).
 // grad_gamma / grad_beta may be nullptr.
 template <class T>
-void batch_norm_backward(const ChannelLayout& l, const T* grad_y, const T* x, const double* mean,
+void batch_norm_backward(const ChannelLayout& layout, const T* grad_y, const T* x, const double* mean,
                          const double* invstd, const T* gamma, const double* r, const double* d, T* grad_x,
                          T* grad_gamma, T* grad_beta);
 

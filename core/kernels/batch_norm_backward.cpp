@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
-#include "keel/core/kernels/batch_norm_columns.h"
-#include "keel/core/kernels/batch_norm_partition.h"
+#include "keel/core/kernels/detail/batch_norm_columns.h"
+#include "keel/core/kernels/detail/batch_norm_partition.h"
 #include "keel/core/kernels/lane_sum.h"
 
 namespace keel::kernels {
@@ -67,7 +67,7 @@ void grad_x_run(const T* __restrict dy, const T* __restrict x, T a, T hi, T b, T
 // Per-channel Σdy and Σdy·(x - hi), in the walk's fixed order.
 template <class T>
 void raw_sums(const Partition& p, const T* dy, const T* x, const std::vector<T>& hi, double* sum_dy, double* sum_dx) {
-  const std::int64_t channels = p.l.channels, inner = p.l.inner;
+  const std::int64_t channels = p.layout.channels, inner = p.layout.inner;
   if (p.planes) {
     std::vector<double> pdy(static_cast<std::size_t>(p.plane_count)), pdx(pdy.size());
     bn_detail::for_each_item(p, [&](std::int64_t item) {
@@ -97,7 +97,7 @@ void raw_sums(const Partition& p, const T* dy, const T* x, const std::vector<T>&
     });
     for (std::int64_t c = 0; c < channels; ++c) {
       double a = 0, b = 0;
-      for (std::int64_t o = 0; o < p.l.outer; ++o) {
+      for (std::int64_t o = 0; o < p.layout.outer; ++o) {
         a += pdy[o * channels + c];
         b += pdx[o * channels + c];
       }
@@ -131,34 +131,34 @@ void raw_sums(const Partition& p, const T* dy, const T* x, const std::vector<T>&
 }  // namespace
 
 template <class T>
-void batch_norm_backward_reduce(const ChannelLayout& l, const T* grad_y, const T* x, const double* mean,
+void batch_norm_backward_reduce(const ChannelLayout& layout, const T* grad_y, const T* x, const double* mean,
                                 const double* invstd, double* sum_dy, double* sum_dy_xhat) {
-  Partition p = bn_detail::make_partition("batch_norm_backward_reduce", l, sizeof(T));
+  Partition p = bn_detail::make_partition("batch_norm_backward_reduce", layout, sizeof(T));
   if (p.items == 0) {
-    std::fill(sum_dy, sum_dy + l.channels, 0.0);
-    std::fill(sum_dy_xhat, sum_dy_xhat + l.channels, 0.0);
+    std::fill(sum_dy, sum_dy + layout.channels, 0.0);
+    std::fill(sum_dy_xhat, sum_dy_xhat + layout.channels, 0.0);
     return;
   }
   // Σdy·(x - mean) = Σdy·(x - hi) - lo·Σdy with mean = hi + lo.
-  std::vector<double> ones(static_cast<std::size_t>(l.channels), 1.0), zeros(ones.size(), 0.0);
+  std::vector<double> ones(static_cast<std::size_t>(layout.channels), 1.0), zeros(ones.size(), 0.0);
   auto params = bn_detail::affine_params<T>(p, mean, ones, zeros);
   raw_sums(p, grad_y, x, params.hi, sum_dy, sum_dy_xhat);
-  for (std::int64_t c = 0; c < l.channels; ++c) {
+  for (std::int64_t c = 0; c < layout.channels; ++c) {
     double lo = mean[c] - static_cast<double>(static_cast<T>(mean[c]));
     sum_dy_xhat[c] = invstd[c] * (sum_dy_xhat[c] - lo * sum_dy[c]);
   }
 }
 
 template <class T>
-void batch_norm_backward_apply(const ChannelLayout& l, const T* grad_y, const T* x, const double* mean,
+void batch_norm_backward_apply(const ChannelLayout& layout, const T* grad_y, const T* x, const double* mean,
                                const double* invstd, const T* gamma, const double* r, const double* sum_dy,
                                const double* sum_dy_xhat, double count, T* grad_x) {
-  Partition p = bn_detail::make_partition("batch_norm_backward_apply", l, sizeof(T));
+  Partition p = bn_detail::make_partition("batch_norm_backward_apply", layout, sizeof(T));
   if (p.items == 0) return;
   // grad_x = A·dy + B·(x - mean) + K with A = gamma·r·invstd, B = -A·invstd·Σdy·x̂/N, K = -A·Σdy/N.
-  const std::size_t channels = static_cast<std::size_t>(l.channels);
+  const std::size_t channels = static_cast<std::size_t>(layout.channels);
   std::vector<double> a(channels), b(channels), k(channels);
-  for (std::int64_t c = 0; c < l.channels; ++c) {
+  for (std::int64_t c = 0; c < layout.channels; ++c) {
     a[c] = value_or(gamma, c, 1.0) * value_or(r, c, 1.0) * invstd[c];
     b[c] = count > 0 ? -a[c] * invstd[c] * sum_dy_xhat[c] / count : 0.0;
     k[c] = count > 0 ? -a[c] * sum_dy[c] / count : 0.0;
@@ -193,15 +193,15 @@ void batch_norm_param_grads(std::int64_t channels, const double* sum_dy, const d
 }
 
 template <class T>
-void batch_norm_backward(const ChannelLayout& l, const T* grad_y, const T* x, const double* mean,
+void batch_norm_backward(const ChannelLayout& layout, const T* grad_y, const T* x, const double* mean,
                          const double* invstd, const T* gamma, const double* r, const double* d, T* grad_x,
                          T* grad_gamma, T* grad_beta) {
-  std::vector<double> sum_dy(static_cast<std::size_t>(std::max<std::int64_t>(l.channels, 0))),
+  std::vector<double> sum_dy(static_cast<std::size_t>(std::max<std::int64_t>(layout.channels, 0))),
       sum_dy_xhat(sum_dy.size());
-  batch_norm_backward_reduce(l, grad_y, x, mean, invstd, sum_dy.data(), sum_dy_xhat.data());
-  batch_norm_backward_apply(l, grad_y, x, mean, invstd, gamma, r, sum_dy.data(), sum_dy_xhat.data(),
-                            static_cast<double>(l.outer * l.inner), grad_x);
-  batch_norm_param_grads(l.channels, sum_dy.data(), sum_dy_xhat.data(), r, d, grad_gamma, grad_beta);
+  batch_norm_backward_reduce(layout, grad_y, x, mean, invstd, sum_dy.data(), sum_dy_xhat.data());
+  batch_norm_backward_apply(layout, grad_y, x, mean, invstd, gamma, r, sum_dy.data(), sum_dy_xhat.data(),
+                            static_cast<double>(layout.outer * layout.inner), grad_x);
+  batch_norm_param_grads(layout.channels, sum_dy.data(), sum_dy_xhat.data(), r, d, grad_gamma, grad_beta);
 }
 
 #define KEEL_BN_BACKWARD(T)                                                                                        \

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
-#include "keel/core/kernels/batch_norm_columns.h"
-#include "keel/core/kernels/batch_norm_partition.h"
+#include "keel/core/kernels/detail/batch_norm_columns.h"
+#include "keel/core/kernels/detail/batch_norm_partition.h"
 
 namespace keel::kernels {
 namespace {
@@ -47,12 +47,12 @@ void affine_pass(const Partition& p, const T* x, const AffineParams<T>& a, T* y)
 }  // namespace
 
 template <class T>
-void batch_norm_normalize(const ChannelLayout& l, const T* x, const double* mean, const double* invstd, const T* gamma,
-                          const T* beta, const double* r, const double* d, T* y) {
-  Partition p = bn_detail::make_partition("batch_norm_normalize", l, sizeof(T));
+void batch_norm_normalize(const ChannelLayout& layout, const T* x, const double* mean, const double* invstd,
+                          const T* gamma, const T* beta, const double* r, const double* d, T* y) {
+  Partition p = bn_detail::make_partition("batch_norm_normalize", layout, sizeof(T));
   if (p.items == 0) return;
-  std::vector<double> scale(static_cast<std::size_t>(l.channels)), shift(scale.size());
-  for (std::int64_t c = 0; c < l.channels; ++c) {
+  std::vector<double> scale(static_cast<std::size_t>(layout.channels)), shift(scale.size());
+  for (std::int64_t c = 0; c < layout.channels; ++c) {
     double g = value_or(gamma, c, 1.0);
     scale[c] = invstd[c] * value_or(r, c, 1.0) * g;
     shift[c] = value_or(d, c, 0.0) * g + value_or(beta, c, 0.0);
@@ -61,24 +61,24 @@ void batch_norm_normalize(const ChannelLayout& l, const T* x, const double* mean
 }
 
 template <class T>
-void batch_norm_forward_training(const ChannelLayout& l, const T* x, const T* gamma, const T* beta, double eps, T* y,
-                                 double* mean, double* var, double* invstd) {
+void batch_norm_forward_training(const ChannelLayout& layout, const T* x, const T* gamma, const T* beta, double eps,
+                                 T* y, double* mean, double* var, double* invstd) {
   bn_detail::check_eps("batch_norm_forward_training", eps);
-  batch_norm_moments(l, x, mean, var);
-  batch_norm_invstd(l.channels, var, eps, invstd);
-  batch_norm_normalize<T>(l, x, mean, invstd, gamma, beta, nullptr, nullptr, y);
+  batch_norm_moments(layout, x, mean, var);
+  batch_norm_invstd(layout.channels, var, eps, invstd);
+  batch_norm_normalize<T>(layout, x, mean, invstd, gamma, beta, nullptr, nullptr, y);
 }
 
 template <class T>
-void batch_norm_inference(const ChannelLayout& l, const T* x, const T* gamma, const T* beta, const T* moving_mean,
+void batch_norm_inference(const ChannelLayout& layout, const T* x, const T* gamma, const T* beta, const T* moving_mean,
                           const T* moving_var, double eps, T* y) {
   bn_detail::check_eps("batch_norm_inference", eps);
-  Partition p = bn_detail::make_partition("batch_norm_inference", l, sizeof(T));
+  Partition p = bn_detail::make_partition("batch_norm_inference", layout, sizeof(T));
   if (p.items == 0) return;
-  std::vector<double> var(static_cast<std::size_t>(l.channels)), scale(var.size()), shift(var.size());
-  for (std::int64_t c = 0; c < l.channels; ++c) var[c] = static_cast<double>(moving_var[c]);
-  batch_norm_invstd(l.channels, var.data(), eps, scale.data());
-  for (std::int64_t c = 0; c < l.channels; ++c) {
+  std::vector<double> var(static_cast<std::size_t>(layout.channels)), scale(var.size()), shift(var.size());
+  for (std::int64_t c = 0; c < layout.channels; ++c) var[c] = static_cast<double>(moving_var[c]);
+  batch_norm_invstd(layout.channels, var.data(), eps, scale.data());
+  for (std::int64_t c = 0; c < layout.channels; ++c) {
     scale[c] *= value_or(gamma, c, 1.0);
     shift[c] = value_or(beta, c, 0.0);
   }

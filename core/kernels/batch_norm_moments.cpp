@@ -7,19 +7,12 @@
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
-#include "keel/core/kernels/batch_norm_columns.h"
-#include "keel/core/kernels/batch_norm_partition.h"
+#include "keel/core/kernels/detail/batch_norm_columns.h"
+#include "keel/core/kernels/detail/batch_norm_partition.h"
 #include "keel/core/kernels/lane_sum.h"
+#include "keel/core/moments.h"
 
 namespace keel::kernels {
-
-Moments combine_moments(const Moments& a, const Moments& b) {
-  if (b.count == 0) return a;
-  if (a.count == 0) return b;
-  double n = a.count + b.count, delta = b.mean - a.mean;
-  double m2 = a.m2 + b.m2 + delta * delta * (a.count * b.count / n);
-  return {n, a.mean + delta * (b.count / n), m2 < 0 ? 0.0 : m2};
-}
 
 void batch_norm_invstd(std::int64_t channels, const double* var, double eps, double* invstd) {
   bn_detail::check_eps("batch_norm_invstd", eps);
@@ -112,16 +105,16 @@ void column_moments(const Partition& p, const T* x, double* mean, double* var) {
     column_item_moments(p, x, r, pmean.data() + rc * w, pm2.data() + rc * w);
   });
   // Row chunks in order into chunk 0, then a channel's inner columns in order.
-  double count = static_cast<double>(std::min(p.l.outer, p.chunk_rows));
+  double count = static_cast<double>(std::min(p.layout.outer, p.chunk_rows));
   for (std::int64_t rc = 1; rc < p.row_chunks; ++rc) {
-    double nb = static_cast<double>(std::min(p.l.outer, (rc + 1) * p.chunk_rows) - rc * p.chunk_rows);
+    double nb = static_cast<double>(std::min(p.layout.outer, (rc + 1) * p.chunk_rows) - rc * p.chunk_rows);
     merge_columns(w, count, nb, pmean.data(), pm2.data(), pmean.data() + rc * w, pm2.data() + rc * w);
     count += nb;
   }
-  for (std::int64_t c = 0; c < p.l.channels; ++c) {
+  for (std::int64_t c = 0; c < p.layout.channels; ++c) {
     Moments m;
-    for (std::int64_t i = 0; i < p.l.inner; ++i)
-      m = combine_moments(m, {count, pmean[c * p.l.inner + i], pm2[c * p.l.inner + i]});
+    for (std::int64_t i = 0; i < p.layout.inner; ++i)
+      m = combine_moments(m, {count, pmean[c * p.layout.inner + i], pm2[c * p.layout.inner + i]});
     mean[c] = m.mean;
     var[c] = std::max(m.m2, 0.0) / m.count;
   }
@@ -159,22 +152,22 @@ Moments plane_moments(const T* x, std::int64_t n, std::int64_t segment) {
 
 template <class T>
 void plane_moments_all(const Partition& p, const T* x, double* mean, double* var) {
-  const std::int64_t channels = p.l.channels;
+  const std::int64_t channels = p.layout.channels;
   std::vector<double> pmean(static_cast<std::size_t>(p.plane_count)), pm2(pmean.size());
   bn_detail::for_each_item(p, [&](std::int64_t item) {
     std::int64_t q0 = item * p.chunk_planes, q1 = std::min(p.plane_count, q0 + p.chunk_planes);
     for (std::int64_t q = q0; q < q1; ++q) {
-      Moments m = plane_moments(x + q * p.l.inner, p.l.inner, p.segment);
+      Moments m = plane_moments(x + q * p.layout.inner, p.layout.inner, p.segment);
       pmean[q] = m.mean;
       pm2[q] = m.m2;
     }
   });
   // Planes of equal count merged in o order, all channels at once.
-  const double inner = static_cast<double>(p.l.inner);
-  for (std::int64_t o = 1; o < p.l.outer; ++o)
+  const double inner = static_cast<double>(p.layout.inner);
+  for (std::int64_t o = 1; o < p.layout.outer; ++o)
     merge_columns(channels, static_cast<double>(o) * inner, inner, pmean.data(), pm2.data(), pmean.data() + o * channels,
                   pm2.data() + o * channels);
-  const double count = static_cast<double>(p.l.outer) * inner;
+  const double count = static_cast<double>(p.layout.outer) * inner;
   for (std::int64_t c = 0; c < channels; ++c) {
     mean[c] = pmean[c];
     var[c] = std::max(pm2[c], 0.0) / count;
@@ -184,11 +177,11 @@ void plane_moments_all(const Partition& p, const T* x, double* mean, double* var
 }  // namespace
 
 template <class T>
-void batch_norm_moments(const ChannelLayout& l, const T* x, double* mean, double* var) {
-  Partition p = bn_detail::make_partition("batch_norm_moments", l, sizeof(T));
+void batch_norm_moments(const ChannelLayout& layout, const T* x, double* mean, double* var) {
+  Partition p = bn_detail::make_partition("batch_norm_moments", layout, sizeof(T));
   if (p.items == 0) {
-    std::fill(mean, mean + l.channels, 0.0);
-    std::fill(var, var + l.channels, 0.0);
+    std::fill(mean, mean + layout.channels, 0.0);
+    std::fill(var, var + layout.channels, 0.0);
   } else if (p.planes) {
     plane_moments_all(p, x, mean, var);
   } else {

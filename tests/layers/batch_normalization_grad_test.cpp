@@ -10,6 +10,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/core/random.h"
 #include "keel/layers/batch_normalization_functional.h"
+#include "keel/layers/detail/batch_norm_step.h"
 
 using keel::Shape;
 using keel::Tensor;
@@ -109,7 +110,7 @@ PathResult run_path(const Tensor& x_in, const Tensor& seed, std::int64_t channel
   Tensor x = keel::set_requires_grad(x_in.clone());
   Tensor gamma = keel::set_requires_grad(pattern({channels}, 0.4, 1, dtype, 4));
   Tensor beta = keel::set_requires_grad(pattern({channels}, 0.4, 0, dtype, 5));
-  keel::layers::BatchNormTraining t = run(x, gamma, beta);
+  keel::layers::detail::BatchNormTraining t = run(x, gamma, beta);
   keel::backward(keel::ops::sum(t.output * seed));
   return {t.output.to_vector(), keel::grad(x).to_vector(), keel::grad(gamma).to_vector(), keel::grad(beta).to_vector(),
           t.stats.mean, t.stats.var};
@@ -141,10 +142,10 @@ TEST_CASE("The fast kernel op and the composed ops agree to float rounding", "[b
           return s;
         };
         PathResult fast = run_path(x, seed, c, dtype, [&](const Tensor& xx, const Tensor& g, const Tensor& b) {
-          return keel::layers::batch_norm_training_fast(xx, axis, state_for(g, b), o);
+          return keel::layers::detail::batch_norm_training_fast(xx, axis, state_for(g, b), o);
         });
         PathResult composed = run_path(x, seed, c, dtype, [&](const Tensor& xx, const Tensor& g, const Tensor& b) {
-          return keel::layers::batch_norm_training_composed(xx, {}, {axis}, state_for(g, b), o, "test");
+          return keel::layers::detail::batch_norm_training_composed(xx, {}, {axis}, state_for(g, b), o, "test");
         });
         INFO("dtype " << keel::dtype_name(dtype) << " renorm " << renorm << " axis " << axis);
         require_same(fast, composed, tol);
@@ -162,7 +163,7 @@ TEST_CASE("NHWC and NCHW, contiguous and permuted inputs agree forward and backw
     auto run = [&](const Tensor& x, const Tensor& seed, const BatchNormalizationOptions& o) {
       return run_path(x, seed, 5, dtype, [&](const Tensor& xx, const Tensor& g, const Tensor& b) {
         BatchNormState s = fresh_state(g, b, {5}, o);
-        keel::layers::BatchNormTraining t;
+        keel::layers::detail::BatchNormTraining t;
         t.output = keel::batch_normalization(xx, s, o, true);
         return t;
       });

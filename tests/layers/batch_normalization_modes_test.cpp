@@ -6,6 +6,7 @@
 
 #include "../support/stderr_capture.h"
 #include "batch_normalization_test_support.h"
+#include "keel/autograd/engine.h"
 #include "keel/core/error.h"
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/batch_normalization_functional.h"
@@ -242,4 +243,35 @@ TEST_CASE("The functional form updates its explicit state itself", "[bn-modes]")
   wrong.moving_mean = Tensor::zeros({3});
   REQUIRE_THROWS_AS(keel::batch_normalization(x, wrong, o, true), keel::ShapeError);
   REQUIRE_THROWS_AS(keel::batch_normalization(x, state, Options{.epsilon = -1}, true), keel::ValueError);
+}
+
+TEST_CASE("make_batch_norm_state starts where the layer's build does", "[bn-modes]") {
+  using keel::initializers::Constant;
+  const Options o{.center = false,
+                  .gamma_initializer = Constant{3.0},
+                  .moving_mean_initializer = Constant{0.5},
+                  .moving_variance_initializer = Constant{4.0},
+                  .renorm = true};
+  auto state = keel::make_batch_norm_state({5, 2}, o);
+  auto bn = BatchNormalization(o);
+  (*bn)(Tensor::zeros({5, 2}));
+  // By hand: gamma 3, no beta (center = false), moving_mean 0.5, moving_variance 4, and the renorm
+  // statistics start at the moving ones, the standard deviations at sqrt(4) = 2.
+  const std::pair<const char*, std::pair<Tensor, keel::Variable>> weights[] = {
+      {"gamma", {state.gamma, bn->gamma()}},
+      {"moving_mean", {state.moving_mean, bn->moving_mean()}},
+      {"moving_variance", {state.moving_variance, bn->moving_variance()}},
+      {"moving_stddev", {state.moving_stddev, bn->moving_stddev()}},
+      {"renorm_mean", {state.renorm_mean, bn->renorm_mean()}},
+      {"renorm_stddev", {state.renorm_stddev, bn->renorm_stddev()}}};
+  const std::vector<std::vector<double>> want = {{3, 3}, {0.5, 0.5}, {4, 4}, {2, 2}, {0.5, 0.5}, {2, 2}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO(weights[i].first);
+    CHECK(weights[i].second.first.to_vector() == want[i]);
+    CHECK(weights[i].second.second.value().to_vector() == want[i]);
+  }
+  CHECK_FALSE(state.beta.defined());
+  CHECK_FALSE(bn->beta().defined());
+  CHECK(keel::requires_grad(state.gamma));
+  CHECK_FALSE(keel::requires_grad(state.moving_stddev));
 }

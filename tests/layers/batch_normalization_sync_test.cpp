@@ -104,15 +104,15 @@ TEST_CASE("ReplicaContext combines moments with Chan's formula in rank order", "
   // Replica 0 holds {1, 2, 3} (mean 2, M2 2), replica 1 holds {10} (mean 10, M2 0). Together: mean 4,
   // deviations -3, -2, -1, 6, so M2 = 9 + 4 + 1 + 36 = 50.
   keel::test::InProcessReplicas replicas(2);
-  std::vector<std::vector<keel::kernels::Moments>> got(2);
+  std::vector<std::vector<keel::Moments>> got(2);
   std::vector<std::vector<double>> sums(2);
   replicas.run([&](int rank) {
     keel::ReplicaContext* rc = keel::current_replica_context();
     REQUIRE(rc != nullptr);
     CHECK(rc->rank() == rank);
     CHECK(rc->num_replicas() == 2);
-    keel::kernels::Moments local = rank == 0 ? keel::kernels::Moments{3, 2, 2} : keel::kernels::Moments{1, 10, 0};
-    got[static_cast<std::size_t>(rank)] = rc->all_reduce_moments(std::vector<keel::kernels::Moments>{local});
+    keel::Moments local = rank == 0 ? keel::Moments{3, 2, 2} : keel::Moments{1, 10, 0};
+    got[static_cast<std::size_t>(rank)] = rc->all_reduce_moments(std::vector<keel::Moments>{local});
     sums[static_cast<std::size_t>(rank)] = {1.0 + rank, 10.0 * rank};
     rc->all_reduce_sum(sums[static_cast<std::size_t>(rank)]);
   });

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "keel/autograd/engine.h"
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
@@ -287,4 +289,60 @@ TEST_CASE("an update over a large tensor is bitwise the same on 1 and 2 threads"
   CHECK(bitwise_equal(one, two));
   // And it moved: the first element is sin(0) = 0 minus three positive steps.
   CHECK(one.to_vector()[0] < -1e-3);
+}
+
+namespace {
+
+// Two slots with different starting values, found by name: "steps" counts steps, "gradient_sum" adds the
+// gradients to its 10. Looking up a name the optimizer does not keep is recorded.
+class NamedSlotsProbe : public optim::Optimizer {
+ public:
+  NamedSlotsProbe() : Optimizer("NamedSlotsProbe", rate(0.5), {{"steps", 0.0}, {"gradient_sum", 10.0}}) {}
+  bool absent_found = true;
+  bool absent_refused = false;
+
+ protected:
+  static optim::CommonOptions rate(double learning_rate) {
+    optim::CommonOptions options;
+    options.learning_rate = learning_rate;
+    return options;
+  }
+  void update_step(const Tensor& gradient, const Tensor& value, const Slots& slots,
+                   const StepContext& context) override {
+    const double* g = gradient.data<double>();
+    double* w = value.data<double>();
+    double* steps = slots["steps"].data<double>();
+    double* sum = slots["gradient_sum"].data<double>();
+    for (std::int64_t i = 0; i < value.numel(); ++i) {
+      steps[i] += 1;
+      sum[i] += g[i];
+      w[i] -= context.learning_rate * g[i];
+    }
+    absent_found = slots.find("momentum") != nullptr;
+    try {
+      slots["momentum"];
+    } catch (const keel::UsageError&) {
+      absent_refused = true;
+    }
+  }
+  nlohmann::json specific_config() const override { return nlohmann::json::object(); }
+};
+
+}  // namespace
+
+TEST_CASE("update_step finds each slot by its name", "[optim]") {
+  NamedSlotsProbe probe;
+  Variable x = make_variable("x", {1.0, 2.0});
+  probe.apply_gradients({vec({0.25, -1.0})}, {x});
+  probe.apply_gradients({vec({0.75, 3.0})}, {x});
+  // By hand: steps = 2; gradient_sum = 10 + 0.25 + 0.75 = 11 and 10 - 1 + 3 = 12; x = x - 0.5·Σg.
+  const optim::NamedTensors state = probe.state({{"x", x}});
+  REQUIRE(state.size() == 3);
+  CHECK(state[1].first == "x/steps");
+  CHECK(state[1].second.to_vector() == Vec{2.0, 2.0});
+  CHECK(state[2].first == "x/gradient_sum");
+  CHECK(state[2].second.to_vector() == Vec{11.0, 12.0});
+  CHECK(x.value().to_vector() == Vec{0.5, 1.0});
+  CHECK_FALSE(probe.absent_found);
+  CHECK(probe.absent_refused);
 }

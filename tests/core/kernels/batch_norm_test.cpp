@@ -9,6 +9,7 @@
 
 #include "keel/core/error.h"
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/moments.h"
 #include "keel/core/parallel.h"
 
 namespace {
@@ -479,20 +480,20 @@ TEST_CASE("combine_moments matches moments computed directly", "[bn-kernel]") {
     for (std::size_t k = b; k < e; ++k) mean += x[k];
     mean /= static_cast<LD>(e - b);
     for (std::size_t k = b; k < e; ++k) m2 += std::pow(x[k] - mean, 2);
-    return keel::kernels::Moments{static_cast<double>(e - b), static_cast<double>(mean), static_cast<double>(m2)};
+    return keel::Moments{static_cast<double>(e - b), static_cast<double>(mean), static_cast<double>(m2)};
   };
-  keel::kernels::Moments all;
+  keel::Moments all;
   for (std::size_t b : {0, 1, 7, 100, 400, 999}) {
     std::size_t e = b == 999 ? 1000 : b == 400 ? 999 : b == 100 ? 400 : b == 7 ? 100 : b == 1 ? 7 : 1;
-    all = keel::kernels::combine_moments(all, direct(b, e));
+    all = keel::combine_moments(all, direct(b, e));
   }
-  all = keel::kernels::combine_moments(all, keel::kernels::Moments{});  // an empty group changes nothing
-  keel::kernels::Moments want = direct(0, 1000);
+  all = keel::combine_moments(all, keel::Moments{});  // an empty group changes nothing
+  keel::Moments want = direct(0, 1000);
   CHECK(all.count == 1000);
   CHECK(all.mean == Approx(want.mean).epsilon(1e-15));
   CHECK(all.m2 == Approx(want.m2).epsilon(1e-12));
   // Rounding can never drive M2 below zero.
-  keel::kernels::Moments same = keel::kernels::combine_moments({2, 1e8, 0}, {3, 1e8, 0});
+  keel::Moments same = keel::combine_moments({2, 1e8, 0}, {3, 1e8, 0});
   CHECK(same.m2 == 0);
   CHECK(same.mean == 1e8);
 }
@@ -510,7 +511,7 @@ TEST_CASE("batch_norm split passes reproduce one process across two replicas (sy
   keel::kernels::batch_norm_moments<double>(b, x.data() + split, mb.data(), vb.data());
   const double na = 40.0 * inner, nb = 60.0 * inner;
   for (std::int64_t c = 0; c < ch; ++c) {
-    auto m = keel::kernels::combine_moments({na, ma[c], va[c] * na}, {nb, mb[c], vb[c] * nb});
+    auto m = keel::combine_moments({na, ma[c], va[c] * na}, {nb, mb[c], vb[c] * nb});
     mean[c] = m.mean;
     var[c] = m.m2 / m.count;
   }

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "keel/core/kernels/batch_norm_partition.h"
+#include "keel/core/kernels/detail/batch_norm_partition.h"
 #include "keel/core/kernels/simd.h"
 
 namespace keel::kernels::bn_detail {

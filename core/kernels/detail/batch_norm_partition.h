@@ -25,7 +25,7 @@ inline constexpr std::int64_t kBlockBytes = 64 * 1024;   // values summed in T b
 inline constexpr std::int64_t kChunkBytes = 128 * 1024;  // one parallel work item
 
 struct Partition {
-  ChannelLayout l;
+  ChannelLayout layout;
   bool planes = false;
   // Column walk.
   std::int64_t width = 0, tile = 0, block_rows = 0, chunk_rows = 0, row_chunks = 0, col_tiles = 0;
@@ -41,14 +41,14 @@ struct Rect {
 };
 
 // Validates the layout (ShapeError naming `op`) and cuts it for elements of elem_size bytes.
-Partition make_partition(const char* op, const ChannelLayout& l, std::int64_t elem_size);
+Partition make_partition(const char* op, const ChannelLayout& layout, std::int64_t elem_size);
 
 // ValueError naming `op` unless eps >= 0 (NaN fails).
 void check_eps(const char* op, double eps);
 
 inline Rect rect_of(const Partition& p, std::int64_t item) {
   std::int64_t rc = item / p.col_tiles, ct = item % p.col_tiles;
-  return {rc * p.chunk_rows, std::min(p.l.outer, (rc + 1) * p.chunk_rows), ct * p.tile,
+  return {rc * p.chunk_rows, std::min(p.layout.outer, (rc + 1) * p.chunk_rows), ct * p.tile,
           std::min(p.width, (ct + 1) * p.tile)};
 }
 
@@ -89,7 +89,7 @@ void for_each_run(const Partition& p, Fn&& fn) {
   for_each_item(p, [&](std::int64_t item) {
     if (p.planes) {
       std::int64_t q0 = item * p.chunk_planes, q1 = std::min(p.plane_count, q0 + p.chunk_planes);
-      for (std::int64_t q = q0; q < q1; ++q) fn(q * p.l.inner, p.l.inner, q % p.l.channels, false);
+      for (std::int64_t q = q0; q < q1; ++q) fn(q * p.layout.inner, p.layout.inner, q % p.layout.channels, false);
     } else {
       Rect r = rect_of(p, item);
       for_each_row_run(p, r, r.r0, r.r1, [&](std::int64_t off, std::int64_t n) { fn(off, n, r.j0, true); });
@@ -104,7 +104,7 @@ std::vector<T> per_param(const Partition& p, const std::vector<double>& per_chan
   if (p.planes) return std::vector<T>(per_channel.begin(), per_channel.end());
   std::vector<T> out(static_cast<std::size_t>(std::max(p.width, p.period)));
   for (std::int64_t j = 0; j < static_cast<std::int64_t>(out.size()); ++j)
-    out[j] = static_cast<T>(per_channel[j % p.width / p.l.inner]);
+    out[j] = static_cast<T>(per_channel[j % p.width / p.layout.inner]);
   return out;
 }
 

@@ -11,9 +11,9 @@
 #include "keel/autograd/record.h"
 #include "keel/core/error.h"
 #include "keel/core/replica_context.h"
-#include "keel/layers/batch_normalization_step.h"
+#include "keel/layers/detail/batch_norm_step.h"
 
-namespace keel::layers {
+namespace keel::layers::detail {
 namespace {
 
 constexpr DType f64 = DType::float64;
@@ -56,12 +56,12 @@ Tensor as_channels(const Tensor& param, const Shape& bshape) {
 
 // An adjustment tensor as float64 broadcast over the channel shape: one value, or one per channel.
 Tensor adjustment_term(const Tensor& t, const Shape& bshape, std::int64_t channels, const char* what,
-                       const std::string& who) {
-  if (!t.defined()) throw ValueError(fmt::format("{}: adjustment returned an undefined {}", who, what));
+                       const std::string& error_context) {
+  if (!t.defined()) throw ValueError(fmt::format("{}: adjustment returned an undefined {}", error_context, what));
   if (t.numel() == 1) return ops::reshape(ops::cast(t, f64), {});
   if (t.numel() == channels) return ops::reshape(ops::cast(t, f64), bshape);
-  throw ShapeError(fmt::format("{}: adjustment {} of shape {} is not broadcastable to the {} channels", who, what,
-                               to_string(t.shape()), channels));
+  throw ShapeError(fmt::format("{}: adjustment {} of shape {} is not broadcastable to the {} channels", error_context,
+                               what, to_string(t.shape()), channels));
 }
 
 // Per-channel averages over ghost batches that had data (count > 0), and the one-value flag.
@@ -90,23 +90,25 @@ BatchStatistics average_over_ghosts(const Tensor& mean, const Tensor& var, const
 
 }  // namespace
 
-BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& mask, const std::vector<std::int64_t>& axes,
-                                               const BatchNormState& state, const BatchNormalizationOptions& o,
-                                               const std::string& who) {
-  Tensor xs = x, w = mask.defined() ? batch_norm_expanded_mask(mask, x, who) : Tensor();
+BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& mask,
+                                               const std::vector<std::int64_t>& axes,
+                                               const BatchNormWeights<Tensor>& state,
+                                               const BatchNormalizationOptions& o, const std::string& error_context) {
+  Tensor xs = x, expanded_mask = mask.defined() ? batch_norm_expanded_mask(mask, x, error_context) : Tensor();
   std::vector<std::int64_t> channel_axes = axes;
   std::int64_t ghosts = 1;
   if (o.virtual_batch_size) {
     // Ghost batch j holds samples j, j+G, j+2G, ...: the row-major reshape [V, G, ...].
     const std::int64_t batch = x.shape()[0], v = *o.virtual_batch_size;
     if (batch % v != 0)
-      throw ValueError(fmt::format("{}: the batch size {} is not divisible by virtual_batch_size {}", who, batch, v));
+      throw ValueError(
+          fmt::format("{}: the batch size {} is not divisible by virtual_batch_size {}", error_context, batch, v));
     ghosts = batch / v;
     Shape split = x.shape();
     split[0] = ghosts;
     split.insert(split.begin(), v);
     xs = ops::reshape(x, split);
-    if (w.defined()) w = w.reshape(split);
+    if (expanded_mask.defined()) expanded_mask = expanded_mask.reshape(split);
     for (auto& a : channel_axes) ++a;
   }
   const std::int64_t rank = xs.dim();
@@ -130,11 +132,12 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
   Tensor count, denom, shift;
   {
     NoGrad no_grad;
-    count = w.defined() ? ops::sum(w.to(f64), reduce_axes, true) : Tensor::full(stat_shape, group_size, f64);
+    count = expanded_mask.defined() ? ops::sum(expanded_mask.to(f64), reduce_axes, true)
+                                    : Tensor::full(stat_shape, group_size, f64);
     if (rc) all_reduce_in_place(rc, count);
     // With a mask Keras divides the sums by count + 1e-7 (backend.epsilon(), docs/semantics.md §1.9), which
     // also makes a count of 0 give mean 0 and variance 0. Without one it divides by the count.
-    denom = w.defined() ? count + keras_epsilon : ops::maximum(count, Tensor::ones({}, f64));
+    denom = expanded_mask.defined() ? count + keras_epsilon : ops::maximum(count, Tensor::ones({}, f64));
     // Shift by one value of each group (rank 0's under synchronization), so a constant group gives
     // exactly zero deviations.
     if (group_size > 0) {
@@ -152,11 +155,13 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
   }
   Tensor xd = ops::cast(xs, f64) - shift;
   // Masked positions are left out with where (not a product), so a NaN there cannot leak in.
-  auto masked = [&](const Tensor& t) { return w.defined() ? ops::where(w, t, Tensor::zeros(t.shape(), f64)) : t; };
+  auto masked = [&](const Tensor& t) {
+    return expanded_mask.defined() ? ops::where(expanded_mask, t, Tensor::zeros(t.shape(), f64)) : t;
+  };
   Tensor sum_x = ops::sum(masked(xd), reduce_axes, true);
   // Keras's mean is Σx / denom; relative to the shift that is (Σ(x − shift) − (denom − count)·shift) / denom.
   Tensor shifted_mean = all_reduce_sum(sum_x, rc) / denom;
-  if (w.defined()) shifted_mean = shifted_mean - shift * (keras_epsilon / denom);
+  if (expanded_mask.defined()) shifted_mean = shifted_mean - shift * (keras_epsilon / denom);
   Tensor dev = xd - shifted_mean;
   Tensor sq = ops::square(dev);
   Tensor var = all_reduce_sum(ops::sum(masked(sq), reduce_axes, true), rc) / denom;
@@ -173,8 +178,8 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
   }
   if (o.adjustment) {
     auto [adj_scale, adj_bias] = o.adjustment(x.shape());
-    xhat = xhat * adjustment_term(adj_scale, bshape, channels, "scale", who) +
-           adjustment_term(adj_bias, bshape, channels, "bias", who);
+    xhat = xhat * adjustment_term(adj_scale, bshape, channels, "scale", error_context) +
+           adjustment_term(adj_bias, bshape, channels, "bias", error_context);
   }
   Tensor y = xhat;
   if (state.gamma.defined()) y = y * as_channels(state.gamma, bshape);
@@ -184,8 +189,8 @@ BatchNormTraining batch_norm_training_composed(const Tensor& x, const Tensor& ma
   return out;
 }
 
-Tensor batch_norm_inference_composed(const Tensor& x, const std::vector<std::int64_t>& axes, const BatchNormState& state,
-                                     double epsilon) {
+Tensor batch_norm_inference_composed(const Tensor& x, const std::vector<std::int64_t>& axes,
+                                     const BatchNormWeights<Tensor>& state, double epsilon) {
   const Shape bshape = broadcast_shape(x.dim(), axes, batch_norm_param_shape(x.shape(), axes));
   Tensor invstd;
   {
@@ -198,4 +203,4 @@ Tensor batch_norm_inference_composed(const Tensor& x, const std::vector<std::int
   return ops::cast(y, x.dtype());
 }
 
-}  // namespace keel::layers
+}  // namespace keel::layers::detail
