@@ -62,7 +62,7 @@ std::shared_ptr<BatchNormalizationLayer> BatchNormalizationLayer::from_config(co
   return make_from_config<BatchNormalizationLayer>("BatchNormalization", config, read_batch_norm_options);
 }
 
-std::shared_ptr<BatchNormalizationLayer> BatchNormalization(BatchNormalizationLayer::Options options, std::string name) {
+Ref<BatchNormalizationLayer> BatchNormalization(BatchNormalizationLayer::Options options, std::string name) {
   return std::make_shared<BatchNormalizationLayer>(std::move(options), std::move(name));
 }
 

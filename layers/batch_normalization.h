@@ -57,7 +57,7 @@ class BatchNormalizationLayer : public Layer {
   bool warned_one_value_ = false;
 };
 
-std::shared_ptr<BatchNormalizationLayer> BatchNormalization(BatchNormalizationLayer::Options options = {},
+Ref<BatchNormalizationLayer> BatchNormalization(BatchNormalizationLayer::Options options = {},
                                                             std::string name = "");
 
 }  // namespace keel::layers

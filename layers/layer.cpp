@@ -98,14 +98,16 @@ namespace {
 // How deep the current thread is in nested layer calls: a call at depth 0 is an outermost call.
 thread_local int g_call_depth = 0;
 
-struct CallDepth {
-  bool outermost = g_call_depth++ == 0;
-  ~CallDepth() { --g_call_depth; }
-};
+// Keras's form: (None, 32, 32, 3).
+std::string symbolic_shape_text(const Shape& shape) {
+  std::string out;
+  for (std::int64_t d : shape) out += (out.empty() ? "" : ", ") + (d == -1 ? std::string("None") : std::to_string(d));
+  return "(" + out + ")";
+}
 
 std::string shapes_text(const std::vector<SymbolicTensor>& inputs) {
   std::string out;
-  for (const auto& t : inputs) out += (out.empty() ? "" : " and ") + to_string(t.shape());
+  for (const auto& t : inputs) out += (out.empty() ? "" : " and ") + symbolic_shape_text(t.shape());
   return out;
 }
 
@@ -127,9 +129,14 @@ void Layer::clear_activity_losses() {
   for (const auto& inner : sublayers()) inner->clear_activity_losses();
 }
 
+Layer::CallScope::CallScope(Layer& layer, const CallContext& ctx) {
+  if (g_call_depth++ == 0 && ctx.training) layer.clear_activity_losses();
+}
+
+Layer::CallScope::~CallScope() { --g_call_depth; }
+
 Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
-  CallDepth depth;
-  if (depth.outermost && ctx.training) clear_activity_losses();
+  CallScope scope(*this, ctx);
   Tensor x = cast_input(x_in);
   if (!built_) build_from(x.shape());
   check_input(x);
@@ -148,8 +155,7 @@ Tensor Layer::operator()(const std::vector<Tensor>& inputs, const CallContext& c
       throw ValueError(fmt::format("{} '{}' takes one input, got a list of {}", class_name_, name_, inputs.size()));
     return (*this)(inputs[0], ctx);
   }
-  CallDepth depth;
-  if (depth.outermost && ctx.training) clear_activity_losses();
+  CallScope scope(*this, ctx);
   std::vector<Tensor> xs;
   std::vector<Shape> shapes;
   for (const Tensor& x : inputs) {
@@ -201,6 +207,8 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs, cons
     sample = samples.size() == 1 && !takes_input_list() ? (*this)(samples[0], CallContext{}) : (*this)(samples, CallContext{});
   } catch (const ShapeError& e) {
     throw ShapeError(fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), e.what()));
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), e.what()));
   }
   return SymbolicTensor::produced_by(std::make_shared<Node>(Node{self, inputs, options.training}), sample);
 }

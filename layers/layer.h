@@ -137,6 +137,17 @@ class Layer : public std::enable_shared_from_this<Layer> {
   const Shape& built_input_shape() const { return built_input_shape_; }
 
  protected:
+  // Marks a call of this layer: an outermost training call (one not made from inside another layer's
+  // call) first clears the activity penalties of this layer and every layer inside, and each call
+  // inside adds its own, so a layer called twice in one step keeps both. operator() opens one; so does
+  // any other entry point that calls inner layers (Functional::call_all).
+  class CallScope {
+   public:
+    CallScope(Layer& layer, const CallContext& ctx);
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+  };
   // This layer's flag alone: a container's from_config, whose inner layers restored their own flags.
   void set_own_trainable(bool trainable) { trainable_ = trainable; }
   // Create the weights for this input shape (batch first). Called once.
@@ -159,8 +170,6 @@ class Layer : public std::enable_shared_from_this<Layer> {
   Tensor cast_input(const Tensor& x) const;
   // After a training call: the activity penalty of its output.
   void record_activity(const Tensor& y, const CallContext& ctx);
-  // The activity penalties of this layer and every layer inside, cleared at the start of an outermost
-  // training call; each call inside adds its own, so a layer called twice keeps both.
   void clear_activity_losses();
 
   std::string class_name_;

@@ -177,6 +177,7 @@ layers::LayerPtr Functional::get_layer(const std::string& layer_name) const {
 std::vector<Tensor> Functional::call_all(const std::vector<Tensor>& inputs, const layers::CallContext& ctx) {
   if (inputs.size() != inputs_.size())
     throw ValueError(fmt::format("Functional '{}' expects {} inputs, got {}", name(), inputs_.size(), inputs.size()));
+  CallScope scope(*this, ctx);
   std::vector<Tensor> slots(slot_count_);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto& input_layer = inputs_[i].node()->layer;
