@@ -11,14 +11,20 @@
 #include "keel/layers/conv2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/dropout.h"
+#include "keel/layers/elu.h"
 #include "keel/layers/flatten.h"
 #include "keel/layers/global_pooling2d.h"
+#include "keel/layers/identity.h"
 #include "keel/layers/input.h"
+#include "keel/layers/leaky_relu.h"
 #include "keel/layers/pooling2d.h"
+#include "keel/layers/prelu.h"
 #include "keel/layers/random_flip.h"
 #include "keel/layers/random_translation.h"
+#include "keel/layers/relu.h"
 #include "keel/layers/rescaling.h"
 #include "keel/layers/reshape.h"
+#include "keel/layers/softmax.h"
 #include "keel/layers/zero_padding2d.h"
 
 namespace keel::layers {
@@ -38,15 +44,21 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"Conv2D", build<Conv2DLayer>},
       {"Dense", build<DenseLayer>},
       {"Dropout", build<DropoutLayer>},
+      {"ELU", build<ELULayer>},
       {"Flatten", build<FlattenLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
+      {"Identity", build<IdentityLayer>},
       {"InputLayer", build<InputLayer>},
+      {"LeakyReLU", build<LeakyReLULayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
+      {"PReLU", build<PReLULayer>},
       {"RandomFlip", build<RandomFlipLayer>},
       {"RandomTranslation", build<RandomTranslationLayer>},
+      {"ReLU", build<ReLULayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
+      {"Softmax", build<SoftmaxLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},
   };
   return table;

@@ -1,0 +1,55 @@
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+#include "keel/core/error.h"
+#include "keel/layers/relu.h"
+#include "layer_test_support.h"
+
+using Catch::Matchers::Contains;
+using keel::Tensor;
+namespace layers = keel::layers;
+using namespace layer_test;
+
+namespace {
+Tensor row(const std::vector<double>& v) { return Tensor::from_vector(v, {1, static_cast<std::int64_t>(v.size())}); }
+}  // namespace
+
+TEST_CASE("ReLU with default arguments is max(x, 0)", "[layers][relu]") {
+  check_values((*layers::ReLU())(row({-3, -1, 0, 2})), {0, 0, 0, 2});
+}
+
+TEST_CASE("ReLU follows Keras 3's formula for max_value, negative_slope and threshold", "[layers][relu]") {
+  // MobileNetV2's ReLU(6.).
+  check_values((*layers::ReLU({.max_value = 6}))(row({-3, 0, 5.5, 6, 7.5})), {0, 0, 5.5, 6, 6});
+  check_values((*layers::ReLU({.max_value = 1}))(row({-3, -1, 0, 2})), {0, 0, 0, 1});
+  // Keras's documented examples.
+  check_values((*layers::ReLU({.max_value = 10, .negative_slope = 0.5}))(row({-10, -5, 0, 5, 10})),
+               {-5, -2.5, 0, 5, 10});
+  check_values((*layers::ReLU({.negative_slope = 1}))(row({-3, -1, 0, 2})), {-3, -1, 0, 2});
+  check_values((*layers::ReLU({.threshold = 1.5}))(row({-3, -1, 1, 2})), {0, 0, 0, 2});
+  check_values((*layers::ReLU({.threshold = 5}))(row({-10, -5, 0, 5, 10})), {0, 0, 0, 0, 10});
+  // All three: x > t gives min(x, m); x <= t gives a·(x − t).
+  check_values((*layers::ReLU({.max_value = 1.8, .negative_slope = 0.5, .threshold = 1.5}))(row({-3, 1, 1.5, 1.7, 2, 4})),
+               {-2.25, -0.25, 0, 1.7, 1.8, 1.8}, 1e-6);
+}
+
+TEST_CASE("ReLU's gradient matches finite differences", "[layers][relu]") {
+  Float64Scope f64;
+  check_layer_gradients(*layers::ReLU({.max_value = 0.7, .negative_slope = 0.2, .threshold = 0.3}), uniform({4, 5}, 31));
+  check_layer_gradients(*layers::ReLU({.max_value = 6}), uniform({3, 4}, 32) * 8.0);
+  check_layer_gradients(*layers::ReLU({.negative_slope = 0.1}), uniform({3, 4}, 33));
+}
+
+TEST_CASE("ReLU config round trip and bad arguments", "[layers][relu]") {
+  auto relu = layers::ReLU({.max_value = 6, .negative_slope = 0.1, .threshold = 0.5}, "relu_rt");
+  auto rebuilt = check_round_trip(relu, uniform({2, 3}, 34, keel::DType::float32));
+  CHECK(rebuilt->get_config()["max_value"] == 6.0);
+  CHECK(layers::ReLU()->get_config()["max_value"].is_null());
+  CHECK(rebuilt->compute_output_shape({2, 3}) == keel::Shape{2, 3});
+  REQUIRE_THROWS_WITH(layers::ReLU({.max_value = -1}, "relu_neg"), Contains("relu_neg") && Contains("max_value") && Contains("-1"));
+  REQUIRE_THROWS_WITH(layers::ReLU({.negative_slope = -0.5}), Contains("negative_slope") && Contains("-0.5"));
+  REQUIRE_THROWS_WITH(layers::ReLU({.threshold = -2}), Contains("threshold") && Contains("-2"));
+  REQUIRE_THROWS_AS(layers::ReLU({.threshold = std::numeric_limits<double>::quiet_NaN()}), keel::ValueError);
+  REQUIRE_THROWS_WITH(layers::ReLULayer::from_config({{"max_value", "6"}}), Contains("ReLU") && Contains("max_value"));
+}
