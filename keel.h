@@ -47,6 +47,7 @@
 #include "keel/layers/initializers.h"
 #include "keel/layers/input.h"
 #include "keel/layers/layer.h"
+#include "keel/layers/layer_normalization.h"
 #include "keel/layers/leaky_relu.h"
 #include "keel/layers/pooling2d.h"
 #include "keel/layers/prelu.h"

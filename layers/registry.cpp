@@ -16,6 +16,7 @@
 #include "keel/layers/global_pooling2d.h"
 #include "keel/layers/identity.h"
 #include "keel/layers/input.h"
+#include "keel/layers/layer_normalization.h"
 #include "keel/layers/leaky_relu.h"
 #include "keel/layers/pooling2d.h"
 #include "keel/layers/prelu.h"
@@ -50,6 +51,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
       {"Identity", build<IdentityLayer>},
       {"InputLayer", build<InputLayer>},
+      {"LayerNormalization", build<LayerNormalizationLayer>},
       {"LeakyReLU", build<LeakyReLULayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
       {"PReLU", build<PReLULayer>},
