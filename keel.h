@@ -43,6 +43,7 @@
 #include "keel/layers/elu.h"
 #include "keel/layers/flatten.h"
 #include "keel/layers/global_pooling2d.h"
+#include "keel/layers/group_normalization.h"
 #include "keel/layers/identity.h"
 #include "keel/layers/initializers.h"
 #include "keel/layers/input.h"
@@ -59,6 +60,7 @@
 #include "keel/layers/rescaling.h"
 #include "keel/layers/reshape.h"
 #include "keel/layers/softmax.h"
+#include "keel/layers/unit_normalization.h"
 #include "keel/layers/zero_padding2d.h"
 
 // models/: Model, Sequential, losses, metrics, callbacks, save/load, plots.

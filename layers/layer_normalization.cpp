@@ -5,6 +5,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/layers/detail/argument_checks.h"
 #include "keel/layers/detail/axis_list.h"
+#include "keel/layers/detail/gamma_beta_options.h"
 #include "keel/layers/detail/layer_norm_op.h"
 
 namespace keel::layers {
@@ -69,12 +70,7 @@ nlohmann::json LayerNormalizationLayer::get_config() const {
   c["center"] = o.center;
   c["scale"] = o.scale;
   c["rms_scaling"] = o.rms_scaling;
-  c["beta_initializer"] = o.beta_initializer.serialize();
-  c["gamma_initializer"] = o.gamma_initializer.serialize();
-  c["beta_regularizer"] = o.beta_regularizer.serialize();
-  c["gamma_regularizer"] = o.gamma_regularizer.serialize();
-  c["beta_constraint"] = o.beta_constraint.serialize();
-  c["gamma_constraint"] = o.gamma_constraint.serialize();
+  detail::gamma_beta_to_json(o, c);
   return c;
 }
 
@@ -86,12 +82,7 @@ std::shared_ptr<LayerNormalizationLayer> LayerNormalizationLayer::from_config(co
     o.center = r.boolean("center", o.center);
     o.scale = r.boolean("scale", o.scale);
     o.rms_scaling = r.boolean("rms_scaling", o.rms_scaling);
-    if (r.contains("beta_initializer")) o.beta_initializer = initializers::deserialize(r.value("beta_initializer"));
-    if (r.contains("gamma_initializer")) o.gamma_initializer = initializers::deserialize(r.value("gamma_initializer"));
-    o.beta_regularizer = regularizers::deserialize(r.value("beta_regularizer"));
-    o.gamma_regularizer = regularizers::deserialize(r.value("gamma_regularizer"));
-    o.beta_constraint = constraints::deserialize(r.value("beta_constraint"));
-    o.gamma_constraint = constraints::deserialize(r.value("gamma_constraint"));
+    detail::read_gamma_beta(r, o);
     return o;
   });
 }

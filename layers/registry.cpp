@@ -14,6 +14,7 @@
 #include "keel/layers/elu.h"
 #include "keel/layers/flatten.h"
 #include "keel/layers/global_pooling2d.h"
+#include "keel/layers/group_normalization.h"
 #include "keel/layers/identity.h"
 #include "keel/layers/input.h"
 #include "keel/layers/layer_normalization.h"
@@ -26,6 +27,7 @@
 #include "keel/layers/rescaling.h"
 #include "keel/layers/reshape.h"
 #include "keel/layers/softmax.h"
+#include "keel/layers/unit_normalization.h"
 #include "keel/layers/zero_padding2d.h"
 
 namespace keel::layers {
@@ -49,6 +51,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"Flatten", build<FlattenLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
+      {"GroupNormalization", build<GroupNormalizationLayer>},
       {"Identity", build<IdentityLayer>},
       {"InputLayer", build<InputLayer>},
       {"LayerNormalization", build<LayerNormalizationLayer>},
@@ -61,6 +64,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
       {"Softmax", build<SoftmaxLayer>},
+      {"UnitNormalization", build<UnitNormalizationLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},
   };
   return table;
