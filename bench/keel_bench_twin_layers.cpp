@@ -2,7 +2,8 @@
 // and autograd, as a training step uses them: BatchNormalization training forward+backward and
 // inference on [64, 28, 28, 32] NHWC and its NCHW twin [64, 32, 28, 28] (axis 1); Conv2D and Dense
 // forward (inference) and forward+backward on the reference convnet's shapes at batch 64;
-// LayerNormalization over the last axis of [64, 128, 256].
+// LayerNormalization over the last axis of [64, 128, 256]; GroupNormalization with 8 groups on
+// [64, 28, 28, 32].
 #include <fmt/format.h>
 
 #include <iostream>
@@ -81,6 +82,14 @@ bench::Register layer_norm("compare", "LayerNormalization layer", [] {
   Tensor x = random::normal({64, 128, 256}, 1, 2, 1);
   print("ln_fwd_bwd", forward_backward_ms(*layer, x), "ms");
   print("ln_fwd", forward_ms(*layer, x), "ms");
+});
+
+bench::Register group_norm("compare", "GroupNormalization layer", [] {
+  std::cout << "GroupNormalization layer (autograd), 8 groups on [64, 28, 28, 32] NHWC, forward+backward and inference\n";
+  auto layer = layers::GroupNormalization({.groups = 8});
+  Tensor x = random::normal({64, 28, 28, 32}, 1, 2, 1);
+  print("gn_fwd_bwd", forward_backward_ms(*layer, x), "ms");
+  print("gn_fwd", forward_ms(*layer, x), "ms");
 });
 
 }  // namespace

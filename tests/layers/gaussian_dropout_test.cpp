@@ -21,7 +21,7 @@ TEST_CASE("GaussianDropout multiplies by noise of mean 1 and stddev sqrt(rate / 
   CHECK(std::sqrt(sum_sq / n) == Approx(stddev).epsilon(0.01));
 }
 
-TEST_CASE("GaussianDropout is the identity outside training; seeds repeat; the gradient is the noise",
+TEST_CASE("GaussianDropout is the identity outside training, repeats with a seed, and passes the noise as gradient",
           "[layers][gaussian_dropout]") {
   Tensor x = uniform({4, 5}, 151, keel::DType::float32);
   CHECK((*layers::GaussianDropout({.rate = 0.5}))(x).to_vector() == x.to_vector());

@@ -21,7 +21,7 @@ TEST_CASE("GaussianNoise adds zero-mean noise of standard deviation stddev in tr
   CHECK(std::sqrt(sum_sq / n) == Approx(0.5).epsilon(0.01));
 }
 
-TEST_CASE("GaussianNoise is the identity outside training; seeds repeat; the gradient is 1", "[layers][gaussian_noise]") {
+TEST_CASE("GaussianNoise is the identity outside training, repeats with a seed, and has gradient 1", "[layers][gaussian_noise]") {
   Tensor x = uniform({4, 5}, 141, keel::DType::float32);
   CHECK((*layers::GaussianNoise({.stddev = 1}))(x).to_vector() == x.to_vector());
   CHECK((*layers::GaussianNoise({.stddev = 0}))(x, true).to_vector() == x.to_vector());
