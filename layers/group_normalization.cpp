@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "keel/autograd/ops.h"
 #include "keel/layers/detail/argument_checks.h"
 #include "keel/layers/detail/axis_list.h"
+#include "keel/layers/detail/fused_normalization.h"
 #include "keel/layers/detail/gamma_beta_options.h"
 
 namespace keel::layers {
@@ -41,25 +41,14 @@ void GroupNormalizationLayer::build(const Shape& input_shape) {
 }
 
 Tensor GroupNormalizationLayer::call(const Tensor& x, const CallContext&) {
-  const auto a = static_cast<std::size_t>(axis_);
-  const std::int64_t groups = options_.groups, per_group = x.shape()[a] / groups;
-  // [N, ..., C, ...] -> [N, ..., groups, C / groups, ...]; statistics over everything but N and groups.
-  Shape grouped = x.shape();
-  grouped[a] = per_group;
-  grouped.insert(grouped.begin() + static_cast<std::ptrdiff_t>(a), groups);
-  std::vector<std::int64_t> reduce;
-  for (std::int64_t i = 1; i < static_cast<std::int64_t>(grouped.size()); ++i)
-    if (i != axis_) reduce.push_back(i);
-  Shape param_shape(grouped.size(), 1);
-  param_shape[a] = groups;
-  param_shape[a + 1] = per_group;
-
-  const Tensor g = ops::reshape(ops::cast(x, DType::float64), grouped);
-  const Tensor centered = g - ops::mean(g, reduce, true);
-  Tensor y = centered / ops::sqrt(ops::mean(ops::square(centered), reduce, true) + options_.epsilon);
-  if (gamma_.defined()) y = y * ops::reshape(ops::cast(gamma_.value(), DType::float64), param_shape);
-  if (beta_.defined()) y = y + ops::reshape(ops::cast(beta_.value(), DType::float64), param_shape);
-  return ops::cast(ops::reshape(y, x.shape()), x.dtype());
+  kernels::GroupNormLayout l{.samples = x.shape()[0], .channels = x.shape()[static_cast<std::size_t>(axis_)],
+                             .groups = options_.groups};
+  for (std::int64_t i = 1; i < x.dim(); ++i) {
+    if (i < axis_) l.before *= x.shape()[static_cast<std::size_t>(i)];
+    if (i > axis_) l.after *= x.shape()[static_cast<std::size_t>(i)];
+  }
+  return detail::group_norm(x, l, gamma_.defined() ? gamma_.value() : Tensor(), beta_.defined() ? beta_.value() : Tensor(),
+                            options_.epsilon);
 }
 
 nlohmann::json GroupNormalizationLayer::get_config() const {

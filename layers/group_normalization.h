@@ -3,7 +3,8 @@
 // each sample's group is normalized over its channels and every other non-batch axis,
 // y = (x − mean) / sqrt(var + epsilon) · gamma + beta, the same in training and inference. gamma and
 // beta are per channel ([C]), in that order. groups = C is InstanceNormalization; groups = 1 normalizes
-// each sample as a whole. The statistics are computed in float64 (two passes).
+// each sample as a whole. Fused kernels (core/kernels/group_norm.h): statistics per (sample, group) in
+// double from shifted block sums, bitwise the same on any thread count.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -6,7 +6,7 @@
 #include "keel/layers/detail/argument_checks.h"
 #include "keel/layers/detail/axis_list.h"
 #include "keel/layers/detail/gamma_beta_options.h"
-#include "keel/layers/detail/layer_norm_op.h"
+#include "keel/layers/detail/fused_normalization.h"
 
 namespace keel::layers {
 namespace {

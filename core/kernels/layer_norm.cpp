@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "keel/core/error.h"
-#include "keel/core/kernels/batch_norm.h"
 #include "keel/core/kernels/chunk_partials.h"
 #include "keel/core/kernels/lane_sum.h"
+#include "keel/core/kernels/shifted_moments.h"
 #include "keel/core/parallel.h"
 
 namespace keel::kernels {
@@ -20,7 +20,6 @@ namespace {
 constexpr std::int64_t kChunkElements = 16384;
 // At most this many chunks in backward, which keeps one double partial of dgamma and dbeta per chunk.
 constexpr std::int64_t kMaxBackwardChunks = 16;
-constexpr std::int64_t kShiftSample = 8;
 
 std::int64_t rows_per_chunk(std::int64_t rows, std::int64_t cols, std::int64_t max_chunks) {
   const std::int64_t by_size = std::max<std::int64_t>(1, kChunkElements / std::max<std::int64_t>(1, cols));
@@ -32,34 +31,17 @@ void check_arguments(const char* op, std::int64_t rows, std::int64_t cols, doubl
   if (!(eps >= 0)) throw ValueError(fmt::format("{}: epsilon must be >= 0, got {}", op, eps));
 }
 
-// Mean and M2 of one row by shifted block sums (see the header).
+// Mean and M2 of one row: shifted sums over blocks of kLayerNormBlock values, the shift being the mean of
+// the row's first values and then the running mean, merged in double.
 template <class T>
 Moments row_moments(const T* x, std::int64_t n) {
   Moments total;
-  double shift = 0;
-  {
-    const std::int64_t k = std::min(kShiftSample, n);
-    for (std::int64_t i = 0; i < k; ++i) shift += static_cast<double>(x[i]);
-    shift = k ? shift / static_cast<double>(k) : 0.0;
-  }
   for (std::int64_t b0 = 0; b0 < n; b0 += kLayerNormBlock) {
     const std::int64_t nb = std::min(kLayerNormBlock, n - b0);
-    const T s = static_cast<T>(total.count > 0 ? total.mean : shift);
-    const T* xb = x + b0;
+    const T s = static_cast<T>(total.count > 0 ? total.mean : initial_shift(x, n));
     T s1 = 0, s2 = 0;
-    lane_sum_pair<T>(
-        nb,
-        [&](std::int64_t i, auto& a, auto& b) {
-          using U = std::remove_reference_t<decltype(a)>;
-          const U d = load_as<U>(xb + i) - s;
-          a += d;
-          b += d * d;
-        },
-        s1, s2);
-    const double count = static_cast<double>(nb), d1 = static_cast<double>(s1);
-    const Moments block{count, static_cast<double>(s) + d1 / count,
-                        std::max(0.0, static_cast<double>(s2) - d1 * (d1 / count))};
-    total = combine_moments(total, block);
+    add_shifted_sums(x + b0, nb, s, s1, s2);
+    total = combine_moments(total, shifted_moments(static_cast<double>(nb), s, s1, s2));
   }
   return total;
 }

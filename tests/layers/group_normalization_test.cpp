@@ -82,6 +82,12 @@ TEST_CASE("GroupNormalization keeps float32 accuracy at an offset of 1e4", "[lay
   for (std::size_t i = 0; i < v.size(); ++i) CHECK(std::abs(got[i] - (v[i] - m) / std::sqrt(var + 1e-3)) < 2e-6);
 }
 
+TEST_CASE("GroupNormalization forward and backward are bitwise the same on 1 and 2 threads", "[layers][group_normalization]") {
+  check_same_on_1_and_2_threads(
+      [] { return layers::GroupNormalization({.groups = 4, .gamma_initializer = initializers::RandomUniform{.seed = 4}}); },
+      uniform({40, 7, 7, 16}, 116, DType::float32));
+}
+
 TEST_CASE("GroupNormalization config round trip and bad arguments", "[layers][group_normalization]") {
   auto gn = layers::GroupNormalization({.groups = 4, .axis = 1, .epsilon = 1e-5, .center = false}, "gn_rt");
   auto rebuilt = check_round_trip(gn, uniform({2, 8, 3}, 115, DType::float32));

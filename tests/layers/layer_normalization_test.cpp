@@ -1,10 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstring>
 
 #include "keel/core/error.h"
-#include "keel/core/parallel.h"
 #include "keel/layers/layer_normalization.h"
 #include "layer_test_support.h"
 
@@ -132,28 +130,8 @@ TEST_CASE("LayerNormalization keeps float32 accuracy at an offset of 1e4", "[lay
 }
 
 TEST_CASE("LayerNormalization forward and backward are bitwise the same on 1 and 2 threads", "[layers][layer_normalization]") {
-  Tensor x = uniform({200, 300}, 100, DType::float32);
-  auto run = [&] {
-    auto ln = layers::LayerNormalization(random_affine({}));
-    Tensor input = x.clone();
-    keel::set_requires_grad(input, true);
-    Tensor y = (*ln)(input, true);
-    keel::backward(keel::ops::sum(y * y));
-    std::vector<double> out = y.to_vector();
-    for (const Tensor& t : {keel::grad(input), ln->gamma().grad(), ln->beta().grad()}) {
-      std::vector<double> v = t.to_vector();
-      out.insert(out.end(), v.begin(), v.end());
-    }
-    return out;
-  };
-  const int threads = keel::num_threads();
-  keel::set_num_threads(1);
-  const std::vector<double> one = run();
-  keel::set_num_threads(2);
-  const std::vector<double> two = run();
-  keel::set_num_threads(threads);
-  REQUIRE(one.size() == two.size());
-  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(double)) == 0);
+  check_same_on_1_and_2_threads([] { return layers::LayerNormalization(random_affine({})); },
+                                uniform({200, 300}, 100, DType::float32));
 }
 
 TEST_CASE("LayerNormalization config round trip and bad arguments", "[layers][layer_normalization]") {
