@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include "keel/core/error.h"
+#include "keel/layers/dense.h"
 #include "keel/layers/embedding.h"
+#include "keel/layers/flatten.h"
+#include "keel/layers/input.h"
+#include "keel/models/sequential.h"
 #include "keel/optim/sgd.h"
 #include "layer_test_support.h"
 
@@ -97,4 +101,21 @@ TEST_CASE("Embedding config round trip and bad indices and sizes", "[layers][emb
   REQUIRE_THROWS_WITH(layers::Embedding({.input_dim = 0, .output_dim = 2}, "emb_zero"),
                       Contains("emb_zero") && Contains("input_dim") && Contains("0"));
   REQUIRE_THROWS_AS(layers::Embedding({.input_dim = 3, .output_dim = -1}), keel::ValueError);
+}
+
+TEST_CASE("A Sequential with an Embedding learns a label carried by the first token", "[layers][embedding]") {
+  keel::set_random_seed(21);
+  // 256 sequences of 4 tokens from a vocabulary of 10, given as float32 whole numbers; label: first token odd.
+  std::vector<double> tokens, labels;
+  for (int i = 0; i < 256; ++i) {
+    for (int t = 0; t < 4; ++t) tokens.push_back(double((i * 7 + t * 3 + i / 10) % 10));
+    labels.push_back(double(int(tokens[std::size_t(i) * 4]) % 2));
+  }
+  Tensor x = Tensor::from_vector(tokens, {256, 4}), y = Tensor::from_vector(labels, {256, 1});
+  keel::Sequential model({layers::Input({.shape = {4}}), layers::Embedding({.input_dim = 10, .output_dim = 4}),
+                                  layers::Flatten(), layers::Dense({.units = 1, .activation = "sigmoid"})});
+  model.compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}});
+  keel::History h = model.fit(x, y, {.batch_size = 32, .epochs = 30, .verbose = 0, .seed = 1});
+  CHECK(h.history.at("loss").back() < 0.5 * h.history.at("loss").front());
+  CHECK(model.evaluate(x, y)[1] >= 0.99);
 }

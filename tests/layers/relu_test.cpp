@@ -46,6 +46,7 @@ TEST_CASE("ReLU config round trip and bad arguments", "[layers][relu]") {
   auto rebuilt = check_round_trip(relu, uniform({2, 3}, 34, keel::DType::float32));
   CHECK(rebuilt->get_config()["max_value"] == 6.0);
   CHECK(layers::ReLU()->get_config()["max_value"].is_null());
+  CHECK(layers::ReLULayer::from_config({{"max_value", 6}})->options().max_value == 6.0);  // Keras configs may hold ints
   CHECK(rebuilt->compute_output_shape({2, 3}) == keel::Shape{2, 3});
   REQUIRE_THROWS_WITH(layers::ReLU({.max_value = -1}, "relu_neg"), Contains("relu_neg") && Contains("max_value") && Contains("-1"));
   REQUIRE_THROWS_WITH(layers::ReLU({.negative_slope = -0.5}), Contains("negative_slope") && Contains("-0.5"));
