@@ -1,9 +1,16 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <optional>
 
 #include "keel/core/error.h"
+#include "keel/layers/batch_normalization.h"
+#include "keel/layers/conv2d.h"
+#include "keel/layers/dense.h"
+#include "keel/layers/global_pooling2d.h"
+#include "keel/layers/input.h"
 #include "keel/layers/relu.h"
+#include "keel/models/sequential.h"
 #include "layer_test_support.h"
 
 using Catch::Matchers::Contains;
@@ -53,4 +60,31 @@ TEST_CASE("ReLU config round trip and bad arguments", "[layers][relu]") {
   REQUIRE_THROWS_WITH(layers::ReLU({.threshold = -2}), Contains("threshold") && Contains("-2"));
   REQUIRE_THROWS_AS(layers::ReLU({.threshold = std::numeric_limits<double>::quiet_NaN()}), keel::ValueError);
   REQUIRE_THROWS_WITH(layers::ReLULayer::from_config({{"max_value", "6"}}), Contains("ReLU") && Contains("max_value"));
+}
+
+TEST_CASE("A MobileNet-style block with ReLU(6.) trains through fit in float32 and float64", "[layers][relu]") {
+  for (keel::DType dtype : {keel::DType::float32, keel::DType::float64}) {
+    INFO(keel::dtype_name(dtype));
+    std::optional<Float64Scope> f64;  // layers take the floatx of their construction
+    if (dtype == keel::DType::float64) f64.emplace();
+    keel::set_random_seed(5);
+    // Images 8×8×3 whose label is whether the first channel's mean exceeds the second's.
+    Tensor x = keel::random::uniform({64, 8, 8, 3}, 0, 1, 11);
+    std::vector<double> xv = x.to_vector(), labels;
+    for (int n = 0; n < 64; ++n) {
+      double diff = 0;
+      for (int p = 0; p < 64; ++p) diff += xv[std::size_t((n * 64 + p) * 3)] - xv[std::size_t((n * 64 + p) * 3 + 1)];
+      labels.push_back(diff > 0 ? 1 : 0);
+    }
+    keel::Sequential model({layers::Input({.shape = {8, 8, 3}}),
+                            layers::Conv2D({.filters = 8, .kernel_size = 3, .padding = "same", .use_bias = false}),
+                            layers::BatchNormalization({}), layers::ReLU({.max_value = 6}),
+                            layers::Conv2D({.filters = 8, .kernel_size = 1, .use_bias = false}),
+                            layers::BatchNormalization({}), layers::ReLU({.max_value = 6}),
+                            layers::GlobalAveragePooling2D(), layers::Dense({.units = 1, .activation = "sigmoid"})});
+    REQUIRE(model.dtype() == dtype);
+    model.compile({.optimizer = "adam", .loss = "binary_crossentropy"});
+    keel::History h = model.fit(x, Tensor::from_vector(labels, {64, 1}), {.batch_size = 16, .epochs = 8, .verbose = 0, .seed = 2});
+    CHECK(h.history.at("loss").back() < h.history.at("loss").front());
+  }
 }
