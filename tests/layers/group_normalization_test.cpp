@@ -96,6 +96,7 @@ TEST_CASE("GroupNormalization config round trip and bad arguments", "[layers][gr
   CHECK(rebuilt->weights().size() == 1);
   CHECK(layers::GroupNormalization()->options().groups == 32);
   CHECK_NOTHROW((*layers::GroupNormalization())(Tensor::ones({1, 2, 64})));
+  CHECK((*layers::GroupNormalization({.groups = 2}))(Tensor::ones({0, 3, 4}), true).shape() == Shape{0, 3, 4});
   REQUIRE_THROWS_WITH((*layers::GroupNormalization({}, "gn_default"))(Tensor::ones({1, 2, 16})),
                       Contains("gn_default") && Contains("groups=32") && Contains("16"));
   REQUIRE_THROWS_WITH((*layers::GroupNormalization({.groups = 3}))(Tensor::ones({1, 8})), Contains("groups=3") && Contains("8"));

@@ -140,6 +140,7 @@ TEST_CASE("LayerNormalization config round trip and bad arguments", "[layers][la
   CHECK(rebuilt->get_config()["axis"] == nlohmann::json::array({1, 2}));
   CHECK(check_round_trip(layers::LayerNormalization({.rms_scaling = true}), uniform({2, 3}, 102, DType::float32))
             ->get_config()["axis"] == -1);
+  CHECK((*layers::LayerNormalization())(Tensor::ones({0, 4}), true).shape() == Shape{0, 4});
   auto built = layers::LayerNormalization({}, "ln_built");
   (*built)(Tensor::ones({2, 4}));
   REQUIRE_THROWS_WITH((*built)(Tensor::ones({2, 5})), Contains("ln_built") && Contains("[2, 5]"));
