@@ -13,6 +13,7 @@ EmbeddingLayer::EmbeddingLayer(Options options, std::string name)
     : Layer("Embedding", std::move(name)), options_(std::move(options)) {
   require_positive(*this, "input_dim", options_.input_dim);
   require_positive(*this, "output_dim", options_.output_dim);
+  set_activity_regularizer(options_.activity_regularizer);
 }
 
 void EmbeddingLayer::build(const Shape&) {
@@ -59,6 +60,7 @@ nlohmann::json EmbeddingLayer::get_config() const {
   c["output_dim"] = options_.output_dim;
   c["embeddings_initializer"] = options_.embeddings_initializer.serialize();
   c["embeddings_regularizer"] = options_.embeddings_regularizer.serialize();
+  c["activity_regularizer"] = options_.activity_regularizer.serialize();
   c["embeddings_constraint"] = options_.embeddings_constraint.serialize();
   c["mask_zero"] = options_.mask_zero;
   return c;
@@ -72,6 +74,7 @@ std::shared_ptr<EmbeddingLayer> EmbeddingLayer::from_config(const nlohmann::json
     if (r.contains("embeddings_initializer"))
       o.embeddings_initializer = initializers::deserialize(r.value("embeddings_initializer"));
     o.embeddings_regularizer = regularizers::deserialize(r.value("embeddings_regularizer"));
+    o.activity_regularizer = regularizers::deserialize(r.value("activity_regularizer"));
     o.embeddings_constraint = constraints::deserialize(r.value("embeddings_constraint"));
     o.mask_zero = r.boolean("mask_zero", false);
     return o;

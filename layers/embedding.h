@@ -22,6 +22,7 @@ class EmbeddingLayer : public Layer {
     std::int64_t output_dim = 0;
     Initializer embeddings_initializer = "uniform";  // RandomUniform(-0.05, 0.05)
     Regularizer embeddings_regularizer = {};
+    Regularizer activity_regularizer = {};
     Constraint embeddings_constraint = {};
     bool mask_zero = false;
   };

@@ -93,6 +93,14 @@ TEST_CASE("Embedding config round trip and bad indices and sizes", "[layers][emb
   auto rebuilt = check_round_trip(embedding, Tensor::from_vector({1, 6, 0}, {3}, DType::int64));
   CHECK(rebuilt->get_config()["input_dim"] == 7);
   CHECK(rebuilt->get_config()["mask_zero"] == true);
+  // An activity regularizer sees the looked-up vectors: l2 · Σy² / batch.
+  auto table = counting_table(3);
+  auto with_activity = layers::Embedding({.input_dim = 3, .output_dim = 3, .activity_regularizer = keel::regularizers::L2{.l2 = 0.5}});
+  (*with_activity)(Tensor::from_vector({2}, {1}, DType::int64));
+  with_activity->set_weights(table->get_weights());
+  (*with_activity)(Tensor::from_vector({2}, {1}, DType::int64), true);
+  REQUIRE(with_activity->losses().size() == 1);
+  CHECK(with_activity->losses()[0].item() == Approx(0.5 * (400 + 441 + 484)));
   CHECK(layers::EmbeddingLayer::from_config({{"input_dim", 3}, {"output_dim", 2}, {"embeddings_initializer", "uniform"}}));
   REQUIRE_THROWS_WITH((*embedding)(Tensor::from_vector({1, 7}, {2}, DType::int64)),
                       Contains("emb_rt") && Contains("index 7") && Contains("[0, 7)"));
