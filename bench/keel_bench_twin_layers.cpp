@@ -1,7 +1,9 @@
 // Single layers as the LibTorch comparison runs them (group "compare"), through the public layer API
 // and autograd, as a training step uses them: BatchNormalization training forward+backward and
 // inference on [64, 28, 28, 32] NHWC and its NCHW twin [64, 32, 28, 28] (axis 1); Conv2D and Dense
-// forward (inference) and forward+backward on the reference convnet's shapes at batch 64.
+// forward (inference) and forward+backward on the reference convnet's shapes at batch 64;
+// LayerNormalization over the last axis of [64, 128, 256]; GroupNormalization with 8 groups on
+// [64, 28, 28, 32].
 #include <fmt/format.h>
 
 #include <iostream>
@@ -72,6 +74,22 @@ bench::Register conv_dense("compare", "Conv2D and Dense layers", [] {
     print(fmt::format("{}_fwd", c.tag), forward_ms(*c.layer, x), "ms");
     print(fmt::format("{}_fwd_bwd", c.tag), forward_backward_ms(*c.layer, x), "ms");
   }
+});
+
+bench::Register layer_norm("compare", "LayerNormalization layer", [] {
+  std::cout << "LayerNormalization layer (autograd) on [64, 128, 256], last axis, forward+backward and inference\n";
+  auto layer = layers::LayerNormalization();
+  Tensor x = random::normal({64, 128, 256}, 1, 2, 1);
+  print("ln_fwd_bwd", forward_backward_ms(*layer, x), "ms");
+  print("ln_fwd", forward_ms(*layer, x), "ms");
+});
+
+bench::Register group_norm("compare", "GroupNormalization layer", [] {
+  std::cout << "GroupNormalization layer (autograd), 8 groups on [64, 28, 28, 32] NHWC, forward+backward and inference\n";
+  auto layer = layers::GroupNormalization({.groups = 8});
+  Tensor x = random::normal({64, 28, 28, 32}, 1, 2, 1);
+  print("gn_fwd_bwd", forward_backward_ms(*layer, x), "ms");
+  print("gn_fwd", forward_ms(*layer, x), "ms");
 });
 
 }  // namespace

@@ -64,13 +64,13 @@ double standard_normal(std::uint64_t seed, std::uint64_t i, std::uint64_t attemp
 }
 
 template <class Fn>
-Tensor fill_elements(const Shape& shape, DType dtype, const char* op, Fn value_of) {
+Tensor fill_elements(const Shape& shape, DType dtype, const char* op, Fn value_of, std::uint64_t first_element = 0) {
   Tensor t = Tensor::empty(shape, dtype);
   detail::dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
     parallel::for_each_chunk(0, t.numel(), 16384, [&](std::int64_t, std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) p[i] = static_cast<T>(value_of(static_cast<std::uint64_t>(i)));
+      for (std::int64_t i = b; i < e; ++i) p[i] = static_cast<T>(value_of(first_element + static_cast<std::uint64_t>(i)));
     });
   });
   (void)op;
@@ -109,12 +109,12 @@ void Philox4x32::generate(std::uint64_t seed, std::uint64_t counter_lo, std::uin
 
 std::uint64_t next_seed() { return splitmix64(g_seed.load() ^ splitmix64(g_draws.fetch_add(1) + 1)); }
 
-Tensor normal(const Shape& shape, double mean, double stddev, std::uint64_t seed, DType dtype) {
+Tensor normal(const Shape& shape, double mean, double stddev, std::uint64_t seed, DType dtype, std::uint64_t first_element) {
   require_finite(mean, "random_normal", "mean");
   if (!(stddev >= 0) || !std::isfinite(stddev))
     throw ValueError(fmt::format("random_normal: stddev must be finite and >= 0, got {}", stddev));
   return fill_elements(shape, dtype, "random_normal",
-                       [&](std::uint64_t i) { return mean + stddev * standard_normal(seed, i, 0); });
+                       [&](std::uint64_t i) { return mean + stddev * standard_normal(seed, i, 0); }, first_element);
 }
 
 Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed, DType dtype) {

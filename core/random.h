@@ -15,7 +15,9 @@ namespace random {
 // A fresh seed from the global stream (set_random_seed makes the sequence reproducible).
 std::uint64_t next_seed();
 
-Tensor normal(const Shape& shape, double mean, double stddev, std::uint64_t seed, DType dtype = DType::float32);
+// Element i draws counter first_element + i, as bernoulli's do.
+Tensor normal(const Shape& shape, double mean, double stddev, std::uint64_t seed, DType dtype = DType::float32,
+              std::uint64_t first_element = 0);
 Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed, DType dtype = DType::float32);
 // Normal draws beyond two standard deviations are redrawn (Keras's truncated normal).
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, std::uint64_t seed,

@@ -159,7 +159,7 @@ const std::map<std::string, Factory>& registry() {
 // "glorot_uniform" -> "GlorotUniform"; Keras's short aliases too.
 std::string class_name_for(const std::string& name) {
   static const std::map<std::string, std::string> aliases = {
-      {"zeros", "Zeros"}, {"ones", "Ones"}, {"constant", "Constant"}, {"identity", "Identity"},
+      {"zeros", "Zeros"}, {"ones", "Ones"}, {"constant", "Constant"}, {"identity", "Identity"}, {"uniform", "RandomUniform"},
       {"random_normal", "RandomNormal"}, {"random_uniform", "RandomUniform"}, {"truncated_normal", "TruncatedNormal"},
       {"variance_scaling", "VarianceScaling"}, {"glorot_uniform", "GlorotUniform"}, {"glorot_normal", "GlorotNormal"},
       {"he_uniform", "HeUniform"}, {"he_normal", "HeNormal"}, {"lecun_uniform", "LecunUniform"},

@@ -7,21 +7,37 @@
 
 #include "keel/core/error.h"
 #include "keel/layers/activation_layer.h"
+#include "keel/layers/activity_regularization.h"
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/concatenate.h"
 #include "keel/layers/conv2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/dot.h"
 #include "keel/layers/dropout.h"
+#include "keel/layers/elu.h"
+#include "keel/layers/embedding.h"
 #include "keel/layers/flatten.h"
+#include "keel/layers/gaussian_dropout.h"
+#include "keel/layers/gaussian_noise.h"
 #include "keel/layers/global_pooling2d.h"
+#include "keel/layers/group_normalization.h"
+#include "keel/layers/identity.h"
 #include "keel/layers/input.h"
+#include "keel/layers/layer_normalization.h"
+#include "keel/layers/leaky_relu.h"
 #include "keel/layers/merging.h"
+#include "keel/layers/permute.h"
 #include "keel/layers/pooling2d.h"
+#include "keel/layers/prelu.h"
 #include "keel/layers/random_flip.h"
 #include "keel/layers/random_translation.h"
+#include "keel/layers/relu.h"
+#include "keel/layers/repeat_vector.h"
 #include "keel/layers/rescaling.h"
 #include "keel/layers/reshape.h"
+#include "keel/layers/softmax.h"
+#include "keel/layers/spatial_dropout2d.h"
+#include "keel/layers/unit_normalization.h"
 #include "keel/layers/zero_padding2d.h"
 
 namespace keel::layers {
@@ -36,6 +52,7 @@ LayerPtr build(const nlohmann::json& config) {
 const std::map<std::string, LayerFactory>& builtin() {
   static const std::map<std::string, LayerFactory> table = {
       {"Activation", build<ActivationLayer>},
+      {"ActivityRegularization", build<ActivityRegularizationLayer>},
       {"Add", build<AddLayer>},
       {"Average", build<AverageLayer>},
       {"AveragePooling2D", build<AveragePooling2DLayer>},
@@ -45,19 +62,34 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"Dense", build<DenseLayer>},
       {"Dot", build<DotLayer>},
       {"Dropout", build<DropoutLayer>},
+      {"ELU", build<ELULayer>},
+      {"Embedding", build<EmbeddingLayer>},
       {"Flatten", build<FlattenLayer>},
+      {"GaussianDropout", build<GaussianDropoutLayer>},
+      {"GaussianNoise", build<GaussianNoiseLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
+      {"GroupNormalization", build<GroupNormalizationLayer>},
+      {"Identity", build<IdentityLayer>},
       {"InputLayer", build<InputLayer>},
+      {"LayerNormalization", build<LayerNormalizationLayer>},
+      {"LeakyReLU", build<LeakyReLULayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
       {"Maximum", build<MaximumLayer>},
       {"Minimum", build<MinimumLayer>},
       {"Multiply", build<MultiplyLayer>},
+      {"PReLU", build<PReLULayer>},
+      {"Permute", build<PermuteLayer>},
       {"RandomFlip", build<RandomFlipLayer>},
       {"RandomTranslation", build<RandomTranslationLayer>},
+      {"ReLU", build<ReLULayer>},
+      {"RepeatVector", build<RepeatVectorLayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
+      {"Softmax", build<SoftmaxLayer>},
+      {"SpatialDropout2D", build<SpatialDropout2DLayer>},
       {"Subtract", build<SubtractLayer>},
+      {"UnitNormalization", build<UnitNormalizationLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},
   };
   return table;

@@ -186,6 +186,24 @@ void batch_norm_cases() {
   }
 }
 
+// Keras's LayerNormalization default epsilon 1e-3 (PyTorch's 1e-5), over the last axis.
+void layer_norm_cases() {
+  nn::LayerNorm ln(nn::LayerNormOptions({256}).eps(1e-3));
+  auto x = torch::randn({64, 128, 256}) * 2 + 1;
+  auto call = [&](const torch::Tensor& t) { return ln(t); };
+  print("ln_fwd_bwd", forward_backward_ms(call, *ln, x), "ms");
+  print("ln_fwd", forward_ms(call, x), "ms");
+}
+
+// GroupNorm on keel's NHWC case [64, 28, 28, 32] in PyTorch's layout, with Keras's epsilon 1e-3.
+void group_norm_cases() {
+  nn::GroupNorm gn(nn::GroupNormOptions(8, 32).eps(1e-3));
+  auto x = layout(torch::randn({64, 32, 28, 28}) * 2 + 1);
+  auto call = [&](const torch::Tensor& t) { return gn(t); };
+  print("gn_fwd_bwd", forward_backward_ms(call, *gn, x), "ms");
+  print("gn_fwd", forward_ms(call, x), "ms");
+}
+
 void conv_dense_cases() {
   nn::Conv2d conv1(nn::Conv2dOptions(1, 32, 3)), conv2(nn::Conv2dOptions(32, 64, 3));
   nn::Linear dense1(1600, 128);
@@ -224,7 +242,9 @@ int main(int argc, char** argv) {
       {"predict convnet", predict_case},
       {"train_step mlp", [] { train_step_case("mlp", Mlp(), 128); }},
       {"BatchNormalization layer", batch_norm_cases},
-      {"Conv2D and Dense layers", conv_dense_cases}};
+      {"Conv2D and Dense layers", conv_dense_cases},
+      {"LayerNormalization layer", layer_norm_cases},
+      {"GroupNormalization layer", group_norm_cases}};
   for (const auto& [name, run] : cases)
     if (name.find(filter) != std::string::npos) run();
   return 0;

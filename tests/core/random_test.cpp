@@ -103,3 +103,9 @@ TEST_CASE("bernoulli draws element i from Philox at counter first_element + i") 
     REQUIRE(got[i] == (u < p ? 1.0 : 0.0));
   }
 }
+
+TEST_CASE("normal with first_element gives that slice of the larger draw") {
+  const std::vector<double> whole = keel::random::normal({10, 7}, 1, 2, 99, DType::float64).to_vector();
+  const std::vector<double> tail = keel::random::normal({4, 7}, 1, 2, 99, DType::float64, 6 * 7).to_vector();
+  CHECK(tail == std::vector<double>(whole.begin() + 6 * 7, whole.end()));
+}

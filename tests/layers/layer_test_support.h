@@ -12,6 +12,7 @@
 #include "keel/autograd/grad_mode.h"
 #include "keel/autograd/ops.h"
 #include "keel/core/config.h"
+#include "keel/core/parallel.h"
 #include "keel/core/random.h"
 #include "keel/layers/layer.h"
 #include "keel/layers/registry.h"
@@ -47,14 +48,10 @@ inline void check_values(const Tensor& got, const std::vector<double>& want, dou
   }
 }
 
-// The input gradient by keel::gradcheck; each weight's gradient of <r, layer(x)> element by
-// element against central differences taken by assigning perturbed weight values.
-inline void check_layer_gradients(keel::layers::Layer& layer, const Tensor& x) {
+// Each weight's gradient of <r, layer(x)> element by element against central differences taken by
+// assigning perturbed weight values (x may be an integer tensor, as Embedding's indices are).
+inline void check_weight_gradients(keel::layers::Layer& layer, const Tensor& x) {
   REQUIRE(layer.dtype() == DType::float64);
-  keel::GradcheckResult input = keel::gradcheck([&](const std::vector<Tensor>& in) { return layer(in[0]); }, {x});
-  INFO(input.message);
-  CHECK(input.ok);
-
   if (layer.trainable_weights().empty()) return;
   const Tensor r = uniform(layer(x).shape(), 1234);
   auto objective = [&] { return keel::ops::sum(layer(x) * r); };
@@ -80,6 +77,44 @@ inline void check_layer_gradients(keel::layers::Layer& layer, const Tensor& x) {
     }
     w.assign(Tensor::from_vector(original, w.shape(), DType::float64));
   }
+}
+
+// The input gradient by keel::gradcheck, then every weight's (check_weight_gradients).
+inline void check_layer_gradients(keel::layers::Layer& layer, const Tensor& x) {
+  REQUIRE(layer.dtype() == DType::float64);
+  keel::GradcheckResult input = keel::gradcheck([&](const std::vector<Tensor>& in) { return layer(in[0]); }, {x});
+  INFO(input.message);
+  CHECK(input.ok);
+  check_weight_gradients(layer, x);
+}
+
+// A training call's output y, then the gradients of Σy² for x and for every trainable weight, flattened.
+inline std::vector<double> training_values(keel::layers::Layer& layer, const Tensor& x) {
+  Tensor input = x.clone();
+  keel::set_requires_grad(input, true);
+  Tensor y = layer(input, true);
+  for (const keel::Variable& w : layer.trainable_weights()) w.zero_grad();
+  keel::backward(keel::ops::sum(y * y));
+  std::vector<double> out = y.to_vector();
+  std::vector<Tensor> grads = {keel::grad(input)};
+  for (const keel::Variable& w : layer.trainable_weights()) grads.push_back(w.grad());
+  for (const Tensor& g : grads) {
+    std::vector<double> v = g.to_vector();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+// training_values gives exactly the same numbers on 1 and 2 threads (layers built by `make`).
+template <class Make>
+void check_same_on_1_and_2_threads(Make make, const Tensor& x) {
+  const int threads = keel::num_threads();
+  keel::set_num_threads(1);
+  const std::vector<double> one = training_values(*make(), x);
+  keel::set_num_threads(2);
+  const std::vector<double> two = training_values(*make(), x);
+  keel::set_num_threads(threads);
+  CHECK(one == two);
 }
 
 // Rebuilds the layer through the registry: same config, and with the same weights the same output.

@@ -1,0 +1,170 @@
+#include "keel/core/kernels/group_norm.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/core/kernels/chunk_partials.h"
+#include "keel/core/kernels/shifted_moments.h"
+#include "keel/core/parallel.h"
+
+namespace keel::kernels {
+namespace {
+
+constexpr std::int64_t kChunkElements = 16384;
+constexpr std::int64_t kMaxBackwardChunks = 16;
+// Values per block of shifted sums before they are merged into the running double moments.
+constexpr std::int64_t kBlock = 512;
+
+void check_layout(const char* op, const GroupNormLayout& l, double eps) {
+  if (l.samples < 0 || l.before < 0 || l.channels < 0 || l.after < 0 || l.groups <= 0 || l.channels % l.groups != 0)
+    throw ShapeError(fmt::format("{}: bad layout samples={} before={} channels={} after={} groups={}", op, l.samples,
+                                 l.before, l.channels, l.after, l.groups));
+  if (!(eps >= 0)) throw ValueError(fmt::format("{}: epsilon must be >= 0, got {}", op, eps));
+}
+
+std::int64_t sample_size(const GroupNormLayout& l) { return l.before * l.channels * l.after; }
+
+std::int64_t samples_per_chunk(const GroupNormLayout& l, std::int64_t max_chunks) {
+  const std::int64_t by_size = std::max<std::int64_t>(1, kChunkElements / std::max<std::int64_t>(1, sample_size(l)));
+  return max_chunks ? std::max(by_size, (l.samples + max_chunks - 1) / max_chunks) : by_size;
+}
+
+// Group g of sample n: `before` runs of `run` contiguous values, `stride` apart.
+struct Group {
+  std::int64_t first, run, stride, runs, channel0, per_channel;
+};
+
+Group group_of(const GroupNormLayout& l, std::int64_t n, std::int64_t g) {
+  const std::int64_t per_group = l.channels / l.groups;
+  return {(n * l.before * l.channels + g * per_group) * l.after, per_group * l.after, l.channels * l.after, l.before,
+          g * per_group, l.after};
+}
+
+// Mean and M2 of a group: shifted sums over blocks of whole runs (at least one run per block), the shift
+// being the mean of the group's first values and then the running mean, merged in double.
+template <class T>
+Moments group_moments(const T* x, const Group& grp) {
+  Moments total;
+  const std::int64_t runs_per_block = std::max<std::int64_t>(1, kBlock / std::max<std::int64_t>(1, grp.run));
+  for (std::int64_t r0 = 0; r0 < grp.runs; r0 += runs_per_block) {
+    const std::int64_t r1 = std::min(grp.runs, r0 + runs_per_block);
+    const T s = static_cast<T>(total.count > 0 ? total.mean : initial_shift(x + grp.first, grp.run));
+    T s1 = 0, s2 = 0;
+    for (std::int64_t r = r0; r < r1; ++r) add_shifted_sums(x + grp.first + r * grp.stride, grp.run, s, s1, s2);
+    const double count = static_cast<double>((r1 - r0) * grp.run);
+    if (count > 0) total = combine_moments(total, shifted_moments(count, s, s1, s2));
+  }
+  return total;
+}
+
+// The mean as hi + lo in T and the inverse standard deviation in T.
+template <class T>
+struct Normalizer {
+  T hi, lo, s;
+  Normalizer(double mean, double invstd)
+      : hi(static_cast<T>(mean)), lo(static_cast<T>(mean - static_cast<double>(hi))), s(static_cast<T>(invstd)) {}
+  T operator()(T x) const { return ((x - hi) - lo) * s; }
+};
+
+}  // namespace
+
+template <class T>
+void group_norm_forward(const GroupNormLayout& l, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                        double* mean, double* invstd) {
+  check_layout("group_norm_forward", l, eps);
+  if (sample_size(l) == 0) {  // empty groups: mean 0, variance 0
+    std::fill(mean, mean + l.samples * l.groups, 0.0);
+    std::fill(invstd, invstd + l.samples * l.groups, eps > 0 ? 1.0 / std::sqrt(eps) : 0.0);
+    return;
+  }
+  parallel::for_each_chunk(0, l.samples, samples_per_chunk(l, 0), [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
+    for (std::int64_t n = n0; n < n1; ++n)
+      for (std::int64_t g = 0; g < l.groups; ++g) {
+        const Group grp = group_of(l, n, g);
+        const Moments m = group_moments(x, grp);
+        const std::int64_t k = n * l.groups + g;
+        mean[k] = m.mean;
+        const double sd = std::sqrt((m.count > 0 ? m.m2 / m.count : 0.0) + eps);
+        invstd[k] = sd == 0 ? 0.0 : 1.0 / sd;
+        const Normalizer<T> norm(mean[k], invstd[k]);
+        for (std::int64_t r = 0; r < grp.runs; ++r)
+          for (std::int64_t c = 0; c < grp.run / grp.per_channel; ++c) {
+            const std::int64_t ch = grp.channel0 + c, off = grp.first + r * grp.stride + c * grp.per_channel;
+            const T gc = gamma ? gamma[ch] : T(1), bc = beta ? beta[ch] : T(0);
+            for (std::int64_t i = off; i < off + grp.per_channel; ++i) y[i] = std::fma(norm(x[i]), gc, bc);
+          }
+      }
+  });
+}
+
+template <class T>
+void group_norm_backward(const GroupNormLayout& l, const T* dy, const T* x, const T* gamma, const double* mean,
+                         const double* invstd, T* dx, T* dgamma, T* dbeta) {
+  check_layout("group_norm_backward", l, 0.0);
+  const bool params = dgamma || dbeta;
+  const std::int64_t C = l.channels;
+  const std::int64_t grain = samples_per_chunk(l, kMaxBackwardChunks);
+  const std::int64_t chunks = l.samples && sample_size(l) ? parallel::num_chunks(0, l.samples, grain) : 0;
+  // Per chunk: [dgamma | dbeta] partial sums in double.
+  std::vector<double> partials(params ? static_cast<std::size_t>(chunks * 2 * C) : 0, 0.0);
+  if (chunks > 0)
+    parallel::for_each_chunk(0, l.samples, grain, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
+      double* pg = params ? partials.data() + chunk * 2 * C : nullptr;
+      for (std::int64_t n = n0; n < n1; ++n)
+        for (std::int64_t g = 0; g < l.groups; ++g) {
+          const Group grp = group_of(l, n, g);
+          const std::int64_t k = n * l.groups + g, channels = grp.run / grp.per_channel;
+          const Normalizer<T> norm(mean[k], invstd[k]);
+          double sum_g = 0, sum_gx = 0;
+          for (std::int64_t r = 0; r < grp.runs; ++r)
+            for (std::int64_t c = 0; c < channels; ++c) {
+              const std::int64_t ch = grp.channel0 + c, off = grp.first + r * grp.stride + c * grp.per_channel;
+              const double gc = gamma ? static_cast<double>(gamma[ch]) : 1.0;
+              double s_dy = 0, s_dy_xhat = 0;
+              for (std::int64_t i = off; i < off + grp.per_channel; ++i) {
+                const double d = static_cast<double>(dy[i]), xhat = static_cast<double>(norm(x[i]));
+                s_dy += d;
+                s_dy_xhat += d * xhat;
+              }
+              sum_g += gc * s_dy;
+              sum_gx += gc * s_dy_xhat;
+              if (params) {
+                pg[ch] += s_dy_xhat;
+                pg[C + ch] += s_dy;
+              }
+            }
+          if (!dx) continue;
+          const double count = static_cast<double>(grp.runs * grp.run);
+          const T mean_g = static_cast<T>(sum_g / count), mean_gx = static_cast<T>(sum_gx / count), s = norm.s;
+          for (std::int64_t r = 0; r < grp.runs; ++r)
+            for (std::int64_t c = 0; c < channels; ++c) {
+              const std::int64_t ch = grp.channel0 + c, off = grp.first + r * grp.stride + c * grp.per_channel;
+              const T gc = gamma ? gamma[ch] : T(1);
+              for (std::int64_t i = off; i < off + grp.per_channel; ++i)
+                dx[i] = s * (dy[i] * gc - mean_g - norm(x[i]) * mean_gx);
+            }
+        }
+    });
+  if (!params) return;
+  std::vector<double> sums(static_cast<std::size_t>(2 * C), 0.0);
+  if (chunks > 0) sum_partials(partials, chunks, 2 * C, sums.data());
+  for (std::int64_t c = 0; c < C; ++c) {
+    if (dgamma) dgamma[c] = static_cast<T>(sums[c]);
+    if (dbeta) dbeta[c] = static_cast<T>(sums[C + c]);
+  }
+}
+
+template void group_norm_forward<float>(const GroupNormLayout&, const float*, const float*, const float*, double, float*,
+                                        double*, double*);
+template void group_norm_forward<double>(const GroupNormLayout&, const double*, const double*, const double*, double,
+                                         double*, double*, double*);
+template void group_norm_backward<float>(const GroupNormLayout&, const float*, const float*, const float*,
+                                         const double*, const double*, float*, float*, float*);
+template void group_norm_backward<double>(const GroupNormLayout&, const double*, const double*, const double*,
+                                          const double*, const double*, double*, double*, double*);
+
+}  // namespace keel::kernels
