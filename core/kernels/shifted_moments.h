@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/moments.h"
 #include "keel/core/kernels/lane_sum.h"
 
 namespace keel::kernels {
