@@ -38,6 +38,7 @@
 #include "keel/layers/batch_normalization_functional.h"
 #include "keel/layers/constraints.h"
 #include "keel/layers/conv2d.h"
+#include "keel/layers/depthwise_conv2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/dropout.h"
 #include "keel/layers/flatten.h"

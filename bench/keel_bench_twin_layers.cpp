@@ -1,7 +1,8 @@
 // Single layers as the LibTorch comparison runs them (group "compare"), through the public layer API
 // and autograd, as a training step uses them: BatchNormalization training forward+backward and
 // inference on [64, 28, 28, 32] NHWC and its NCHW twin [64, 32, 28, 28] (axis 1); Conv2D and Dense
-// forward (inference) and forward+backward on the reference convnet's shapes at batch 64.
+// forward (inference) and forward+backward on the reference convnet's shapes at batch 64; DepthwiseConv2D
+// 3x3, stride 1, same, forward and forward+backward on MobileNet's [64, 56, 56, 64].
 #include <fmt/format.h>
 
 #include <iostream>
@@ -72,6 +73,14 @@ bench::Register conv_dense("compare", "Conv2D and Dense layers", [] {
     print(fmt::format("{}_fwd", c.tag), forward_ms(*c.layer, x), "ms");
     print(fmt::format("{}_fwd_bwd", c.tag), forward_backward_ms(*c.layer, x), "ms");
   }
+});
+
+bench::Register depthwise("compare", "DepthwiseConv2D layer", [] {
+  std::cout << "DepthwiseConv2D 3x3, stride 1, same, on [64, 56, 56, 64] NHWC\n";
+  auto layer = layers::DepthwiseConv2D({.kernel_size = 3, .padding = "same"});
+  Tensor x = random::normal({64, 56, 56, 64}, 0, 1, 3);
+  print("depthwise_fwd", forward_ms(*layer, x), "ms");
+  print("depthwise_fwd_bwd", forward_backward_ms(*layer, x), "ms");
 });
 
 }  // namespace

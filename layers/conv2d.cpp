@@ -1,10 +1,7 @@
 #include "keel/layers/conv2d.h"
 
-#include <fmt/format.h>
-
 #include "keel/autograd/ops.h"
-#include "keel/core/error.h"
-#include "keel/core/kernels/window_geometry.h"
+#include "keel/layers/detail/conv_layer_support.h"
 
 namespace keel::layers {
 
@@ -16,17 +13,12 @@ Conv2DLayer::Conv2DLayer(Options options, std::string name)
   require_positive(*this, "dilation_rate", options_.dilation_rate);
   same_padding_ = parse_padding(*this, options_.padding);
   channels_first_ = parse_data_format(*this, options_.data_format);
-  const Size2 s = options_.strides, d = options_.dilation_rate;
-  if ((s.h > 1 || s.w > 1) && (d.h > 1 || d.w > 1))
-    throw ValueError(fmt::format("Conv2D '{}': strides > 1 cannot be combined with dilation_rate > 1, got strides ({}, {}) "
-                                 "and dilation_rate ({}, {})",
-                                 this->name(), s.h, s.w, d.h, d.w));
+  detail::require_unit_strides_or_dilation(*this, options_.strides, options_.dilation_rate);
   set_activity_regularizer(options_.activity_regularizer);
 }
 
 void Conv2DLayer::build(const Shape& input_shape) {
-  if (input_shape.size() != 4)
-    throw ShapeError(fmt::format("Conv2D '{}': expected a rank-4 input, got shape {}", name(), to_string(input_shape)));
+  detail::require_rank(*this, input_shape, 4);
   const std::int64_t channel_axis = channels_first_ ? 1 : 3;
   const std::int64_t in = input_shape[channel_axis];
   kernel_ = add_weight("kernel", {options_.kernel_size.h, options_.kernel_size.w, in, options_.filters},
@@ -54,19 +46,8 @@ Tensor Conv2DLayer::call(const Tensor& x, const CallContext&) {
 }
 
 Shape Conv2DLayer::compute_output_shape(const Shape& input_shape) const {
-  if (input_shape.size() != 4)
-    throw ShapeError(fmt::format("Conv2D '{}': expected a rank-4 input, got shape {}", name(), to_string(input_shape)));
-  const std::int64_t h_axis = channels_first_ ? 2 : 1;
-  const std::string op = fmt::format("Conv2D '{}'", name());
-  auto extent = [&](const char* dim, std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d) {
-    return kernels::window_extent(op, dim, in, k, s, d, same_padding_).out;
-  };
-  Shape out = input_shape;
-  out[h_axis] = extent("height", input_shape[h_axis], options_.kernel_size.h, options_.strides.h, options_.dilation_rate.h);
-  out[h_axis + 1] =
-      extent("width", input_shape[h_axis + 1], options_.kernel_size.w, options_.strides.w, options_.dilation_rate.w);
-  out[channels_first_ ? 1 : 3] = options_.filters;
-  return out;
+  return detail::windowed_output_shape(*this, input_shape, options_.kernel_size, options_.strides,
+                                       options_.dilation_rate, same_padding_, channels_first_, options_.filters);
 }
 
 nlohmann::json Conv2DLayer::get_config() const {

@@ -10,6 +10,7 @@
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/conv2d.h"
 #include "keel/layers/dense.h"
+#include "keel/layers/depthwise_conv2d.h"
 #include "keel/layers/dropout.h"
 #include "keel/layers/flatten.h"
 #include "keel/layers/global_pooling2d.h"
@@ -37,6 +38,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"BatchNormalization", build<BatchNormalizationLayer>},
       {"Conv2D", build<Conv2DLayer>},
       {"Dense", build<DenseLayer>},
+      {"DepthwiseConv2D", build<DepthwiseConv2DLayer>},
       {"Dropout", build<DropoutLayer>},
       {"Flatten", build<FlattenLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},

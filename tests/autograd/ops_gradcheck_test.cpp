@@ -110,6 +110,14 @@ std::vector<Case> cases() {
       {"conv2d_nchw_fused_relu", {{1, 2, 4, 5}, {2, 2, 2, 3}, {3}},
        [](auto& x) { return ops::conv2d(x[0], x[1], x[2], {.channels_first = true, .relu = true}); }},
       {"conv2d_no_bias", {{1, 4, 4, 2}, {1, 1, 2, 3}}, [](auto& x) { return ops::conv2d(x[0], x[1], Tensor()); }},
+      {"depthwise_conv2d_valid", {{2, 5, 4, 3}, {3, 2, 3, 1}, {3}},
+       [](auto& x) { return ops::depthwise_conv2d(x[0], x[1], x[2]); }},
+      {"depthwise_conv2d_same_stride2_multiplier2", {{1, 5, 6, 2}, {3, 3, 2, 2}, {4}},
+       [](auto& x) { return ops::depthwise_conv2d(x[0], x[1], x[2], {.stride_h = 2, .stride_w = 2, .same_padding = true}); }},
+      {"depthwise_conv2d_dilated_same", {{1, 6, 5, 3}, {3, 2, 3, 2}, {6}},
+       [](auto& x) { return ops::depthwise_conv2d(x[0], x[1], x[2], {.dilation_h = 2, .dilation_w = 2, .same_padding = true}); }},
+      {"depthwise_conv2d_nchw_dilated_no_bias", {{2, 2, 6, 5}, {2, 2, 2, 2}},
+       [](auto& x) { return ops::depthwise_conv2d(x[0], x[1], Tensor(), {.dilation_h = 2, .dilation_w = 2, .channels_first = true}); }},
       {"max_pool2d", {{2, 4, 6, 3}}, [](auto& x) { return ops::max_pool2d(x[0]); }},
       {"max_pool2d_same_nchw", {{1, 2, 5, 5}}, [](auto& x) {
          return ops::max_pool2d(x[0], {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2, .same_padding = true, .channels_first = true});

@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+
+#include "keel/autograd/ops.h"
+#include "keel/core/error.h"
+#include "keel/layers/depthwise_conv2d.h"
+#include "layer_test_support.h"
+
+using Catch::Matchers::Contains;
+using keel::Shape;
+using keel::Tensor;
+namespace layers = keel::layers;
+using namespace layer_test;
+
+TEST_CASE("DepthwiseConv2D output shapes and weights as Keras stores them", "[layers][depthwise]") {
+  struct Case {
+    layers::DepthwiseConv2DLayer::Options options;
+    Shape input, output;
+  };
+  std::vector<Case> cases = {
+      {{.kernel_size = 3}, {2, 8, 8, 3}, {2, 6, 6, 3}},
+      {{.kernel_size = 3, .padding = "same", .depth_multiplier = 2}, {2, 8, 8, 3}, {2, 8, 8, 6}},
+      {{.kernel_size = 3, .strides = 2, .padding = "same"}, {2, 7, 8, 3}, {2, 4, 4, 3}},
+      {{.kernel_size = {3, 1}, .strides = {2, 1}}, {2, 8, 8, 3}, {2, 3, 8, 3}},
+      {{.kernel_size = 3, .dilation_rate = 2}, {2, 8, 8, 3}, {2, 4, 4, 3}},
+      {{.kernel_size = 3, .depth_multiplier = 3, .data_format = "channels_first"}, {2, 3, 8, 6}, {2, 9, 6, 4}},
+  };
+  for (const Case& c : cases) {
+    auto layer = layers::DepthwiseConv2D(c.options);
+    CHECK(layer->compute_output_shape(c.input) == c.output);
+    CHECK((*layer)(Tensor::ones(c.input)).shape() == c.output);
+    const std::int64_t m = c.options.depth_multiplier;
+    REQUIRE(layer->weights().size() == 2);
+    CHECK(layer->weights()[0].shape() == Shape{c.options.kernel_size.h, c.options.kernel_size.w, 3, m});
+    CHECK(layer->weights()[0].name() == layer->name() + "/depthwise_kernel");
+    CHECK(layer->weights()[1].shape() == Shape{3 * m});
+    CHECK(layer->weights()[1].name() == layer->name() + "/bias");
+  }
+}
+
+TEST_CASE("DepthwiseConv2D forward on a hand-computed case, both data formats", "[layers][depthwise]") {
+  // Channel 0 holds 1..9, channel 1 holds 10 * (1..9); 2x2 kernel, multiplier 1: channel 0 sums its window,
+  // channel 1 takes the window's bottom-right value; bias (-10, 1), then relu.
+  std::vector<double> values(18);
+  for (int p = 0; p < 9; ++p) {
+    values[p * 2] = p + 1;
+    values[p * 2 + 1] = 10 * (p + 1);
+  }
+  Tensor x = Tensor::from_vector(values, {1, 3, 3, 2});
+  const Tensor kernel = Tensor::from_vector({1, 0, 1, 0, 1, 0, 1, 1}, {2, 2, 2, 1});
+  const Tensor bias = Tensor::from_vector({-15, 1}, {2});
+  // Window sums 12, 16, 24, 28 minus 15 -> relu: 0, 1, 9, 13; bottom-right 50, 60, 80, 90 plus 1.
+  const std::vector<double> want = {0, 51, 1, 61, 9, 81, 13, 91};
+
+  auto nhwc = layers::DepthwiseConv2D({.kernel_size = 2, .activation = "relu"});
+  nhwc->build_from(x.shape());
+  nhwc->set_weights({kernel, bias});
+  check_values((*nhwc)(x), want);
+
+  auto nchw = layers::DepthwiseConv2D({.kernel_size = 2, .data_format = "channels_first", .activation = "relu"});
+  const Tensor x_nchw = keel::ops::contiguous(keel::ops::permute(x, {0, 3, 1, 2}));
+  nchw->build_from(x_nchw.shape());
+  nchw->set_weights({kernel, bias});
+  check_values(keel::ops::permute((*nchw)(x_nchw), {0, 2, 3, 1}), want);
+}
+
+TEST_CASE("DepthwiseConv2D gradients in float64 through the layer", "[layers][depthwise]") {
+  Float64Scope f64;
+  auto strided = layers::DepthwiseConv2D(
+      {.kernel_size = 3, .strides = 2, .padding = "same", .depth_multiplier = 2, .activation = "tanh"});
+  check_layer_gradients(*strided, uniform({2, 5, 5, 2}, 4));
+  auto dilated = layers::DepthwiseConv2D({.kernel_size = 2, .data_format = "channels_first", .dilation_rate = 2});
+  check_layer_gradients(*dilated, uniform({1, 3, 5, 4}, 5));
+}
+
+TEST_CASE("DepthwiseConv2D config round trip and registry entry", "[layers][depthwise]") {
+  auto layer = layers::DepthwiseConv2D({.kernel_size = {3, 2},
+                                        .padding = "same",
+                                        .depth_multiplier = 2,
+                                        .data_format = "channels_first",
+                                        .dilation_rate = {2, 1},
+                                        .activation = "relu6",
+                                        .use_bias = false,
+                                        .depthwise_initializer = "he_normal",
+                                        .depthwise_regularizer = "l2",
+                                        .depthwise_constraint = keel::constraints::NonNeg{}});
+  auto rebuilt = check_round_trip(layer, uniform({1, 2, 6, 5}, 6, keel::DType::float32));
+  auto c = rebuilt->get_config();
+  CHECK(c["depth_multiplier"] == 2);
+  CHECK(c["kernel_size"] == nlohmann::json::array({3, 2}));
+  CHECK(c["dilation_rate"] == nlohmann::json::array({2, 1}));
+  CHECK(c["use_bias"] == false);
+  CHECK(c.contains("depthwise_initializer"));
+  CHECK_FALSE(c.contains("kernel_initializer"));
+  CHECK(rebuilt->weights().size() == 1);
+  // A Keras config without the optional keys gets Keras's defaults.
+  auto minimal = layers::deserialize({{"class_name", "DepthwiseConv2D"}, {"config", {{"kernel_size", 3}}}});
+  CHECK(minimal->get_config()["depth_multiplier"] == 1);
+  CHECK(minimal->get_config()["padding"] == "valid");
+}
+
+TEST_CASE("DepthwiseConv2D rejects bad arguments naming the layer, argument and value", "[layers][depthwise]") {
+  REQUIRE_THROWS_WITH(layers::DepthwiseConv2D({}, "dw"), Contains("dw") && Contains("kernel_size"));
+  REQUIRE_THROWS_WITH(layers::DepthwiseConv2D({.kernel_size = 3, .depth_multiplier = 0}, "dw"),
+                      Contains("DepthwiseConv2D 'dw'") && Contains("depth_multiplier") && Contains("0"));
+  REQUIRE_THROWS_WITH(layers::DepthwiseConv2D({.kernel_size = 3, .padding = "full"}, "dw"),
+                      Contains("dw") && Contains("'full'"));
+  REQUIRE_THROWS_WITH(layers::DepthwiseConv2D({.kernel_size = 3, .data_format = "nhwc"}), Contains("'nhwc'"));
+  REQUIRE_THROWS_WITH(layers::DepthwiseConv2D({.kernel_size = 3, .strides = 2, .dilation_rate = 2}, "dw"),
+                      Contains("dw") && Contains("strides") && Contains("dilation_rate"));
+  REQUIRE_THROWS_AS(layers::deserialize({{"class_name", "DepthwiseConv2D"},
+                                         {"config", {{"kernel_size", 3}, {"filters", 4}}}}),
+                    keel::ValueError);
+  auto layer = layers::DepthwiseConv2D({.kernel_size = 3}, "dw");
+  REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 4, 4})), Contains("dw") && Contains("rank"));
+  (*layer)(Tensor::ones({1, 4, 4, 2}));
+  REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 2, 2, 2})), Contains("height 2") && Contains("'valid'"));
+  REQUIRE_THROWS_AS((*layer)(Tensor::ones({1, 4, 4, 3})), keel::ShapeError);  // built for 2 channels
+}
