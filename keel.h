@@ -38,8 +38,9 @@
 #include "keel/layers/batch_normalization_functional.h"
 #include "keel/layers/constraints.h"
 #include "keel/layers/conv2d.h"
-#include "keel/layers/depthwise_conv2d.h"
+#include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"
+#include "keel/layers/depthwise_conv2d.h"
 #include "keel/layers/dropout.h"
 #include "keel/layers/flatten.h"
 #include "keel/layers/global_pooling2d.h"
@@ -53,6 +54,8 @@
 #include "keel/layers/regularizers.h"
 #include "keel/layers/rescaling.h"
 #include "keel/layers/reshape.h"
+#include "keel/layers/separable_conv2d.h"
+#include "keel/layers/up_sampling2d.h"
 #include "keel/layers/zero_padding2d.h"
 
 // models/: Model, Sequential, losses, metrics, callbacks, save/load, plots.

@@ -34,4 +34,15 @@ Shape windowed_output_shape(const Layer& layer, const Shape& input_shape, const 
   return out;
 }
 
+nlohmann::json sides_to_json(const Padding2& p) { return {{p.top, p.bottom}, {p.left, p.right}}; }
+
+Padding2 read_sides(config::ConfigReader& reader, const std::string& key, const Padding2& fallback) {
+  const nlohmann::json& value = reader.value(key);
+  if (!reader.contains(key)) return fallback;
+  if (value.is_array() && value.size() == 2 && value[0].is_array())
+    return Padding2(size2_in(reader, key, value[0]), size2_in(reader, key, value[1]));
+  const Size2 hw = size2_in(reader, key, value);
+  return Padding2(hw.h, hw.w);
+}
+
 }  // namespace keel::layers::detail

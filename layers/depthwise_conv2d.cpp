@@ -7,13 +7,10 @@ namespace keel::layers {
 
 DepthwiseConv2DLayer::DepthwiseConv2DLayer(Options options, std::string name)
     : Layer("DepthwiseConv2D", std::move(name)), options_(std::move(options)) {
-  require_positive(*this, "kernel_size", options_.kernel_size);
-  require_positive(*this, "strides", options_.strides);
   require_positive(*this, "depth_multiplier", options_.depth_multiplier);
-  require_positive(*this, "dilation_rate", options_.dilation_rate);
-  same_padding_ = parse_padding(*this, options_.padding);
-  channels_first_ = parse_data_format(*this, options_.data_format);
-  detail::require_unit_strides_or_dilation(*this, options_.strides, options_.dilation_rate);
+  const detail::WindowFlags flags = detail::check_window_options(*this, options_);
+  same_padding_ = flags.same_padding;
+  channels_first_ = flags.channels_first;
   set_activity_regularizer(options_.activity_regularizer);
 }
 

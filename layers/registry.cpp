@@ -9,6 +9,7 @@
 #include "keel/layers/activation_layer.h"
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/conv2d.h"
+#include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/depthwise_conv2d.h"
 #include "keel/layers/dropout.h"
@@ -19,7 +20,9 @@
 #include "keel/layers/random_flip.h"
 #include "keel/layers/random_translation.h"
 #include "keel/layers/rescaling.h"
+#include "keel/layers/separable_conv2d.h"
 #include "keel/layers/reshape.h"
+#include "keel/layers/up_sampling2d.h"
 #include "keel/layers/zero_padding2d.h"
 
 namespace keel::layers {
@@ -37,6 +40,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"AveragePooling2D", build<AveragePooling2DLayer>},
       {"BatchNormalization", build<BatchNormalizationLayer>},
       {"Conv2D", build<Conv2DLayer>},
+      {"Cropping2D", build<Cropping2DLayer>},
       {"Dense", build<DenseLayer>},
       {"DepthwiseConv2D", build<DepthwiseConv2DLayer>},
       {"Dropout", build<DropoutLayer>},
@@ -49,6 +53,8 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"RandomTranslation", build<RandomTranslationLayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
+      {"SeparableConv2D", build<SeparableConv2DLayer>},
+      {"UpSampling2D", build<UpSampling2DLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},
   };
   return table;

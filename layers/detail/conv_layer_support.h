@@ -12,9 +12,29 @@ void require_rank(const Layer& layer, const Shape& input_shape, std::size_t rank
 // ValueError naming the layer unless strides or dilation_rate is 1 on both axes (Keras's rule).
 void require_unit_strides_or_dilation(const Layer& layer, const Size2& strides, const Size2& dilation_rate);
 
+struct WindowFlags {
+  bool same_padding, channels_first;
+};
+// Checks a convolution's kernel_size, strides and dilation_rate (positive; strides and dilation not both
+// > 1), padding and data_format, naming the layer; returns the parsed padding and data format.
+template <class Options>
+WindowFlags check_window_options(const Layer& layer, const Options& o) {
+  require_positive(layer, "kernel_size", o.kernel_size);
+  require_positive(layer, "strides", o.strides);
+  require_positive(layer, "dilation_rate", o.dilation_rate);
+  const WindowFlags flags{parse_padding(layer, o.padding), parse_data_format(layer, o.data_format)};
+  require_unit_strides_or_dilation(layer, o.strides, o.dilation_rate);
+  return flags;
+}
+
 // A rank-4 input's shape after a sliding window (Keras/TF "valid" or "same"), with `channels` output channels.
 Shape windowed_output_shape(const Layer& layer, const Shape& input_shape, const Size2& kernel, const Size2& strides,
                             const Size2& dilation_rate, bool same_padding, bool channels_first, std::int64_t channels);
+
+// Amounts per side (ZeroPadding2D's padding, Cropping2D's cropping) as {{top, bottom}, {left, right}}, and
+// read back from an int (all sides), [h, w] (symmetric) or [[top, bottom], [left, right]].
+nlohmann::json sides_to_json(const Padding2& p);
+Padding2 read_sides(config::ConfigReader& reader, const std::string& key, const Padding2& fallback);
 
 // The depthwise arguments DepthwiseConv2D and SeparableConv2D share (same member names in both Options).
 template <class Options>

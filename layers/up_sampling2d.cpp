@@ -1,0 +1,99 @@
+#include "keel/layers/up_sampling2d.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "keel/autograd/ops.h"
+#include "keel/core/error.h"
+#include "keel/layers/detail/conv_layer_support.h"
+
+namespace keel::layers {
+namespace {
+
+// x repeated `times` times along `axis`, each element's copies side by side.
+Tensor repeat_axis(const Tensor& x, std::int64_t axis, std::int64_t times) {
+  if (times == 1) return x;
+  Shape expanded = x.shape();
+  expanded.insert(expanded.begin() + axis + 1, times);
+  Shape single = x.shape();
+  single.insert(single.begin() + axis + 1, 1);
+  Shape out = x.shape();
+  out[static_cast<std::size_t>(axis)] *= times;
+  return ops::reshape(ops::broadcast_to(ops::reshape(x, single), expanded), out);
+}
+
+// [in * factor, in]: row o holds the bilinear weights of output o at half-pixel centers, source
+// (o + 0.5) / factor - 0.5, its two neighbours clamped to the edges.
+Tensor interpolation_matrix(std::int64_t in, std::int64_t factor, DType dtype) {
+  const std::int64_t out = in * factor;
+  std::vector<double> a(static_cast<std::size_t>(out * in), 0.0);
+  for (std::int64_t o = 0; o < out; ++o) {
+    const double source = (static_cast<double>(o) + 0.5) / static_cast<double>(factor) - 0.5;
+    const double below = std::floor(source), weight = source - below;
+    const auto clamp = [in](double i) { return std::clamp<std::int64_t>(static_cast<std::int64_t>(i), 0, in - 1); };
+    a[static_cast<std::size_t>(o * in + clamp(below))] += 1 - weight;
+    a[static_cast<std::size_t>(o * in + clamp(below + 1))] += weight;
+  }
+  return Tensor::from_vector(a, {out, in}, dtype);
+}
+
+}  // namespace
+
+UpSampling2DLayer::UpSampling2DLayer(Options options, std::string name)
+    : Layer("UpSampling2D", std::move(name)), options_(std::move(options)) {
+  require_positive(*this, "size", options_.size);
+  channels_first_ = parse_data_format(*this, options_.data_format);
+  if (options_.interpolation != "nearest" && options_.interpolation != "bilinear")
+    throw ValueError(fmt::format("UpSampling2D '{}': interpolation must be 'nearest' or 'bilinear', got '{}'",
+                                 this->name(), options_.interpolation));
+  bilinear_ = options_.interpolation == "bilinear";
+  set_input_spec({.ndim = 4});
+}
+
+Tensor UpSampling2DLayer::call(const Tensor& x, const CallContext&) {
+  const std::int64_t h_axis = channels_first_ ? 2 : 1;
+  const Size2 f = options_.size;
+  if (!bilinear_) return repeat_axis(repeat_axis(x, h_axis, f.h), h_axis + 1, f.w);
+  const Shape& s = x.shape();
+  const Tensor rows = interpolation_matrix(s[h_axis], f.h, x.dtype());
+  const Tensor cols = interpolation_matrix(s[h_axis + 1], f.w, x.dtype());
+  if (channels_first_)  // [N, C, H, W] · colsᵀ, then rows · that
+    return ops::matmul(rows, ops::matmul(x, ops::transpose(cols, 0, 1)));
+  // [N, H, W * C] mixed over H, then [N * OH, W, C] over W.
+  const std::int64_t n = s[0], out_h = s[1] * f.h, out_w = s[2] * f.w, c = s[3];
+  const Tensor by_rows = ops::matmul(rows, ops::reshape(x, {n, s[1], s[2] * c}));
+  return ops::reshape(ops::matmul(cols, ops::reshape(by_rows, {n * out_h, s[2], c})), {n, out_h, out_w, c});
+}
+
+Shape UpSampling2DLayer::compute_output_shape(const Shape& s) const {
+  detail::require_rank(*this, s, 4);
+  const std::size_t h_axis = channels_first_ ? 2 : 1;
+  Shape out = s;
+  out[h_axis] *= options_.size.h;
+  out[h_axis + 1] *= options_.size.w;
+  return out;
+}
+
+nlohmann::json UpSampling2DLayer::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["size"] = to_json(options_.size);
+  c["data_format"] = options_.data_format;
+  c["interpolation"] = options_.interpolation;
+  return c;
+}
+
+std::shared_ptr<UpSampling2DLayer> UpSampling2DLayer::from_config(const nlohmann::json& config) {
+  return make_from_config<UpSampling2DLayer>("UpSampling2D", config, [](config::ConfigReader& r) {
+    return Options{.size = read_size2(r, "size", 2),
+                   .data_format = r.string("data_format", "channels_last"),
+                   .interpolation = r.string("interpolation", "nearest")};
+  });
+}
+
+std::shared_ptr<UpSampling2DLayer> UpSampling2D(UpSampling2DLayer::Options options, std::string name) {
+  return std::make_shared<UpSampling2DLayer>(std::move(options), std::move(name));
+}
+
+}  // namespace keel::layers
