@@ -37,6 +37,7 @@
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/batch_normalization_functional.h"
 #include "keel/layers/constraints.h"
+#include "keel/layers/conv1d.h"
 #include "keel/layers/conv2d.h"
 #include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"

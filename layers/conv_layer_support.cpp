@@ -34,6 +34,14 @@ Shape windowed_output_shape(const Layer& layer, const Shape& input_shape, const 
   return out;
 }
 
+std::int64_t read_size1(config::ConfigReader& reader, const std::string& key, std::int64_t fallback) {
+  const nlohmann::json& value = reader.value(key);
+  if (!reader.contains(key)) return fallback;
+  if (value.is_number_integer()) return config::integer_in(reader, key, value);
+  if (value.is_array() && value.size() == 1) return config::integer_in(reader, key, value[0]);
+  reader.fail(key, "must be an integer or a list of one integer", value);
+}
+
 nlohmann::json sides_to_json(const Padding2& p) { return {{p.top, p.bottom}, {p.left, p.right}}; }
 
 Padding2 read_sides(config::ConfigReader& reader, const std::string& key, const Padding2& fallback) {

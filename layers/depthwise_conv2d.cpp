@@ -32,6 +32,7 @@ void DepthwiseConv2DLayer::build(const Shape& input_shape) {
 }
 
 Tensor DepthwiseConv2DLayer::call(const Tensor& x, const CallContext&) {
+  compute_output_shape(x.shape());  // a too-small input is refused naming the layer
   const ops::Conv2dOptions conv{.stride_h = options_.strides.h,
                                 .stride_w = options_.strides.w,
                                 .dilation_h = options_.dilation_rate.h,

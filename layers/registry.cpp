@@ -8,6 +8,7 @@
 #include "keel/core/error.h"
 #include "keel/layers/activation_layer.h"
 #include "keel/layers/batch_normalization.h"
+#include "keel/layers/conv1d.h"
 #include "keel/layers/conv2d.h"
 #include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"
@@ -39,6 +40,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"Activation", build<ActivationLayer>},
       {"AveragePooling2D", build<AveragePooling2DLayer>},
       {"BatchNormalization", build<BatchNormalizationLayer>},
+      {"Conv1D", build<Conv1DLayer>},
       {"Conv2D", build<Conv2DLayer>},
       {"Cropping2D", build<Cropping2DLayer>},
       {"Dense", build<DenseLayer>},

@@ -36,6 +36,7 @@ void SeparableConv2DLayer::build(const Shape& input_shape) {
 }
 
 Tensor SeparableConv2DLayer::call(const Tensor& x, const CallContext&) {
+  compute_output_shape(x.shape());  // a too-small input is refused naming the layer
   const Tensor depthwise = ops::depthwise_conv2d(x, depthwise_kernel_.value(), Tensor(),
                                                  {.stride_h = options_.strides.h,
                                                   .stride_w = options_.strides.w,

@@ -31,6 +31,10 @@ WindowFlags check_window_options(const Layer& layer, const Options& o) {
 Shape windowed_output_shape(const Layer& layer, const Shape& input_shape, const Size2& kernel, const Size2& strides,
                             const Size2& dilation_rate, bool same_padding, bool channels_first, std::int64_t channels);
 
+// A 1-D size (Conv1D's kernel_size, the 1-D poolings' pool_size): an int or a list of one int, as Keras
+// writes tuples; `fallback` when the key is missing.
+std::int64_t read_size1(config::ConfigReader& reader, const std::string& key, std::int64_t fallback);
+
 // Amounts per side (ZeroPadding2D's padding, Cropping2D's cropping) as {{top, bottom}, {left, right}}, and
 // read back from an int (all sides), [h, w] (symmetric) or [[top, bottom], [left, right]].
 nlohmann::json sides_to_json(const Padding2& p);

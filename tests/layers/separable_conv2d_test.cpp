@@ -120,4 +120,5 @@ TEST_CASE("SeparableConv2D rejects bad arguments naming the layer, argument and 
                       Contains("sep") && Contains("'causal'"));
   auto layer = layers::SeparableConv2D({.filters = 2, .kernel_size = 3}, "sep");
   REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 4, 4})), Contains("sep") && Contains("rank"));
+  REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 2, 4, 1})), Contains("SeparableConv2D 'sep'") && Contains("height 2"));
 }
