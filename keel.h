@@ -39,6 +39,7 @@
 #include "keel/layers/constraints.h"
 #include "keel/layers/conv1d.h"
 #include "keel/layers/conv2d.h"
+#include "keel/layers/conv2d_transpose.h"
 #include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/depthwise_conv2d.h"

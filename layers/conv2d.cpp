@@ -50,11 +50,7 @@ Shape Conv2DLayer::compute_output_shape(const Shape& input_shape) const {
 nlohmann::json Conv2DLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["filters"] = options_.filters;
-  c["kernel_size"] = to_json(options_.kernel_size);
-  c["strides"] = to_json(options_.strides);
-  c["padding"] = options_.padding;
-  c["data_format"] = options_.data_format;
-  c["dilation_rate"] = to_json(options_.dilation_rate);
+  detail::window_to_json(options_, c);
   kernel_bias_to_json(options_, c);
   return c;
 }
@@ -63,11 +59,7 @@ std::shared_ptr<Conv2DLayer> Conv2DLayer::from_config(const nlohmann::json& conf
   return make_from_config<Conv2DLayer>("Conv2D", config, [](config::ConfigReader& r) {
     Options o;
     o.filters = r.integer("filters", 0);
-    o.kernel_size = read_size2(r, "kernel_size", 0);
-    o.strides = read_size2(r, "strides", 1);
-    o.padding = r.string("padding", "valid");
-    o.data_format = r.string("data_format", "channels_last");
-    o.dilation_rate = read_size2(r, "dilation_rate", 1);
+    detail::window_from_config(r, o);
     kernel_bias_from_config(r, o);
     return o;
   });

@@ -10,6 +10,7 @@
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/conv1d.h"
 #include "keel/layers/conv2d.h"
+#include "keel/layers/conv2d_transpose.h"
 #include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/depthwise_conv2d.h"
@@ -42,6 +43,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"BatchNormalization", build<BatchNormalizationLayer>},
       {"Conv1D", build<Conv1DLayer>},
       {"Conv2D", build<Conv2DLayer>},
+      {"Conv2DTranspose", build<Conv2DTransposeLayer>},
       {"Cropping2D", build<Cropping2DLayer>},
       {"Dense", build<DenseLayer>},
       {"DepthwiseConv2D", build<DepthwiseConv2DLayer>},

@@ -40,15 +40,30 @@ std::int64_t read_size1(config::ConfigReader& reader, const std::string& key, st
 nlohmann::json sides_to_json(const Padding2& p);
 Padding2 read_sides(config::ConfigReader& reader, const std::string& key, const Padding2& fallback);
 
-// The depthwise arguments DepthwiseConv2D and SeparableConv2D share (same member names in both Options).
+// The window arguments of the 2-D convolutions: kernel_size, strides, padding, data_format, dilation_rate.
 template <class Options>
-void depthwise_to_json(const Options& o, nlohmann::json& c) {
-  c["depth_multiplier"] = o.depth_multiplier;
+void window_to_json(const Options& o, nlohmann::json& c) {
   c["kernel_size"] = to_json(o.kernel_size);
   c["strides"] = to_json(o.strides);
   c["padding"] = o.padding;
   c["data_format"] = o.data_format;
   c["dilation_rate"] = to_json(o.dilation_rate);
+}
+
+template <class Options>
+void window_from_config(config::ConfigReader& r, Options& o) {
+  o.kernel_size = read_size2(r, "kernel_size", 0);
+  o.strides = read_size2(r, "strides", 1);
+  o.padding = r.string("padding", "valid");
+  o.data_format = r.string("data_format", "channels_last");
+  o.dilation_rate = read_size2(r, "dilation_rate", 1);
+}
+
+// The depthwise arguments DepthwiseConv2D and SeparableConv2D share (same member names in both Options).
+template <class Options>
+void depthwise_to_json(const Options& o, nlohmann::json& c) {
+  c["depth_multiplier"] = o.depth_multiplier;
+  window_to_json(o, c);
   c["activation"] = to_json(o.activation);
   c["use_bias"] = o.use_bias;
   c["depthwise_initializer"] = o.depthwise_initializer.serialize();
@@ -63,11 +78,7 @@ void depthwise_to_json(const Options& o, nlohmann::json& c) {
 template <class Options>
 void depthwise_from_config(config::ConfigReader& r, Options& o) {
   o.depth_multiplier = r.integer("depth_multiplier", 1);
-  o.kernel_size = read_size2(r, "kernel_size", 0);
-  o.strides = read_size2(r, "strides", 1);
-  o.padding = r.string("padding", "valid");
-  o.data_format = r.string("data_format", "channels_last");
-  o.dilation_rate = read_size2(r, "dilation_rate", 1);
+  window_from_config(r, o);
   o.activation = read_activation(r);
   o.use_bias = r.boolean("use_bias", true);
   if (r.contains("depthwise_initializer"))

@@ -118,6 +118,12 @@ std::vector<Case> cases() {
        [](auto& x) { return ops::depthwise_conv2d(x[0], x[1], x[2], {.dilation_h = 2, .dilation_w = 2, .same_padding = true}); }},
       {"depthwise_conv2d_nchw_dilated_no_bias", {{2, 2, 6, 5}, {2, 2, 2, 2}},
        [](auto& x) { return ops::depthwise_conv2d(x[0], x[1], Tensor(), {.dilation_h = 2, .dilation_w = 2, .channels_first = true}); }},
+      {"conv2d_transpose_valid", {{2, 3, 4, 3}, {3, 2, 2, 3}, {2}},
+       [](auto& x) { return ops::conv2d_transpose(x[0], x[1], x[2]); }},
+      {"conv2d_transpose_same_stride2_output_padding", {{1, 3, 2, 2}, {3, 3, 3, 2}, {3}},
+       [](auto& x) { return ops::conv2d_transpose(x[0], x[1], x[2], {.stride_h = 2, .stride_w = 2, .output_padding_h = 1, .output_padding_w = 0, .same_padding = true}); }},
+      {"conv2d_transpose_nchw_dilated_no_bias", {{2, 2, 3, 3}, {2, 2, 3, 2}},
+       [](auto& x) { return ops::conv2d_transpose(x[0], x[1], Tensor(), {.dilation_h = 2, .dilation_w = 2, .channels_first = true}); }},
       {"max_pool2d", {{2, 4, 6, 3}}, [](auto& x) { return ops::max_pool2d(x[0]); }},
       {"max_pool2d_same_nchw", {{1, 2, 5, 5}}, [](auto& x) {
          return ops::max_pool2d(x[0], {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2, .same_padding = true, .channels_first = true});
