@@ -16,8 +16,10 @@
 #include "keel/layers/depthwise_conv2d.h"
 #include "keel/layers/dropout.h"
 #include "keel/layers/flatten.h"
+#include "keel/layers/global_pooling1d.h"
 #include "keel/layers/global_pooling2d.h"
 #include "keel/layers/input.h"
+#include "keel/layers/pooling1d.h"
 #include "keel/layers/pooling2d.h"
 #include "keel/layers/random_flip.h"
 #include "keel/layers/random_translation.h"
@@ -39,6 +41,7 @@ LayerPtr build(const nlohmann::json& config) {
 const std::map<std::string, LayerFactory>& builtin() {
   static const std::map<std::string, LayerFactory> table = {
       {"Activation", build<ActivationLayer>},
+      {"AveragePooling1D", build<AveragePooling1DLayer>},
       {"AveragePooling2D", build<AveragePooling2DLayer>},
       {"BatchNormalization", build<BatchNormalizationLayer>},
       {"Conv1D", build<Conv1DLayer>},
@@ -49,9 +52,12 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"DepthwiseConv2D", build<DepthwiseConv2DLayer>},
       {"Dropout", build<DropoutLayer>},
       {"Flatten", build<FlattenLayer>},
+      {"GlobalAveragePooling1D", build<GlobalAveragePooling1DLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
+      {"GlobalMaxPooling1D", build<GlobalMaxPooling1DLayer>},
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
       {"InputLayer", build<InputLayer>},
+      {"MaxPooling1D", build<MaxPooling1DLayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
       {"RandomFlip", build<RandomFlipLayer>},
       {"RandomTranslation", build<RandomTranslationLayer>},
