@@ -31,7 +31,7 @@ std::int64_t Conv1DLayer::causal_padding() const {
 }
 
 void Conv1DLayer::build(const Shape& input_shape) {
-  detail::require_rank(*this, input_shape, 3);
+  compute_output_shape(input_shape);  // a bad input fails before any weight exists
   const std::int64_t channel_axis = channels_first_ ? 1 : 2;
   const std::int64_t in = input_shape[channel_axis];
   if (in % options_.groups != 0)

@@ -15,7 +15,7 @@ Conv2DLayer::Conv2DLayer(Options options, std::string name)
 }
 
 void Conv2DLayer::build(const Shape& input_shape) {
-  detail::require_rank(*this, input_shape, 4);
+  compute_output_shape(input_shape);  // a bad input fails before any weight exists
   const std::int64_t channel_axis = channels_first_ ? 1 : 3;
   const std::int64_t in = input_shape[channel_axis];
   kernel_ = add_weight("kernel", {options_.kernel_size.h, options_.kernel_size.w, in, options_.filters},

@@ -112,6 +112,8 @@ TEST_CASE("DepthwiseConv2D rejects bad arguments naming the layer, argument and 
                     keel::ValueError);
   auto layer = layers::DepthwiseConv2D({.kernel_size = 3}, "dw");
   REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 4, 4})), Contains("dw") && Contains("rank"));
+  REQUIRE_THROWS_AS((*layer)(Tensor::ones({1, 2, 2, 1})), keel::ShapeError);
+  CHECK(layer->weights().empty());  // the failed first call built nothing
   (*layer)(Tensor::ones({1, 4, 4, 2}));
   REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 2, 2, 2})), Contains("DepthwiseConv2D 'dw'") && Contains("height 2") && Contains("'valid'"));
   REQUIRE_THROWS_AS((*layer)(Tensor::ones({1, 4, 4, 3})), keel::ShapeError);  // built for 2 channels
