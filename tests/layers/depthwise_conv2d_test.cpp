@@ -1,11 +1,10 @@
 #include <catch2/catch.hpp>
 
-#include "keel/autograd/ops.h"
-#include "keel/core/error.h"
-#include "keel/layers/depthwise_conv2d.h"
+#include "keel/keel.h"
 #include "layer_test_support.h"
 
 using Catch::Matchers::Contains;
+using keel::DType;
 using keel::Shape;
 using keel::Tensor;
 namespace layers = keel::layers;
@@ -117,4 +116,46 @@ TEST_CASE("DepthwiseConv2D rejects bad arguments naming the layer, argument and 
   (*layer)(Tensor::ones({1, 4, 4, 2}));
   REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 2, 2, 2})), Contains("DepthwiseConv2D 'dw'") && Contains("height 2") && Contains("'valid'"));
   REQUIRE_THROWS_AS((*layer)(Tensor::ones({1, 4, 4, 3})), keel::ShapeError);  // built for 2 channels
+}
+
+TEST_CASE("a MobileNet-style block trains through fit in float32 and float64", "[layers][depthwise][fit]") {
+  // DepthwiseConv2D -> BN -> ReLU6 -> Conv2D 1x1 -> BN -> ReLU6, then a classifier (BN's moving statistics
+  // with momentum 0.9, so that evaluate's inference mode has caught up after this short run). Class 1 images carry a
+  // bright 3x3 blob on channel 1, class 0 on channel 2, over uniform noise on all four channels.
+  for (const char* floatx : {"float32", "float64"}) {
+    INFO(floatx);
+    const std::string previous = keel::config::floatx();
+    keel::config::set_floatx(floatx);
+    keel::set_random_seed(7);
+    const std::int64_t n = 128;
+    std::vector<double> images(static_cast<std::size_t>(n * 8 * 8 * 4)), labels(static_cast<std::size_t>(n));
+    const std::vector<double> noise = keel::random::uniform({n * 8 * 8 * 4}, 0, 0.5, 11, DType::float64).to_vector();
+    for (std::int64_t i = 0; i < n; ++i) {
+      labels[i] = static_cast<double>(i % 2);
+      const std::int64_t channel = i % 2 == 1 ? 1 : 2, top = i % 5, left = (i / 5) % 5;
+      for (std::int64_t p = 0; p < 64 * 4; ++p) images[i * 256 + p] = noise[i * 256 + p];
+      for (std::int64_t r = top; r < top + 3; ++r)
+        for (std::int64_t c = left; c < left + 3; ++c) images[((i * 8 + r) * 8 + c) * 4 + channel] += 2;
+    }
+    const keel::DType dtype = keel::dtype_from_name(floatx);
+    const Tensor x = Tensor::from_vector(images, {n, 8, 8, 4}, dtype);
+    const Tensor y = Tensor::from_vector(labels, {n}, DType::int64);
+    keel::Sequential model({layers::Input({.shape = {8, 8, 4}}),
+                            layers::DepthwiseConv2D({.kernel_size = 3, .padding = "same", .use_bias = false}),
+                            layers::BatchNormalization({.momentum = 0.9}),
+                            layers::Activation({.activation = "relu6"}),
+                            layers::Conv2D({.filters = 8, .kernel_size = 1, .use_bias = false}),
+                            layers::BatchNormalization({.momentum = 0.9}),
+                            layers::Activation({.activation = "relu6"}),
+                            layers::GlobalAveragePooling2D({}),
+                            layers::Dense({.units = 2})});
+    model.compile({.optimizer = std::make_shared<keel::optim::Adam>(keel::optim::AdamOptions{.learning_rate = 0.01}),
+                   .loss = std::make_shared<keel::losses::SparseCategoricalCrossentropy>(
+                       keel::losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                   .metrics = {"accuracy"}});
+    keel::History h = model.fit(x, y, {.batch_size = 16, .epochs = 15, .verbose = 0, .seed = 3});
+    CHECK(h.history.at("loss").back() < 0.5 * h.history.at("loss").front());
+    CHECK(model.evaluate(x, y)[1] >= 0.95);
+    keel::config::set_floatx(previous);
+  }
 }
