@@ -59,15 +59,19 @@ struct Rows {
   const T* row(std::int64_t padded_row) const { return base + (padded_row - first) * stride; }
 };
 
-// Padded rows [r0, r1) of image n: x itself when nothing is padded or repeated, else a copy in `buffer`.
+// True when the loops can read x itself: no padding and no repeated channels.
+bool reads_in_place(const DepthwiseConv2dGeometry& g) {
+  return g.multiplier == 1 && g.pad_top == 0 && g.pad_left == 0 && padded_width(g) <= g.in_w &&
+         padded_height(g) <= g.in_h;
+}
+
+// Padded rows [r0, r1) of image n: x itself when reads_in_place, else a copy in `buffer`.
 template <class T>
 Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n, std::int64_t r0, std::int64_t r1,
                     ScratchBuffer<T>& buffer) {
   const T* image = x + n * g.in_h * g.in_w * g.in_c;
   const std::int64_t width = padded_width(g), oc = g.out_c();
-  const bool in_place = g.multiplier == 1 && g.pad_top == 0 && g.pad_left == 0 && width <= g.in_w &&
-                        padded_height(g) <= g.in_h;
-  if (in_place) return {image, 0, g.in_w * g.in_c};
+  if (reads_in_place(g)) return {image, 0, g.in_w * g.in_c};
   T* out = buffer.data();
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::int64_t ih = r - g.pad_top;
@@ -90,7 +94,10 @@ Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n
 // Padded rows the output rows [oh0, oh1) read.
 struct RowSpan {
   std::int64_t first, last;
-  std::int64_t size(std::int64_t row_size) const { return (last - first) * row_size; }
+  // The copy padded_rows makes of them (none when it reads x in place).
+  std::size_t copy_size(const DepthwiseConv2dGeometry& g) const {
+    return reads_in_place(g) ? 0 : static_cast<std::size_t>((last - first) * padded_width(g) * g.out_c());
+  }
 };
 RowSpan rows_read(const DepthwiseConv2dGeometry& g, std::int64_t oh0, std::int64_t oh1) {
   return {oh0 * g.stride_h, (oh1 - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1};
@@ -196,11 +203,11 @@ DepthwiseConv2dGeometry depthwise_conv2d_geometry(std::int64_t batch, std::int64
 
 template <class T>
 void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y) {
-  const std::int64_t oc = g.out_c(), row_size = padded_width(g) * oc;
+  const std::int64_t oc = g.out_c();
   const Bands b = bands_of(g.out_h, g.batch);
   for_each_band(b, g.out_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
     const RowSpan span = rows_read(g, oh0, oh1);
-    ScratchBuffer<T> buffer(static_cast<std::size_t>(span.size(row_size)));
+    ScratchBuffer<T> buffer(span.copy_size(g));
     const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
     for (std::int64_t oh = oh0; oh < oh1; ++oh) {
       T* y_row = y + (n * g.out_h + oh) * g.out_w * oc;
@@ -259,7 +266,7 @@ void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* 
 template <class T>
 void depthwise_conv2d_backward_kernel(const DepthwiseConv2dGeometry& g, const T* x, const T* grad_y, T* grad_kernel,
                                       T* grad_bias) {
-  const std::int64_t oc = g.out_c(), row_size = padded_width(g) * oc;
+  const std::int64_t oc = g.out_c();
   const std::int64_t kernel_size = g.kernel_h * g.kernel_w * oc, part_size = kernel_size + oc;
   const Bands b = bands_of(g.out_h, g.batch);
   const std::int64_t chunks = parallel::num_chunks(0, g.batch * b.per_image, b.grain);
@@ -267,7 +274,7 @@ void depthwise_conv2d_backward_kernel(const DepthwiseConv2dGeometry& g, const T*
   std::vector<T> parts(static_cast<std::size_t>(chunks * part_size), T(0));
   for_each_band(b, g.out_h, g.batch, [&](std::int64_t chunk, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
     const RowSpan span = rows_read(g, oh0, oh1);
-    ScratchBuffer<T> buffer(static_cast<std::size_t>(span.size(row_size)));
+    ScratchBuffer<T> buffer(span.copy_size(g));
     const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
     T* gk = parts.data() + chunk * part_size;
     T* gb = grad_bias != nullptr ? gk + kernel_size : nullptr;

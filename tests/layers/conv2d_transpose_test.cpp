@@ -3,6 +3,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
 #include "keel/layers/conv2d_transpose.h"
+#include "keel/layers/depthwise_conv2d.h"
 #include "layer_test_support.h"
 
 using Catch::Matchers::Contains;
@@ -108,4 +109,23 @@ TEST_CASE("Conv2DTranspose config round trip and bad arguments", "[layers][conv2
   REQUIRE_THROWS_WITH(layers::Conv2DTranspose({.filters = 0, .kernel_size = 3}, "up"), Contains("up") && Contains("filters"));
   auto up = layers::Conv2DTranspose({.filters = 2, .kernel_size = 3}, "up");
   REQUIRE_THROWS_WITH((*up)(Tensor::ones({1, 3, 3})), Contains("up") && Contains("rank"));
+}
+
+TEST_CASE("DepthwiseConv2D and Conv2DTranspose accept a batch without samples", "[layers][conv2d_transpose][depthwise]") {
+  // A data-parallel replica whose share of the global batch is empty: empty output, zero weight gradients.
+  for (const keel::layers::LayerPtr& layer :
+       std::vector<keel::layers::LayerPtr>{layers::Conv2DTranspose({.filters = 3, .kernel_size = 3, .strides = 2}),
+                                           layers::DepthwiseConv2D({.kernel_size = 3, .depth_multiplier = 2})}) {
+    INFO(layer->class_name());
+    layer->build_from({1, 5, 5, 2});
+    Tensor x = keel::set_requires_grad(Tensor::zeros({0, 5, 5, 2}));
+    Tensor y = (*layer)(x, true);
+    CHECK(y.shape() == layer->compute_output_shape({0, 5, 5, 2}));
+    keel::backward(ops::sum(y));
+    CHECK(keel::grad(x).shape() == Shape{0, 5, 5, 2});
+    for (const keel::Variable& w : layer->weights()) {
+      const std::vector<double> g = w.grad().to_vector();
+      CHECK(g == std::vector<double>(g.size(), 0.0));
+    }
+  }
 }
