@@ -219,8 +219,26 @@ void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, cons
   });
 }
 
+namespace {
+
+// One input pixel's gradient from its out_c terms: the multiplier's copies of each channel summed in order.
 template <class T>
-void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+void sum_copies(const DepthwiseConv2dGeometry& g, const T* terms, T* gx) {
+  if (g.multiplier == 1) {
+    std::copy_n(terms, g.in_c, gx);
+    return;
+  }
+  for (std::int64_t c = 0; c < g.in_c; ++c) {
+    T sum = terms[c * g.multiplier];
+    for (std::int64_t m = 1; m < g.multiplier; ++m) sum += terms[c * g.multiplier + m];
+    gx[c] = sum;
+  }
+}
+
+// Strided: each output row adds its terms into the padded input rows it read (a scatter into a row the
+// task owns).
+template <class T>
+void backward_input_scatter(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
   const std::int64_t oc = g.out_c(), width = padded_width(g);
   const Bands b = bands_of(g.in_h, g.batch);
   for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
@@ -238,29 +256,71 @@ void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* 
         for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) input_terms<T, Vec<T>>(g, gy_row, kernel_row, o, row);
         for (; o < oc; ++o) input_terms<T, T>(g, gy_row, kernel_row, o, row);
       }
-      // Columns the windows never reach (the right edge under "valid") get zero; the multiplier's copies of a
-      // channel are summed in order.
+      // Columns the windows never reach (the right edge under "valid") get zero.
       T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
       for (std::int64_t iw = 0; iw < g.in_w; ++iw) {
         const std::int64_t col = iw + g.pad_left;
-        T* gx = gx_row + iw * g.in_c;
-        if (col >= width) {
-          std::fill_n(gx, g.in_c, T(0));
-          continue;
-        }
-        const T* r = row + col * oc;
-        if (g.multiplier == 1) {
-          std::copy_n(r, g.in_c, gx);
-          continue;
-        }
-        for (std::int64_t c = 0; c < g.in_c; ++c) {
-          T sum = r[c * g.multiplier];
-          for (std::int64_t m = 1; m < g.multiplier; ++m) sum += r[c * g.multiplier + m];
-          gx[c] = sum;
-        }
+        if (col >= width)
+          std::fill_n(gx_row + iw * g.in_c, g.in_c, T(0));
+        else
+          sum_copies(g, row + col * oc, gx_row + iw * g.in_c);
       }
     }
   });
+}
+
+// Stride 1: in padded coordinates grad_x[r, c] = sum over (i, j) of grad_y[r - i * dh, c - j * dw] * kernel[i, j],
+// the forward loops (accumulating in registers) over grad_y zero-padded by (k - 1) * d on each side with the
+// kernel flipped.
+template <class T>
+void backward_input_gather(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+  const std::int64_t oc = g.out_c(), taps = g.kernel_h * g.kernel_w;
+  const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
+  const std::int64_t width = g.in_w + halo_w;  // the grad_y columns the input row reads, from padded column pad_left
+  std::vector<T> flipped(static_cast<std::size_t>(taps * oc));
+  for (std::int64_t t = 0; t < taps; ++t) std::copy_n(kernel + (taps - 1 - t) * oc, oc, flipped.data() + t * oc);
+  DepthwiseConv2dGeometry unit = g;  // what forward_pixels reads: out_c channels, stride 1
+  unit.in_c = oc;
+  unit.multiplier = 1;
+  const Bands b = bands_of(g.in_h, g.batch);
+  for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
+    // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
+    const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
+    const std::int64_t rows_size = (a1 - a0) * width * oc;
+    ScratchBuffer<T> buffer(static_cast<std::size_t>(rows_size + (g.multiplier > 1 ? g.in_w * oc : 0)));
+    T* out = buffer.data();
+    for (std::int64_t a = a0; a < a1; ++a) {
+      const std::int64_t oh = a - halo_h;
+      for (std::int64_t col = 0; col < width; ++col, out += oc) {
+        const std::int64_t ow = col + g.pad_left - halo_w;
+        if (oh < 0 || oh >= g.out_h || ow < 0 || ow >= g.out_w)
+          std::fill_n(out, oc, T(0));
+        else
+          std::copy_n(grad_y + ((n * g.out_h + oh) * g.out_w + ow) * oc, oc, out);
+      }
+    }
+    const Rows<T> src{buffer.data(), a0, width * oc};
+    T* terms = buffer.data() + rows_size;
+    for (std::int64_t ih = ih0; ih < ih1; ++ih) {
+      T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
+      T* target = g.multiplier == 1 ? gx_row : terms;
+      const std::int64_t r = ih + g.pad_top;
+      std::int64_t iw = 0;
+      for (; iw + kPixels <= g.in_w; iw += kPixels)
+        forward_channels<T, kPixels>(unit, src, r, iw, flipped.data(), nullptr, target + iw * oc);
+      for (; iw < g.in_w; ++iw) forward_channels<T, 1>(unit, src, r, iw, flipped.data(), nullptr, target + iw * oc);
+      if (g.multiplier > 1)
+        for (iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+  if (g.stride_h == 1 && g.stride_w == 1) return backward_input_gather(g, grad_y, kernel, grad_x);
+  backward_input_scatter(g, grad_y, kernel, grad_x);
 }
 
 template <class T>

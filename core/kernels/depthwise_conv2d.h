@@ -11,9 +11,10 @@
 //
 // Direct loops whose innermost dimension is the contiguous output channel (vectorized); the input rows a
 // piece of work reads are copied once, zero-padded and with each channel repeated `multiplier` times, so the
-// inner loops test no bounds. Work is cut into bands of rows of one image, fixed by the geometry alone, and
-// the kernel gradient sums one partial per chunk in chunk order, so results are bitwise identical for any
-// thread count.
+// inner loops test no bounds. The input gradient runs the same loops over grad_y (zero-padded by the
+// kernel's extent, kernel flipped) when the strides are 1, and scatters into input rows the task owns
+// otherwise. Work is cut into bands of rows of one image, fixed by the geometry alone, and the kernel
+// gradient sums one partial per chunk in chunk order, so results are bitwise identical for any thread count.
 #include <cstdint>
 
 namespace keel::kernels {
