@@ -1,11 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "keel/autograd/ops.h"
-#include "keel/core/error.h"
-#include "keel/layers/conv2d.h"
-#include "keel/layers/depthwise_conv2d.h"
-#include "keel/layers/separable_conv2d.h"
+#include "keel/keel.h"
 #include "layer_test_support.h"
+#include "support/temp_dir.h"
 
 using Catch::Matchers::Contains;
 using keel::Shape;
@@ -121,4 +118,25 @@ TEST_CASE("SeparableConv2D rejects bad arguments naming the layer, argument and 
   auto layer = layers::SeparableConv2D({.filters = 2, .kernel_size = 3}, "sep");
   REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 4, 4})), Contains("sep") && Contains("rank"));
   REQUIRE_THROWS_WITH((*layer)(Tensor::ones({1, 2, 4, 1})), Contains("SeparableConv2D 'sep'") && Contains("height 2"));
+}
+
+TEST_CASE("a model of the new convolution and resampling layers saves and loads with the same predictions",
+          "[layers][separable][saving]") {
+  keel::test::TempDir dir("convs");
+  keel::Sequential model({layers::Input({.shape = {8, 8, 3}}),
+                          layers::SeparableConv2D({.filters = 4, .kernel_size = 3, .padding = "same", .depth_multiplier = 2}),
+                          layers::DepthwiseConv2D({.kernel_size = 3, .strides = 2, .padding = "same"}),
+                          layers::Conv2DTranspose({.filters = 3, .kernel_size = 3, .strides = 2, .padding = "same"}),
+                          layers::UpSampling2D({.interpolation = "bilinear"}),
+                          layers::Cropping2D({.cropping = {{1, 2}, {3, 0}}}),
+                          layers::Reshape({.target_shape = {-1, 3}}),
+                          layers::Conv1D({.filters = 2, .kernel_size = 3, .padding = "causal"}),
+                          layers::MaxPooling1D({}),
+                          layers::GlobalAveragePooling1D({})});
+  model.build_from_declared_input();
+  const Tensor x = uniform({2, 8, 8, 3}, 9, keel::DType::float32);
+  model.save(dir / "convs.keel");
+  auto loaded = keel::load_model(dir / "convs.keel");
+  CHECK(loaded->predict(x).to_vector() == model.predict(x).to_vector());
+  CHECK(loaded->count_params() == model.count_params());
 }
