@@ -24,19 +24,28 @@ Tensor repeat_axis(const Tensor& x, std::int64_t axis, std::int64_t times) {
   return ops::reshape(ops::broadcast_to(ops::reshape(x, single), expanded), out);
 }
 
-// [in * factor, in]: row o holds the bilinear weights of output o at half-pixel centers, source
-// (o + 0.5) / factor - 0.5, its two neighbours clamped to the edges.
-Tensor interpolation_matrix(std::int64_t in, std::int64_t factor, DType dtype) {
-  const std::int64_t out = in * factor;
-  std::vector<double> a(static_cast<std::size_t>(out * in), 0.0);
+// x resized `factor` times along `axis` by bilinear interpolation at half-pixel centers: output o reads
+// source (o + 0.5) / factor - 0.5 between its two neighbours, clamped to the edges. A gather of the two
+// neighbours and a weighted sum, so memory stays proportional to the output.
+Tensor resize_axis(const Tensor& x, std::int64_t axis, std::int64_t factor) {
+  if (factor == 1) return x;
+  const std::int64_t in = x.shape()[static_cast<std::size_t>(axis)], out = in * factor;
+  std::vector<double> below(static_cast<std::size_t>(out)), above(below.size()), weight(below.size());
   for (std::int64_t o = 0; o < out; ++o) {
     const double source = (static_cast<double>(o) + 0.5) / static_cast<double>(factor) - 0.5;
-    const double below = std::floor(source), weight = source - below;
-    const auto clamp = [in](double i) { return std::clamp<std::int64_t>(static_cast<std::int64_t>(i), 0, in - 1); };
-    a[static_cast<std::size_t>(o * in + clamp(below))] += 1 - weight;
-    a[static_cast<std::size_t>(o * in + clamp(below + 1))] += weight;
+    const double floor = std::floor(source);
+    const auto clamp = [in](double i) { return static_cast<double>(std::clamp<std::int64_t>(static_cast<std::int64_t>(i), 0, in - 1)); };
+    below[static_cast<std::size_t>(o)] = clamp(floor);
+    above[static_cast<std::size_t>(o)] = clamp(floor + 1);
+    weight[static_cast<std::size_t>(o)] = source - floor;
   }
-  return Tensor::from_vector(a, {out, in}, dtype);
+  const Tensor front = ops::transpose(x, 0, axis);  // the resized axis first, for take_rows
+  Shape weight_shape(front.shape().size(), 1);
+  weight_shape[0] = out;
+  const Tensor w = Tensor::from_vector(weight, weight_shape, x.dtype());
+  const Tensor a = ops::take_rows(front, Tensor::from_vector(below, {out}, DType::int64));
+  const Tensor b = ops::take_rows(front, Tensor::from_vector(above, {out}, DType::int64));
+  return ops::transpose(a * (1.0 - w) + b * w, 0, axis);
 }
 
 }  // namespace
@@ -56,15 +65,7 @@ Tensor UpSampling2DLayer::call(const Tensor& x, const CallContext&) {
   const std::int64_t h_axis = channels_first_ ? 2 : 1;
   const Size2 f = options_.size;
   if (!bilinear_) return repeat_axis(repeat_axis(x, h_axis, f.h), h_axis + 1, f.w);
-  const Shape& s = x.shape();
-  const Tensor rows = interpolation_matrix(s[h_axis], f.h, x.dtype());
-  const Tensor cols = interpolation_matrix(s[h_axis + 1], f.w, x.dtype());
-  if (channels_first_)  // [N, C, H, W] · colsᵀ, then rows · that
-    return ops::matmul(rows, ops::matmul(x, ops::transpose(cols, 0, 1)));
-  // [N, H, W * C] mixed over H, then [N * OH, W, C] over W.
-  const std::int64_t n = s[0], out_h = s[1] * f.h, out_w = s[2] * f.w, c = s[3];
-  const Tensor by_rows = ops::matmul(rows, ops::reshape(x, {n, s[1], s[2] * c}));
-  return ops::reshape(ops::matmul(cols, ops::reshape(by_rows, {n * out_h, s[2], c})), {n, out_h, out_w, c});
+  return resize_axis(resize_axis(x, h_axis, f.h), h_axis + 1, f.w);
 }
 
 Shape UpSampling2DLayer::compute_output_shape(const Shape& s) const {

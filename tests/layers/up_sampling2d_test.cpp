@@ -36,6 +36,19 @@ TEST_CASE("UpSampling2D bilinear samples at half-pixel centers with clamped edge
   check_values((*wide)(Tensor::from_vector({0, 3}, {1, 1, 2, 1})), {0, 0, 1, 2, 3, 3}, 1e-6);
 }
 
+TEST_CASE("UpSampling2D bilinear resizes a long axis in memory proportional to the output", "[layers][upsampling]") {
+  // A ramp 0 .. n-1 over 200,000 columns (a dense [2n, n] interpolation matrix would be 320 GB): output o is
+  // the source coordinate (o + 0.5) / 2 - 0.5, clamped to [0, n - 1].
+  const std::int64_t n = 200000;
+  auto layer = layers::UpSampling2D({.size = {1, 2}, .interpolation = "bilinear"});
+  const std::vector<double> y = (*layer)(Tensor::arange(0, n, 1, keel::DType::float64).reshape({1, 1, n, 1})).to_vector();
+  REQUIRE(y.size() == static_cast<std::size_t>(2 * n));
+  CHECK(y[0] == 0);
+  CHECK(y[1] == 0.25);
+  CHECK(y[2 * n - 2] == n - 1 - 0.25);
+  CHECK(y[2 * n - 1] == n - 1);
+}
+
 TEST_CASE("UpSampling2D bilinear agrees across data formats, per channel", "[layers][upsampling]") {
   Float64Scope f64;
   const Tensor x = uniform({2, 3, 4, 5}, 3);
