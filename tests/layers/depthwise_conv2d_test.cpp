@@ -159,3 +159,25 @@ TEST_CASE("a MobileNet-style block trains through fit in float32 and float64", "
     keel::config::set_floatx(previous);
   }
 }
+
+TEST_CASE("DepthwiseConv2D with a dilation far beyond the image reads only the taps that reach it",
+          "[layers][depthwise]") {
+  // 3x3 taps a million apart under "same": only the centre tap ever meets the 4x4 image, so y = x * k[1, 1] + b
+  // (and the padded copy stays image-sized instead of a million rows).
+  auto layer = layers::DepthwiseConv2D({.kernel_size = 3, .padding = "same", .dilation_rate = 1000000});
+  const Tensor x = Tensor::arange(0, 32).reshape({1, 4, 4, 2});
+  layer->build_from(x.shape());
+  std::vector<double> kernel(18, 100.0);
+  kernel[8] = 2;   // centre, channel 0
+  kernel[9] = -1;  // centre, channel 1
+  layer->set_weights({Tensor::from_vector(kernel, {3, 3, 2, 1}), Tensor::from_vector({0.5, 0}, {2})});
+  std::vector<double> want(32);
+  for (int p = 0; p < 16; ++p) {
+    want[p * 2] = 2.0 * (p * 2) + 0.5;
+    want[p * 2 + 1] = -(p * 2 + 1.0);
+  }
+  check_values((*layer)(x), want);
+  Float64Scope f64;
+  auto small = layers::DepthwiseConv2D({.kernel_size = 3, .padding = "same", .depth_multiplier = 2, .dilation_rate = {4, 1}});
+  check_layer_gradients(*small, uniform({1, 3, 4, 2}, 8));
+}
