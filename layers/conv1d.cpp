@@ -50,19 +50,25 @@ void Conv1DLayer::build(const Shape& input_shape) {
 }
 
 Tensor Conv1DLayer::call(const Tensor& x, const CallContext&) {
-  compute_output_shape(x.shape());  // a too-short sequence is refused in the layer's terms, not the 2-D view's
+  const Shape out_shape = compute_output_shape(x.shape());  // a too-short sequence is refused in the layer's terms
   const std::int64_t step_axis = channels_first_ ? 2 : 1;
+  const Shape& ks = kernel_.shape();
+  // A height-1 image: [N, 1, steps, C] or [N, C, 1, steps], and a [1, k, in / groups, filters] kernel.
+  Tensor kernel = ops::reshape(kernel_.value(), {1, ks[0], ks[1], ks[2]});
   Tensor padded = x;
-  if (const std::int64_t pad = causal_padding(); pad > 0) {
+  if (std::int64_t pad = causal_padding(); pad > 0) {
+    // Leading taps that only ever meet the causal zeros (a dilation longer than the sequence) are dropped with
+    // their zeros, so the padding stays shorter than the output.
+    const std::int64_t reach = pad - (out_shape[static_cast<std::size_t>(step_axis)] - 1) * options_.strides;
+    const std::int64_t unused = reach <= 0 ? 0 : (reach + options_.dilation_rate - 1) / options_.dilation_rate;
+    kernel = ops::narrow(kernel, 1, unused, ks[0] - unused);
+    pad -= unused * options_.dilation_rate;
     Shape zeros = x.shape();
     zeros[static_cast<std::size_t>(step_axis)] = pad;
-    padded = ops::concat({Tensor::zeros(zeros, x.dtype()), x}, step_axis);
+    if (pad > 0) padded = ops::concat({Tensor::zeros(zeros, x.dtype()), x}, step_axis);
   }
-  // A height-1 image: [N, 1, steps, C] or [N, C, 1, steps], and a [1, k, in / groups, filters] kernel.
   const Tensor image = ops::unsqueeze(padded, channels_first_ ? 2 : 1);
   const std::int64_t image_channel_axis = channels_first_ ? 1 : 3;
-  const Shape& ks = kernel_.shape();
-  const Tensor kernel = ops::reshape(kernel_.value(), {1, ks[0], ks[1], ks[2]});
   const ops::Conv2dOptions conv{.stride_w = options_.strides,
                                 .dilation_w = options_.dilation_rate,
                                 .same_padding = same_padding_,

@@ -103,3 +103,17 @@ TEST_CASE("Conv1D rejects bad arguments naming the layer, argument and value", "
   (*conv)(Tensor::ones({1, 4, 3}));
   REQUIRE_THROWS_WITH((*conv)(Tensor::ones({1, 2, 3})), Contains("steps 2"));
 }
+
+TEST_CASE("Conv1D causal with a dilation beyond the sequence pads no more than it reads", "[layers][conv1d]") {
+  // Kernel 3 with taps a billion steps apart: only the last tap (lag 0) meets the 5-step sequence, so
+  // y[t] = k[2] x[t] (instead of a tensor of two billion leading zeros).
+  auto conv = layers::Conv1D({.filters = 1, .kernel_size = 3, .padding = "causal", .dilation_rate = 1000000000, .use_bias = false});
+  const Tensor x = Tensor::from_vector({1, 2, 3, 4, 5}, {1, 5, 1});
+  conv->build_from(x.shape());
+  conv->set_weights({Tensor::from_vector({7, 11, 2}, {3, 1, 1})});
+  check_values((*conv)(x), {2, 4, 6, 8, 10});
+  Float64Scope f64;
+  // Dilation 3 over 4 steps: lags 0 and 3 reach the sequence, lag 6 never does (its gradient is zero).
+  check_layer_gradients(*layers::Conv1D({.filters = 2, .kernel_size = 3, .padding = "causal", .dilation_rate = 3}),
+                        uniform({2, 4, 2}, 9));
+}
