@@ -98,6 +98,25 @@ struct Conv2dOptions {
 // bias may be undefined.
 Tensor conv2d(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& options = {});
 
+// Depthwise convolution: kernel [kh, kw, in, multiplier] (Keras's layout in both data formats), bias
+// [in * multiplier] or undefined; output channel c * multiplier + m sees input channel c only. A direct NHWC
+// kernel (channels_first is transposed to it and back); `relu` is applied to the result.
+Tensor depthwise_conv2d(const Tensor& x, const Tensor& kernel, const Tensor& bias, const Conv2dOptions& options = {});
+
+// The transpose (adjoint) of conv2d with respect to its input: kernel [kh, kw, filters, in] (Keras's
+// Conv2DTranspose layout), bias [filters] or undefined. The output size per spatial axis is Keras's: without
+// output_padding, in * stride (+ max(effective kernel - stride, 0) under "valid"); with it,
+// (in - 1) * stride + effective kernel - 2 * pad + output_padding, pad = effective kernel / 2 under "same".
+struct Conv2dTransposeOptions {
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t output_padding_h = -1, output_padding_w = -1;  // -1: none (inferred)
+  bool same_padding = false;
+  bool channels_first = false;
+};
+Tensor conv2d_transpose(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                        const Conv2dTransposeOptions& options = {});
+
 struct Pool2dOptions {
   std::int64_t pool_h = 2, pool_w = 2;
   std::int64_t stride_h = 2, stride_w = 2;

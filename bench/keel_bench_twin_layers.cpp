@@ -3,7 +3,8 @@
 // inference on [64, 28, 28, 32] NHWC and its NCHW twin [64, 32, 28, 28] (axis 1); Conv2D and Dense
 // forward (inference) and forward+backward on the reference convnet's shapes at batch 64;
 // LayerNormalization over the last axis of [64, 128, 256]; GroupNormalization with 8 groups on
-// [64, 28, 28, 32].
+// [64, 28, 28, 32]; DepthwiseConv2D 3x3, stride 1, same, forward and forward+backward on
+// MobileNet's [64, 56, 56, 64].
 #include <fmt/format.h>
 
 #include <iostream>
@@ -90,6 +91,14 @@ bench::Register group_norm("compare", "GroupNormalization layer", [] {
   Tensor x = random::normal({64, 28, 28, 32}, 1, 2, 1);
   print("gn_fwd_bwd", forward_backward_ms(*layer, x), "ms");
   print("gn_fwd", forward_ms(*layer, x), "ms");
+});
+
+bench::Register depthwise("compare", "DepthwiseConv2D layer", [] {
+  std::cout << "DepthwiseConv2D 3x3, stride 1, same, on [64, 56, 56, 64] NHWC\n";
+  auto layer = layers::DepthwiseConv2D({.kernel_size = 3, .padding = "same"});
+  Tensor x = random::normal({64, 56, 56, 64}, 0, 1, 3);
+  print("depthwise_fwd", forward_ms(*layer, x), "ms");
+  print("depthwise_fwd_bwd", forward_backward_ms(*layer, x), "ms");
 });
 
 }  // namespace

@@ -1,32 +1,21 @@
 #include "keel/layers/conv2d.h"
 
-#include <fmt/format.h>
-
 #include "keel/autograd/ops.h"
-#include "keel/core/error.h"
-#include "keel/core/kernels/window_geometry.h"
+#include "keel/layers/detail/conv_layer_support.h"
 
 namespace keel::layers {
 
 Conv2DLayer::Conv2DLayer(Options options, std::string name)
     : Layer("Conv2D", std::move(name)), options_(std::move(options)) {
   require_positive(*this, "filters", options_.filters);
-  require_positive(*this, "kernel_size", options_.kernel_size);
-  require_positive(*this, "strides", options_.strides);
-  require_positive(*this, "dilation_rate", options_.dilation_rate);
-  same_padding_ = parse_padding(*this, options_.padding);
-  channels_first_ = parse_data_format(*this, options_.data_format);
-  const Size2 s = options_.strides, d = options_.dilation_rate;
-  if ((s.h > 1 || s.w > 1) && (d.h > 1 || d.w > 1))
-    throw ValueError(fmt::format("Conv2D '{}': strides > 1 cannot be combined with dilation_rate > 1, got strides ({}, {}) "
-                                 "and dilation_rate ({}, {})",
-                                 this->name(), s.h, s.w, d.h, d.w));
+  const detail::WindowFlags flags = detail::check_window_options(*this, options_);
+  same_padding_ = flags.same_padding;
+  channels_first_ = flags.channels_first;
   set_activity_regularizer(options_.activity_regularizer);
 }
 
 void Conv2DLayer::build(const Shape& input_shape) {
-  if (input_shape.size() != 4)
-    throw ShapeError(fmt::format("Conv2D '{}': expected a rank-4 input, got shape {}", name(), to_string(input_shape)));
+  compute_output_shape(input_shape);  // a bad input fails before any weight exists
   const std::int64_t channel_axis = channels_first_ ? 1 : 3;
   const std::int64_t in = input_shape[channel_axis];
   kernel_ = add_weight("kernel", {options_.kernel_size.h, options_.kernel_size.w, in, options_.filters},
@@ -54,29 +43,14 @@ Tensor Conv2DLayer::call(const Tensor& x, const CallContext&) {
 }
 
 Shape Conv2DLayer::compute_output_shape(const Shape& input_shape) const {
-  if (input_shape.size() != 4)
-    throw ShapeError(fmt::format("Conv2D '{}': expected a rank-4 input, got shape {}", name(), to_string(input_shape)));
-  const std::int64_t h_axis = channels_first_ ? 2 : 1;
-  const std::string op = fmt::format("Conv2D '{}'", name());
-  auto extent = [&](const char* dim, std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d) {
-    return kernels::window_extent(op, dim, in, k, s, d, same_padding_).out;
-  };
-  Shape out = input_shape;
-  out[h_axis] = extent("height", input_shape[h_axis], options_.kernel_size.h, options_.strides.h, options_.dilation_rate.h);
-  out[h_axis + 1] =
-      extent("width", input_shape[h_axis + 1], options_.kernel_size.w, options_.strides.w, options_.dilation_rate.w);
-  out[channels_first_ ? 1 : 3] = options_.filters;
-  return out;
+  return detail::windowed_output_shape(*this, input_shape, options_.kernel_size, options_.strides,
+                                       options_.dilation_rate, same_padding_, channels_first_, options_.filters);
 }
 
 nlohmann::json Conv2DLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["filters"] = options_.filters;
-  c["kernel_size"] = to_json(options_.kernel_size);
-  c["strides"] = to_json(options_.strides);
-  c["padding"] = options_.padding;
-  c["data_format"] = options_.data_format;
-  c["dilation_rate"] = to_json(options_.dilation_rate);
+  detail::window_to_json(options_, c);
   kernel_bias_to_json(options_, c);
   return c;
 }
@@ -85,11 +59,7 @@ std::shared_ptr<Conv2DLayer> Conv2DLayer::from_config(const nlohmann::json& conf
   return make_from_config<Conv2DLayer>("Conv2D", config, [](config::ConfigReader& r) {
     Options o;
     o.filters = r.integer("filters", 0);
-    o.kernel_size = read_size2(r, "kernel_size", 0);
-    o.strides = read_size2(r, "strides", 1);
-    o.padding = r.string("padding", "valid");
-    o.data_format = r.string("data_format", "channels_last");
-    o.dilation_rate = read_size2(r, "dilation_rate", 1);
+    detail::window_from_config(r, o);
     kernel_bias_from_config(r, o);
     return o;
   });

@@ -10,8 +10,12 @@
 #include "keel/layers/activity_regularization.h"
 #include "keel/layers/batch_normalization.h"
 #include "keel/layers/concatenate.h"
+#include "keel/layers/conv1d.h"
 #include "keel/layers/conv2d.h"
+#include "keel/layers/conv2d_transpose.h"
+#include "keel/layers/cropping2d.h"
 #include "keel/layers/dense.h"
+#include "keel/layers/depthwise_conv2d.h"
 #include "keel/layers/dot.h"
 #include "keel/layers/dropout.h"
 #include "keel/layers/elu.h"
@@ -19,6 +23,7 @@
 #include "keel/layers/flatten.h"
 #include "keel/layers/gaussian_dropout.h"
 #include "keel/layers/gaussian_noise.h"
+#include "keel/layers/global_pooling1d.h"
 #include "keel/layers/global_pooling2d.h"
 #include "keel/layers/group_normalization.h"
 #include "keel/layers/identity.h"
@@ -27,6 +32,7 @@
 #include "keel/layers/leaky_relu.h"
 #include "keel/layers/merging.h"
 #include "keel/layers/permute.h"
+#include "keel/layers/pooling1d.h"
 #include "keel/layers/pooling2d.h"
 #include "keel/layers/prelu.h"
 #include "keel/layers/random_flip.h"
@@ -34,10 +40,12 @@
 #include "keel/layers/relu.h"
 #include "keel/layers/repeat_vector.h"
 #include "keel/layers/rescaling.h"
+#include "keel/layers/separable_conv2d.h"
 #include "keel/layers/reshape.h"
 #include "keel/layers/softmax.h"
 #include "keel/layers/spatial_dropout2d.h"
 #include "keel/layers/unit_normalization.h"
+#include "keel/layers/up_sampling2d.h"
 #include "keel/layers/zero_padding2d.h"
 
 namespace keel::layers {
@@ -55,11 +63,16 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"ActivityRegularization", build<ActivityRegularizationLayer>},
       {"Add", build<AddLayer>},
       {"Average", build<AverageLayer>},
+      {"AveragePooling1D", build<AveragePooling1DLayer>},
       {"AveragePooling2D", build<AveragePooling2DLayer>},
       {"BatchNormalization", build<BatchNormalizationLayer>},
       {"Concatenate", build<ConcatenateLayer>},
+      {"Conv1D", build<Conv1DLayer>},
       {"Conv2D", build<Conv2DLayer>},
+      {"Conv2DTranspose", build<Conv2DTransposeLayer>},
+      {"Cropping2D", build<Cropping2DLayer>},
       {"Dense", build<DenseLayer>},
+      {"DepthwiseConv2D", build<DepthwiseConv2DLayer>},
       {"Dot", build<DotLayer>},
       {"Dropout", build<DropoutLayer>},
       {"ELU", build<ELULayer>},
@@ -67,13 +80,16 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"Flatten", build<FlattenLayer>},
       {"GaussianDropout", build<GaussianDropoutLayer>},
       {"GaussianNoise", build<GaussianNoiseLayer>},
+      {"GlobalAveragePooling1D", build<GlobalAveragePooling1DLayer>},
       {"GlobalAveragePooling2D", build<GlobalAveragePooling2DLayer>},
+      {"GlobalMaxPooling1D", build<GlobalMaxPooling1DLayer>},
       {"GlobalMaxPooling2D", build<GlobalMaxPooling2DLayer>},
       {"GroupNormalization", build<GroupNormalizationLayer>},
       {"Identity", build<IdentityLayer>},
       {"InputLayer", build<InputLayer>},
       {"LayerNormalization", build<LayerNormalizationLayer>},
       {"LeakyReLU", build<LeakyReLULayer>},
+      {"MaxPooling1D", build<MaxPooling1DLayer>},
       {"MaxPooling2D", build<MaxPooling2DLayer>},
       {"Maximum", build<MaximumLayer>},
       {"Minimum", build<MinimumLayer>},
@@ -86,10 +102,12 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"RepeatVector", build<RepeatVectorLayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
+      {"SeparableConv2D", build<SeparableConv2DLayer>},
       {"Softmax", build<SoftmaxLayer>},
       {"SpatialDropout2D", build<SpatialDropout2DLayer>},
       {"Subtract", build<SubtractLayer>},
       {"UnitNormalization", build<UnitNormalizationLayer>},
+      {"UpSampling2D", build<UpSampling2DLayer>},
       {"ZeroPadding2D", build<ZeroPadding2DLayer>},
   };
   return table;

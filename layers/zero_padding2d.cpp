@@ -4,6 +4,7 @@
 
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
+#include "keel/layers/detail/conv_layer_support.h"
 
 namespace keel::layers {
 namespace {
@@ -55,24 +56,14 @@ Shape ZeroPadding2DLayer::compute_output_shape(const Shape& s) const {
 
 nlohmann::json ZeroPadding2DLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
-  const Padding2& p = options_.padding;
-  c["padding"] = {{p.top, p.bottom}, {p.left, p.right}};
+  c["padding"] = detail::sides_to_json(options_.padding);
   c["data_format"] = options_.data_format;
   return c;
 }
 
 std::shared_ptr<ZeroPadding2DLayer> ZeroPadding2DLayer::from_config(const nlohmann::json& c) {
   return make_from_config<ZeroPadding2DLayer>("ZeroPadding2D", c, [](config::ConfigReader& r) -> Options {
-    Options o{.data_format = r.string("data_format", "channels_last")};
-    const nlohmann::json& p = r.value("padding");
-    if (!r.contains("padding")) return o;
-    if (p.is_array() && p.size() == 2 && p[0].is_array()) {
-      o.padding = Padding2(size2_in(r, "padding", p[0]), size2_in(r, "padding", p[1]));
-    } else {
-      const Size2 hw = size2_in(r, "padding", p);
-      o.padding = Padding2(hw.h, hw.w);
-    }
-    return o;
+    return {.padding = detail::read_sides(r, "padding", 1), .data_format = r.string("data_format", "channels_last")};
   });
 }
 

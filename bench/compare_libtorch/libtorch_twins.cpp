@@ -219,6 +219,16 @@ void conv_dense_cases() {
   run("dense1", dense1, torch::randn({64, 1600}));
 }
 
+// DepthwiseConv2D's twin: a grouped convolution with one group per channel (groups = C).
+void depthwise_cases() {
+  nn::Conv2d conv(nn::Conv2dOptions(64, 64, 3).padding(1).groups(64));
+  use_layout(conv);
+  auto call = [&](const torch::Tensor& t) { return conv(t); };
+  auto x = layout(torch::randn({64, 64, 56, 56}));
+  print("depthwise_fwd", forward_ms(call, x), "ms");
+  print("depthwise_fwd_bwd", forward_backward_ms(call, *conv, x), "ms");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -244,7 +254,8 @@ int main(int argc, char** argv) {
       {"BatchNormalization layer", batch_norm_cases},
       {"Conv2D and Dense layers", conv_dense_cases},
       {"LayerNormalization layer", layer_norm_cases},
-      {"GroupNormalization layer", group_norm_cases}};
+      {"GroupNormalization layer", group_norm_cases},
+      {"DepthwiseConv2D layer", depthwise_cases}};
   for (const auto& [name, run] : cases)
     if (name.find(filter) != std::string::npos) run();
   return 0;

@@ -23,6 +23,14 @@ WindowExtent window_extent(std::string_view op, std::string_view dim, std::int64
   return {(in - effective) / stride + 1, 0};
 }
 
+std::int64_t transposed_extent(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
+                               std::int64_t output_padding, bool same_padding) {
+  const std::int64_t effective = (kernel - 1) * dilation + 1;
+  if (!same_padding)
+    return (in - 1) * stride + effective + (output_padding < 0 ? std::max(effective, stride) - effective : output_padding);
+  return output_padding < 0 ? in * stride : (in - 1) * stride + effective % 2 + output_padding;
+}
+
 void require_at_least(std::string_view op, std::initializer_list<NamedValue> values, std::int64_t minimum,
                       bool is_input_size) {
   for (const NamedValue& v : values) {

@@ -19,6 +19,12 @@ struct WindowExtent {
 WindowExtent window_extent(std::string_view op, std::string_view dim, std::int64_t in, std::int64_t kernel,
                            std::int64_t stride, std::int64_t dilation, bool same_padding);
 
+// The output length of a transposed convolution along one axis, Keras's rule (output_padding < 0: none):
+//   "valid": (in - 1) * s + eff + (output_padding, or max(eff, s) - eff when none);
+//   "same":  in * s when none, else (in - 1) * s + eff % 2 + output_padding.
+std::int64_t transposed_extent(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
+                               std::int64_t output_padding, bool same_padding);
+
 struct NamedValue {
   std::string_view name;
   std::int64_t value;

@@ -112,6 +112,7 @@ TEST_CASE("Conv2D rejects bad arguments", "[layers][conv2d]") {
   auto conv = layers::Conv2D({.filters = 2, .kernel_size = 3});
   REQUIRE_THROWS_AS((*conv)(Tensor::ones({1, 4, 4})), keel::ShapeError);
   REQUIRE_THROWS_AS((*conv)(Tensor::ones({1, 2, 2, 1})), keel::ShapeError);
+  CHECK(conv->weights().empty());  // the failed first call built nothing
 }
 
 TEST_CASE("Conv2D and pooling accept a batch without samples: empty output, zero weight gradients",

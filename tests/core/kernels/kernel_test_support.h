@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <cstring>
@@ -89,6 +90,14 @@ void require_same_on_1_and_2_threads(Fn&& run) {
   keel::set_num_threads(0);
   REQUIRE(one.size() == two.size());
   CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(one[0])) == 0);
+}
+
+// The vectors one after another (what a kernel computed, for require_same_on_1_and_2_threads).
+template <class T>
+std::vector<T> joined(std::initializer_list<const std::vector<T>*> parts) {
+  std::vector<T> all;
+  for (const std::vector<T>* p : parts) all.insert(all.end(), p->begin(), p->end());
+  return all;
 }
 
 inline double dot(const std::vector<double>& a, const std::vector<double>& b) {

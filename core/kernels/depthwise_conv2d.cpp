@@ -1,0 +1,362 @@
+#include "keel/core/kernels/depthwise_conv2d.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/core/kernels/chunk_partials.h"
+#include "keel/core/kernels/scratch_buffer.h"
+#include "keel/core/kernels/simd.h"
+#include "keel/core/kernels/window_geometry.h"
+#include "keel/core/parallel.h"
+
+namespace keel::kernels {
+namespace {
+
+// Each image's rows are cut into at most this many bands, so one image still keeps two threads busy.
+constexpr std::int64_t kBandsPerImage = 4;
+// At most this many chunks (of whole bands): bounds the kernel gradient's partials for any batch.
+constexpr std::int64_t kMaxChunks = 64;
+// Output pixels computed together: each kernel vector loaded serves this many FMAs.
+constexpr int kPixels = 4;
+
+template <class T>
+using Vec = typename Simd<T>::V;
+
+// Rows [0, rows) cut into bands, and the chunk grain over all (image, band) units of a batch.
+struct Bands {
+  std::int64_t rows_per_band, per_image, grain;
+};
+Bands bands_of(std::int64_t rows, std::int64_t batch) {
+  const std::int64_t per_band = (rows + kBandsPerImage - 1) / kBandsPerImage;
+  const std::int64_t per_image = (rows + per_band - 1) / per_band;
+  const std::int64_t units = batch * per_image;
+  return {per_band, per_image, std::max<std::int64_t>(1, (units + kMaxChunks - 1) / kMaxChunks)};
+}
+
+// Calls fn(chunk, n, row_begin, row_end) for every band of every image, chunk by chunk.
+template <class Fn>
+void for_each_band(const Bands& b, std::int64_t rows, std::int64_t batch, Fn&& fn) {
+  parallel::for_each_chunk(0, batch * b.per_image, b.grain, [&](std::int64_t chunk, std::int64_t u0, std::int64_t u1) {
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const std::int64_t n = u / b.per_image, r0 = (u % b.per_image) * b.rows_per_band;
+      fn(chunk, n, r0, std::min(rows, r0 + b.rows_per_band));
+    }
+  });
+}
+
+// The rows and columns the windows span, padding included ("padded" coordinates: input row = row - pad_top).
+std::int64_t padded_height(const DepthwiseConv2dGeometry& g) { return (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1; }
+std::int64_t padded_width(const DepthwiseConv2dGeometry& g) { return (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1; }
+
+// Padded input rows as the loops read them: out_c values per pixel (channel c repeated multiplier times).
+template <class T>
+struct Rows {
+  const T* base;
+  std::int64_t first, stride;
+  const T* row(std::int64_t padded_row) const { return base + (padded_row - first) * stride; }
+};
+
+// True when the loops can read x itself: no padding and no repeated channels.
+bool reads_in_place(const DepthwiseConv2dGeometry& g) {
+  return g.multiplier == 1 && g.pad_top == 0 && g.pad_left == 0 && padded_width(g) <= g.in_w &&
+         padded_height(g) <= g.in_h;
+}
+
+// Padded rows [r0, r1) of image n: x itself when reads_in_place, else a copy in `buffer`.
+template <class T>
+Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n, std::int64_t r0, std::int64_t r1,
+                    ScratchBuffer<T>& buffer) {
+  const T* image = x + n * g.in_h * g.in_w * g.in_c;
+  const std::int64_t width = padded_width(g), oc = g.out_c();
+  if (reads_in_place(g)) return {image, 0, g.in_w * g.in_c};
+  T* out = buffer.data();
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::int64_t ih = r - g.pad_top;
+    for (std::int64_t col = 0; col < width; ++col, out += oc) {
+      const std::int64_t iw = col - g.pad_left;
+      if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) {
+        std::fill_n(out, oc, T(0));
+        continue;
+      }
+      const T* px = image + (ih * g.in_w + iw) * g.in_c;
+      if (g.multiplier == 1)
+        std::copy_n(px, g.in_c, out);
+      else
+        for (std::int64_t c = 0; c < g.in_c; ++c) std::fill_n(out + c * g.multiplier, g.multiplier, px[c]);
+    }
+  }
+  return {buffer.data(), r0, width * oc};
+}
+
+// Padded rows the output rows [oh0, oh1) read.
+struct RowSpan {
+  std::int64_t first, last;
+  // The copy padded_rows makes of them (none when it reads x in place).
+  std::size_t copy_size(const DepthwiseConv2dGeometry& g) const {
+    return reads_in_place(g) ? 0 : static_cast<std::size_t>((last - first) * padded_width(g) * g.out_c());
+  }
+};
+RowSpan rows_read(const DepthwiseConv2dGeometry& g, std::int64_t oh0, std::int64_t oh1) {
+  return {oh0 * g.stride_h, (oh1 - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1};
+}
+
+// P output pixels of one output row, output channels [o, o + width of U), U = T or Vec<T>.
+template <class T, class U, int P>
+void forward_pixels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
+                    std::int64_t o, const T* kernel, const T* bias, T* y_px) {
+  const std::int64_t oc = g.out_c();
+  U acc[P];
+  for (int p = 0; p < P; ++p) acc[p] = bias ? load_as<U>(bias + o) : U{};
+  for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+    const T* s = src.row(oh * g.stride_h + i * g.dilation_h) + ow * g.stride_w * oc + o;
+    const T* k = kernel + i * g.kernel_w * oc + o;
+    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+      const U kv = load_as<U>(k + j * oc);
+      const T* sj = s + j * g.dilation_w * oc;
+      for (int p = 0; p < P; ++p) acc[p] += load_as<U>(sj + p * g.stride_w * oc) * kv;
+    }
+  }
+  for (int p = 0; p < P; ++p) store_as(y_px + p * oc + o, acc[p]);
+}
+
+template <class T, int P>
+void forward_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
+                      const T* kernel, const T* bias, T* y_px) {
+  const std::int64_t oc = g.out_c();
+  std::int64_t o = 0;
+  for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) forward_pixels<T, Vec<T>, P>(g, src, oh, ow, o, kernel, bias, y_px);
+  for (; o < oc; ++o) forward_pixels<T, T, P>(g, src, oh, ow, o, kernel, bias, y_px);
+}
+
+// The kernel and bias gradients' terms of P pixels of one output row, channels [o, o + width of U).
+template <class T, class U, int P>
+void kernel_terms(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
+                  std::int64_t o, const T* gy_px, T* gk, T* gb) {
+  const std::int64_t oc = g.out_c();
+  U gy[P];
+  for (int p = 0; p < P; ++p) gy[p] = load_as<U>(gy_px + p * oc + o);
+  if (gb != nullptr) {
+    U sum = load_as<U>(gb + o);
+    for (int p = 0; p < P; ++p) sum += gy[p];
+    store_as(gb + o, sum);
+  }
+  for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+    const T* s = src.row(oh * g.stride_h + i * g.dilation_h) + ow * g.stride_w * oc + o;
+    T* k = gk + i * g.kernel_w * oc + o;
+    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+      const T* sj = s + j * g.dilation_w * oc;
+      U sum = load_as<U>(k + j * oc);
+      for (int p = 0; p < P; ++p) sum += load_as<U>(sj + p * g.stride_w * oc) * gy[p];
+      store_as(k + j * oc, sum);
+    }
+  }
+}
+
+template <class T, int P>
+void kernel_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
+                     const T* gy_px, T* gk, T* gb) {
+  const std::int64_t oc = g.out_c();
+  std::int64_t o = 0;
+  for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) kernel_terms<T, Vec<T>, P>(g, src, oh, ow, o, gy_px, gk, gb);
+  for (; o < oc; ++o) kernel_terms<T, T, P>(g, src, oh, ow, o, gy_px, gk, gb);
+}
+
+// One padded input row's gradient (out_c values per padded column) from output row oh through kernel row i:
+// row[(ow * stride_w + j * dilation_w), o] += grad_y[oh, ow, o] * kernel[i, j, o].
+template <class T, class U>
+void input_terms(const DepthwiseConv2dGeometry& g, const T* gy_row, const T* kernel_row, std::int64_t o, T* row) {
+  const std::int64_t oc = g.out_c();
+  for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+    const U gy = load_as<U>(gy_row + ow * oc + o);
+    T* r = row + ow * g.stride_w * oc + o;
+    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+      T* p = r + j * g.dilation_w * oc;
+      store_as(p, load_as<U>(p) + gy * load_as<U>(kernel_row + j * oc + o));
+    }
+  }
+}
+
+}  // namespace
+
+DepthwiseConv2dGeometry depthwise_conv2d_geometry(std::int64_t batch, std::int64_t in_h, std::int64_t in_w,
+                                                  std::int64_t in_c, std::int64_t multiplier, std::int64_t kernel_h,
+                                                  std::int64_t kernel_w, std::int64_t stride_h, std::int64_t stride_w,
+                                                  std::int64_t dilation_h, std::int64_t dilation_w, bool same_padding) {
+  constexpr std::string_view op = "depthwise_conv2d";
+  require_at_least(op, {{"batch", batch}, {"in_h", in_h}, {"in_w", in_w}, {"in_c", in_c}}, 1, true);
+  require_at_least(op,
+                   {{"depth_multiplier", multiplier}, {"kernel_h", kernel_h}, {"kernel_w", kernel_w},
+                    {"stride_h", stride_h}, {"stride_w", stride_w}, {"dilation_h", dilation_h}, {"dilation_w", dilation_w}},
+                   1, false);
+  if ((stride_h > 1 || stride_w > 1) && (dilation_h > 1 || dilation_w > 1))
+    throw ValueError(fmt::format("depthwise_conv2d: strides > 1 together with dilation_rate > 1 is not supported "
+                                 "(Keras), got strides ({}, {}) and dilation_rate ({}, {})",
+                                 stride_h, stride_w, dilation_h, dilation_w));
+  const WindowExtent h = window_extent(op, "height", in_h, kernel_h, stride_h, dilation_h, same_padding);
+  const WindowExtent w = window_extent(op, "width", in_w, kernel_w, stride_w, dilation_w, same_padding);
+  return {batch,      in_h,       in_w,         in_c,          multiplier, kernel_h, kernel_w, stride_h,
+          stride_w,   dilation_h, dilation_w,   h.pad_before,  w.pad_before, h.out,  w.out};
+}
+
+template <class T>
+void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y) {
+  const std::int64_t oc = g.out_c();
+  const Bands b = bands_of(g.out_h, g.batch);
+  for_each_band(b, g.out_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
+    const RowSpan span = rows_read(g, oh0, oh1);
+    ScratchBuffer<T> buffer(span.copy_size(g));
+    const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
+    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+      T* y_row = y + (n * g.out_h + oh) * g.out_w * oc;
+      std::int64_t ow = 0;
+      for (; ow + kPixels <= g.out_w; ow += kPixels)
+        forward_channels<T, kPixels>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
+      for (; ow < g.out_w; ++ow) forward_channels<T, 1>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
+    }
+  });
+}
+
+namespace {
+
+// One input pixel's gradient from its out_c terms: the multiplier's copies of each channel summed in order.
+template <class T>
+void sum_copies(const DepthwiseConv2dGeometry& g, const T* terms, T* gx) {
+  if (g.multiplier == 1) {
+    std::copy_n(terms, g.in_c, gx);
+    return;
+  }
+  for (std::int64_t c = 0; c < g.in_c; ++c) {
+    T sum = terms[c * g.multiplier];
+    for (std::int64_t m = 1; m < g.multiplier; ++m) sum += terms[c * g.multiplier + m];
+    gx[c] = sum;
+  }
+}
+
+// Strided: each output row adds its terms into the padded input rows it read (a scatter into a row the
+// task owns).
+template <class T>
+void backward_input_scatter(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+  const std::int64_t oc = g.out_c(), width = padded_width(g);
+  const Bands b = bands_of(g.in_h, g.batch);
+  for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
+    ScratchBuffer<T> buffer(static_cast<std::size_t>(width * oc));
+    T* row = buffer.data();
+    for (std::int64_t ih = ih0; ih < ih1; ++ih) {
+      std::fill_n(row, width * oc, T(0));
+      const std::int64_t padded_row = ih + g.pad_top;
+      for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+        const std::int64_t t = padded_row - i * g.dilation_h;
+        if (t < 0 || t % g.stride_h != 0 || t / g.stride_h >= g.out_h) continue;
+        const T* gy_row = grad_y + (n * g.out_h + t / g.stride_h) * g.out_w * oc;
+        const T* kernel_row = kernel + i * g.kernel_w * oc;
+        std::int64_t o = 0;
+        for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) input_terms<T, Vec<T>>(g, gy_row, kernel_row, o, row);
+        for (; o < oc; ++o) input_terms<T, T>(g, gy_row, kernel_row, o, row);
+      }
+      // Columns the windows never reach (the right edge under "valid") get zero.
+      T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
+      for (std::int64_t iw = 0; iw < g.in_w; ++iw) {
+        const std::int64_t col = iw + g.pad_left;
+        if (col >= width)
+          std::fill_n(gx_row + iw * g.in_c, g.in_c, T(0));
+        else
+          sum_copies(g, row + col * oc, gx_row + iw * g.in_c);
+      }
+    }
+  });
+}
+
+// Stride 1: in padded coordinates grad_x[r, c] = sum over (i, j) of grad_y[r - i * dh, c - j * dw] * kernel[i, j],
+// the forward loops (accumulating in registers) over grad_y zero-padded by (k - 1) * d on each side with the
+// kernel flipped.
+template <class T>
+void backward_input_gather(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+  const std::int64_t oc = g.out_c(), taps = g.kernel_h * g.kernel_w;
+  const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
+  const std::int64_t width = g.in_w + halo_w;  // the grad_y columns the input row reads, from padded column pad_left
+  std::vector<T> flipped(static_cast<std::size_t>(taps * oc));
+  for (std::int64_t t = 0; t < taps; ++t) std::copy_n(kernel + (taps - 1 - t) * oc, oc, flipped.data() + t * oc);
+  DepthwiseConv2dGeometry unit = g;  // what forward_pixels reads: out_c channels, stride 1
+  unit.in_c = oc;
+  unit.multiplier = 1;
+  const Bands b = bands_of(g.in_h, g.batch);
+  for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
+    // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
+    const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
+    const std::int64_t rows_size = (a1 - a0) * width * oc;
+    ScratchBuffer<T> buffer(static_cast<std::size_t>(rows_size + (g.multiplier > 1 ? g.in_w * oc : 0)));
+    T* out = buffer.data();
+    for (std::int64_t a = a0; a < a1; ++a) {
+      const std::int64_t oh = a - halo_h;
+      for (std::int64_t col = 0; col < width; ++col, out += oc) {
+        const std::int64_t ow = col + g.pad_left - halo_w;
+        if (oh < 0 || oh >= g.out_h || ow < 0 || ow >= g.out_w)
+          std::fill_n(out, oc, T(0));
+        else
+          std::copy_n(grad_y + ((n * g.out_h + oh) * g.out_w + ow) * oc, oc, out);
+      }
+    }
+    const Rows<T> src{buffer.data(), a0, width * oc};
+    T* terms = buffer.data() + rows_size;
+    for (std::int64_t ih = ih0; ih < ih1; ++ih) {
+      T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
+      T* target = g.multiplier == 1 ? gx_row : terms;
+      const std::int64_t r = ih + g.pad_top;
+      std::int64_t iw = 0;
+      for (; iw + kPixels <= g.in_w; iw += kPixels)
+        forward_channels<T, kPixels>(unit, src, r, iw, flipped.data(), nullptr, target + iw * oc);
+      for (; iw < g.in_w; ++iw) forward_channels<T, 1>(unit, src, r, iw, flipped.data(), nullptr, target + iw * oc);
+      if (g.multiplier > 1)
+        for (iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+  if (g.stride_h == 1 && g.stride_w == 1) return backward_input_gather(g, grad_y, kernel, grad_x);
+  backward_input_scatter(g, grad_y, kernel, grad_x);
+}
+
+template <class T>
+void depthwise_conv2d_backward_kernel(const DepthwiseConv2dGeometry& g, const T* x, const T* grad_y, T* grad_kernel,
+                                      T* grad_bias) {
+  const std::int64_t oc = g.out_c();
+  const std::int64_t kernel_size = g.kernel_h * g.kernel_w * oc, part_size = kernel_size + oc;
+  const Bands b = bands_of(g.out_h, g.batch);
+  const std::int64_t chunks = parallel::num_chunks(0, g.batch * b.per_image, b.grain);
+  // One partial per chunk (kernel then bias), summed in chunk order afterwards.
+  std::vector<T> parts(static_cast<std::size_t>(chunks * part_size), T(0));
+  for_each_band(b, g.out_h, g.batch, [&](std::int64_t chunk, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
+    const RowSpan span = rows_read(g, oh0, oh1);
+    ScratchBuffer<T> buffer(span.copy_size(g));
+    const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
+    T* gk = parts.data() + chunk * part_size;
+    T* gb = grad_bias != nullptr ? gk + kernel_size : nullptr;
+    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+      const T* gy_row = grad_y + (n * g.out_h + oh) * g.out_w * oc;
+      std::int64_t ow = 0;
+      for (; ow + kPixels <= g.out_w; ow += kPixels) kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+      for (; ow < g.out_w; ++ow) kernel_channels<T, 1>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+    }
+  });
+  std::vector<T> total(static_cast<std::size_t>(part_size));
+  sum_partials(parts, chunks, part_size, total.data());
+  std::copy_n(total.data(), kernel_size, grad_kernel);
+  if (grad_bias != nullptr) std::copy_n(total.data() + kernel_size, oc, grad_bias);
+}
+
+#define KEEL_INSTANTIATE_DEPTHWISE_CONV2D(T)                                                                    \
+  template void depthwise_conv2d_forward<T>(const DepthwiseConv2dGeometry&, const T*, const T*, const T*, T*); \
+  template void depthwise_conv2d_backward_input<T>(const DepthwiseConv2dGeometry&, const T*, const T*, T*);    \
+  template void depthwise_conv2d_backward_kernel<T>(const DepthwiseConv2dGeometry&, const T*, const T*, T*, T*);
+KEEL_INSTANTIATE_DEPTHWISE_CONV2D(float)
+KEEL_INSTANTIATE_DEPTHWISE_CONV2D(double)
+#undef KEEL_INSTANTIATE_DEPTHWISE_CONV2D
+
+}  // namespace keel::kernels
