@@ -22,6 +22,11 @@
 
 namespace keel {
 
+namespace data {
+class Dataset;
+}  // namespace data
+struct DatasetFitOptions;  // keel/models/dataset_fit.h
+
 // An optimizer, loss or metric given as an object or a Keras name ("adam", "mse", "accuracy").
 struct OptimizerSpec {
   std::shared_ptr<optim::Optimizer> optimizer;
@@ -107,6 +112,12 @@ class Model : public layers::Layer {
   std::vector<double> evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
   // Batched, inference mode. Safe to call from several threads at once (docs/threads.md).
   Tensor predict(const Tensor& x, PredictOptions options = {});
+  // The same on a data::Dataset whose elements are batches (x, y) or (x, y, sample_weight); predict reads
+  // x, the first tensor. Defined in models/dataset_training.cpp (options: keel/models/dataset_fit.h).
+  History fit(const data::Dataset& dataset);
+  History fit(const data::Dataset& dataset, const DatasetFitOptions& options);
+  std::vector<double> evaluate(const data::Dataset& dataset, int verbose = 0);
+  Tensor predict(const data::Dataset& dataset, int verbose = 0);
   std::vector<double> train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
   std::vector<double> test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
   Tensor predict_on_batch(const Tensor& x);
@@ -150,6 +161,7 @@ class Model : public layers::Layer {
   std::map<std::string, double> metric_results() const;
   std::vector<double> run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
                                      std::int64_t batch_size, int verbose);
+  std::vector<double> run_dataset_evaluation(const data::Dataset& dataset, int verbose, const char* what);
 
   bool compiled_ = false;
   std::shared_ptr<optim::Optimizer> optimizer_;
