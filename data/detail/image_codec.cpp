@@ -5,6 +5,7 @@
 // jpeglib.h needs FILE and size_t declared first.
 #include <cstdio>
 #include <jpeglib.h>
+#include <jerror.h>
 
 #include <csetjmp>
 #include <cstring>
@@ -16,6 +17,7 @@ namespace keel::data::detail {
 namespace {
 
 constexpr std::uint64_t kMaxPixels = std::uint64_t{1} << 28;
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
 [[noreturn]] void fail(std::string_view source, const std::string& problem) {
   throw IOError(fmt::format("{}: {}", source, problem));
@@ -64,6 +66,12 @@ DecodedImage decode_png(std::span<const std::byte> bytes, int channels, std::str
   if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
     fail(source, fmt::format("corrupt PNG (libpng: {})", image.message));
   check_size(image.width, image.height, source, "PNG");
+  // Each row holds at least a filter byte and width/8 bytes (1-bit pixels), and deflate expands at most
+  // 1032:1: a header claiming more rows of data than the file can hold is refused before allocating.
+  const std::uint64_t least_data = std::uint64_t{image.height} * (1 + (std::uint64_t{image.width} + 7) / 8);
+  if (least_data > kMaxDeflateRatio * bytes.size())
+    fail(source, fmt::format("the PNG image claims {}x{} pixels, more than a {}-byte file can hold", image.width,
+                             image.height, bytes.size()));
   const bool color = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
   image.format = color ? PNG_FORMAT_RGBA : PNG_FORMAT_GA;
   const int source_channels = color ? 4 : 2;
@@ -86,7 +94,11 @@ void jpeg_error_exit(j_common_ptr cinfo) {
   std::longjmp(errors->jump, 1);
 }
 
-void jpeg_silence(j_common_ptr, int) {}
+// Warnings are ignored, as TensorFlow ignores them, except a stream that ends early: libjpeg would fill
+// the missing rows with gray and call the image complete.
+void jpeg_warning(j_common_ptr cinfo, int level) {
+  if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
+}
 
 // Everything with a destructor is created before setjmp and outlives the jump, so the jump skips no
 // destructor. Returns false with errors.message set when libjpeg fails.
@@ -126,7 +138,7 @@ DecodedImage decode_jpeg(std::span<const std::byte> bytes, int channels, std::st
   std::memset(&cinfo, 0, sizeof cinfo);
   cinfo.err = jpeg_std_error(&errors.manager);
   errors.manager.error_exit = jpeg_error_exit;
-  errors.manager.emit_message = jpeg_silence;
+  errors.manager.emit_message = jpeg_warning;
   DecodedImage out;
   std::string problem;
   const bool ok = run_jpeg_decoder(bytes, channels, errors, cinfo, out, problem);

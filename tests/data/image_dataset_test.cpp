@@ -238,6 +238,15 @@ TEST_CASE("image_dataset_from_directory names the file or folder of bad data", "
   check_read_error("truncated.png", png.substr(0, png.size() - 20), "corrupt PNG");
   const std::string jpeg = solid_jpeg_bytes(8, 8, 3, {1, 2, 3});
   check_read_error("truncated.jpg", jpeg.substr(0, 30), "corrupt JPEG");
+  // Cut inside the scan: libjpeg would fill the rest with gray and only warn.
+  check_read_error("cut.jpg", jpeg.substr(0, jpeg.size() - 4), "Premature end of JPEG file");
+  // A header claiming 16000x16000 pixels in a file of 70 bytes: refused before allocating 1 GB.
+  std::string bomb = png;
+  const std::string ihdr = std::string("IHDR") + std::string("\x00\x00\x3e\x80\x00\x00\x3e\x80\x08\x00\x00\x00\x00", 13);
+  bomb.replace(12, 17, ihdr);
+  const auto crc = crc32(0, reinterpret_cast<const Bytef*>(ihdr.data()), static_cast<uInt>(ihdr.size()));
+  for (int i = 0; i < 4; ++i) bomb[29 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (24 - 8 * i)) & 0xFF);
+  check_read_error("bomb.png", bomb, "claims 16000x16000 pixels, more than a");
   check_read_error("text.png", "hello", "not a PNG or JPEG image");
   check_read_error("empty.jpg", "", "the file is empty");
 }
