@@ -60,7 +60,8 @@ class ImageDatasets {
  public:
   explicit ImageDatasets(std::vector<ImageDataset> datasets) : datasets_(std::move(datasets)) {}
   // The one dataset; UsageError after subset "both" (take that result apart instead).
-  operator ImageDataset() const;  // NOLINT(google-explicit-constructor): `ImageDataset ds = ...` reads naturally
+  // Implicit, so that `data::ImageDataset ds = image_dataset_from_directory(...)` reads naturally.
+  operator ImageDataset() const;
   // 0: training, 1: validation; UsageError unless subset was "both".
   template <std::size_t I>
   const ImageDataset& get() const {

@@ -282,39 +282,55 @@ void convert_integers(const ElementType& e, const std::byte* src, std::int64_t* 
   }
 }
 
-Tensor tensor_from_data(const NpyHeader& header, const std::byte* data) {
+DType keel_dtype_of(const ElementType& e) {
+  if (e.kind == ElementKind::floating) return e.size == 4 ? DType::float32 : DType::float64;
+  return e.kind == ElementKind::boolean ? DType::boolean : DType::int64;
+}
+
+// True when the file's data bytes are the tensor's bytes (bools once normalized to 0/1).
+bool stored_as_keel(const ElementType& e) {
+  return !e.big_endian && (e.kind == ElementKind::floating || e.kind == ElementKind::boolean ||
+                           (e.kind == ElementKind::signed_integer && e.size == 8));
+}
+
+// The tensor the data fills in file order: a Fortran-order array of shape (a, b, c) has the memory of a
+// C-order array of shape (c, b, a).
+Tensor empty_in_file_order(const NpyHeader& header) {
+  Shape shape = header.shape;
+  if (header.fortran_order) std::reverse(shape.begin(), shape.end());
+  return Tensor::empty(shape, keel_dtype_of(header.element));
+}
+
+void fill_converted(const NpyHeader& header, const std::byte* data, Tensor& out) {
   const ElementType& e = header.element;
-  // A Fortran-order array of shape (a, b, c) has the memory of a C-order array of shape (c, b, a).
-  Shape memory_shape = header.shape;
-  if (header.fortran_order) std::reverse(memory_shape.begin(), memory_shape.end());
-  Tensor out;
-  const std::int64_t n = checked_numel(memory_shape, "load_npy");
-  switch (e.kind) {
-    case ElementKind::floating:
-      if (e.size == 4) {
-        out = Tensor::empty(memory_shape, DType::float32);
-        convert_elements<float>(data, out.data<float>(), n, e.big_endian);
-      } else {
-        out = Tensor::empty(memory_shape, DType::float64);
-        convert_elements<double>(data, out.data<double>(), n, e.big_endian);
-      }
-      break;
-    case ElementKind::boolean: {
-      out = Tensor::empty(memory_shape, DType::boolean);
-      bool* dst = out.data<bool>();
-      for (std::int64_t i = 0; i < n; ++i) dst[i] = data[i] != std::byte{0};
-      break;
-    }
-    default:
-      out = Tensor::empty(memory_shape, DType::int64);
-      convert_integers(e, data, out.data<std::int64_t>(), n);
+  const std::int64_t n = out.numel();
+  switch (out.dtype()) {
+    case DType::float32: return convert_elements<float>(data, out.data<float>(), n, e.big_endian);
+    case DType::float64: return convert_elements<double>(data, out.data<double>(), n, e.big_endian);
+    case DType::boolean: std::memcpy(out.raw_data(), data, static_cast<std::size_t>(n)); return;
+    case DType::int64: return convert_integers(e, data, out.data<std::int64_t>(), n);
   }
-  if (header.fortran_order && out.dim() > 1) {
-    std::vector<std::int64_t> reversed_axes(static_cast<std::size_t>(out.dim()));
-    for (std::size_t i = 0; i < reversed_axes.size(); ++i) reversed_axes[i] = out.dim() - 1 - static_cast<std::int64_t>(i);
-    out = out.permute(reversed_axes).contiguous();
-  }
-  return out;
+}
+
+// NumPy reads any nonzero byte as true; keel's bools must be exactly 0 or 1.
+void normalize_bools(Tensor& t) {
+  if (t.dtype() != DType::boolean) return;
+  auto* bytes = static_cast<std::uint8_t*>(t.raw_data());
+  for (std::int64_t i = 0; i < t.numel(); ++i) bytes[i] = bytes[i] != 0 ? 1 : 0;
+}
+
+Tensor in_logical_order(Tensor memory, const NpyHeader& header) {
+  normalize_bools(memory);
+  if (!header.fortran_order || memory.dim() <= 1) return memory;
+  std::vector<std::int64_t> reversed_axes(static_cast<std::size_t>(memory.dim()));
+  for (std::size_t i = 0; i < reversed_axes.size(); ++i) reversed_axes[i] = memory.dim() - 1 - static_cast<std::int64_t>(i);
+  return memory.permute(reversed_axes).contiguous();
+}
+
+Tensor tensor_from_data(const NpyHeader& header, const std::byte* data) {
+  Tensor memory = empty_in_file_order(header);
+  fill_converted(header, data, memory);
+  return in_logical_order(memory, header);
 }
 
 const char* npy_descr(DType dtype) {
@@ -359,12 +375,21 @@ Tensor load_npy(const fs::path& path) {
   const NpyHeader header = parse_npy_header(bytes, source);
   check_data_size(header, file_size - header.data_offset, source);
 
-  // The header's claim now matches the file's size, so this allocates no more than the file holds.
-  const std::size_t read_so_far = bytes.size();
-  bytes.resize(static_cast<std::size_t>(file_size));
-  in.read(reinterpret_cast<char*>(bytes.data() + read_so_far), static_cast<std::streamsize>(file_size - read_so_far));
-  if (in.gcount() != static_cast<std::streamsize>(file_size - read_so_far)) fail(source, "read error (the file shrank?)");
-  return tensor_from_data(header, bytes.data() + header.data_offset);
+  // The header's claim now matches the file's size, so this allocates no more than the file holds. Data
+  // stored as keel stores it is read straight into the tensor.
+  Tensor memory = empty_in_file_order(header);
+  const auto data_bytes = static_cast<std::streamsize>(header.data_bytes);
+  in.seekg(static_cast<std::streamoff>(header.data_offset));
+  if (stored_as_keel(header.element)) {
+    in.read(static_cast<char*>(memory.raw_data()), data_bytes);
+    if (in.gcount() != data_bytes) fail(source, "read error (the file shrank?)");
+  } else {
+    bytes.resize(static_cast<std::size_t>(header.data_bytes));
+    in.read(reinterpret_cast<char*>(bytes.data()), data_bytes);
+    if (in.gcount() != data_bytes) fail(source, "read error (the file shrank?)");
+    fill_converted(header, bytes.data(), memory);
+  }
+  return in_logical_order(memory, header);
 }
 
 std::string encode_npy(const Tensor& array) {

@@ -46,6 +46,17 @@ TEST_CASE("load_npy reads a float32 file assembled byte by byte", "[data][npy]")
   CHECK(t.dtype() == DType::float32);
   CHECK(t.shape() == keel::Shape{2, 3});
   CHECK(t.to_vector() == std::vector<double>{1.5, -2.0, 0.25, 8.0, -0.5, 3.0});
+
+  // NumPy reads any nonzero byte of a bool array as True.
+  keel::test::write_file(dir / "b.npy", npy_v1("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }\n",
+                                               std::string("\x00\x02\x01", 3)));
+  const std::string file = keel::test::read_file(dir / "b.npy");
+  const Tensor decoded = keel::data::decode_npy(std::as_bytes(std::span(file.data(), file.size())), "bytes");
+  for (const Tensor& b : {load_npy(dir / "b.npy"), decoded}) {
+    CHECK(b.dtype() == DType::boolean);
+    CHECK(b.to_vector() == std::vector<double>{0, 1, 1});
+    CHECK(*reinterpret_cast<const std::uint8_t*>(b.data<bool>() + 1) == 1);
+  }
 }
 
 TEST_CASE("load_npy reads every supported dtype as Python's struct module wrote it", "[data][npy]") {
