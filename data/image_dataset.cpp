@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kOp = "image_dataset_from_directory";
-constexpr std::int64_t kKerasMaxRandomSeed = 1000000;  // Keras draws np.random.randint(1e6) without a seed
+constexpr std::uint64_t kKerasMaxRandomSeed = 1000000;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -154,12 +154,15 @@ IndexedFiles index_directory(const fs::path& directory, const ImageDirectoryOpti
 }
 
 std::vector<std::byte> read_file(const fs::path& path) {
+  std::error_code ec;
+  const std::uint64_t size = fs::file_size(path, ec);
+  if (ec) throw IOError(fmt::format("{}: cannot read '{}': {}", kOp, path.string(), ec.message()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IOError(fmt::format("{}: cannot open '{}': {}", kOp, path.string(), std::strerror(errno)));
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IOError(fmt::format("{}: cannot read '{}'", kOp, path.string()));
-  std::vector<std::byte> bytes(chars.size());
-  if (!chars.empty()) std::memcpy(bytes.data(), chars.data(), chars.size());
+  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (in.gcount() != static_cast<std::streamsize>(size))
+    throw IOError(fmt::format("{}: cannot read '{}' (the file shrank while it was read)", kOp, path.string()));
   return bytes;
 }
 
@@ -220,7 +223,8 @@ ImageDatasets image_dataset_from_directory(const fs::path& directory, const Imag
   std::error_code ec;
   if (!fs::is_directory(directory, ec))
     throw IOError(fmt::format("{}: '{}' is not a folder{}", kOp, directory.string(), fs::exists(directory, ec) ? "" : " (it does not exist)"));
-  const std::uint64_t seed = options.seed ? *options.seed : random::next_seed() % kKerasMaxRandomSeed;
+  // Without a seed, one is drawn from keel's global stream, as Keras draws np.random.randint(1e6).
+  const std::uint64_t seed = options.seed ? *options.seed : options.shuffle ? random::next_seed() % kKerasMaxRandomSeed : 0;
   const IndexedFiles files = index_directory(directory, options, seed);
   if (options.label_mode == "binary" && !options.labels.empty() && files.class_names.size() != 2)
     throw ValueError(fmt::format("{}: '{}': label_mode \"binary\" needs exactly 2 classes, found [{}]", kOp,
