@@ -186,7 +186,7 @@ ImageDataset make_dataset(const IndexedFiles& files, std::size_t begin, std::siz
   // Keras's buffer: 8 batches, or 1024 images when unbatched.
   if (shuffle_each_epoch) ds = ds.shuffle(o.batch_size ? *o.batch_size * 8 : 1024, seed);
   const int channels = o.color_mode == "grayscale" ? 1 : o.color_mode == "rgb" ? 3 : 4;
-  const std::string label_mode = o.labels.empty() ? "" : o.label_mode;
+  const std::string& label_mode = o.label_mode;
   const auto classes = static_cast<std::int64_t>(files.class_names.size());
   const auto [height, width] = o.image_size;
   ds = ds.map([paths, channels, label_mode, classes, height, width, crop = o.crop_to_aspect_ratio,
@@ -218,7 +218,11 @@ const ImageDataset& ImageDatasets::both(std::size_t index) const {
   return datasets_[index];
 }
 
-ImageDatasets image_dataset_from_directory(const fs::path& directory, const ImageDirectoryOptions& options) {
+ImageDatasets image_dataset_from_directory(const fs::path& directory, const ImageDirectoryOptions& requested) {
+  // As Keras: no label mode means no labels, and then the files are listed from the folder down.
+  ImageDirectoryOptions options = requested;
+  if (options.label_mode.empty()) options.labels.clear();
+  if (options.labels.empty()) options.label_mode.clear();
   check_options(directory, options);
   std::error_code ec;
   if (!fs::is_directory(directory, ec))
@@ -226,7 +230,7 @@ ImageDatasets image_dataset_from_directory(const fs::path& directory, const Imag
   // Without a seed, one is drawn from keel's global stream, as Keras draws np.random.randint(1e6).
   const std::uint64_t seed = options.seed ? *options.seed : options.shuffle ? random::next_seed() % kKerasMaxRandomSeed : 0;
   const IndexedFiles files = index_directory(directory, options, seed);
-  if (options.label_mode == "binary" && !options.labels.empty() && files.class_names.size() != 2)
+  if (options.label_mode == "binary" && files.class_names.size() != 2)
     throw ValueError(fmt::format("{}: '{}': label_mode \"binary\" needs exactly 2 classes, found [{}]", kOp,
                                  directory.string(), fmt::join(files.class_names, ", ")));
 

@@ -27,7 +27,7 @@ struct ImageDirectoryOptions {
   // folder, and elements hold the image only.
   std::string labels = "inferred";
   // "int": int64 class index, shape []; "categorical": float32 one-hot [classes]; "binary": float32 [1]
-  // (exactly two classes); "": no labels.
+  // (exactly two classes); "": no labels, as labels = "".
   std::string label_mode = "int";
   // Classes to use, in this order (a subset of the subfolders); empty: every subfolder, sorted.
   std::vector<std::string> class_names = {};

@@ -140,8 +140,13 @@ TEST_CASE("image_dataset_from_directory label modes", "[data][image]") {
   CHECK(e[1][1].shape() == keel::Shape{1});
   CHECK(e[1][1].to_vector() == std::vector<double>{1});
   CHECK(e[0][1].to_vector() == std::vector<double>{0});
-  o.label_mode = "";
-  CHECK(elements_of(image_dataset_from_directory(dir.path(), o))[0].size() == 1);
+  o.label_mode = "";  // as Keras: no labels, and the files are listed from the folder down
+  write_file_bytes(dir / "top.png", gray_pixel(0));
+  const ImageDataset unlabeled = image_dataset_from_directory(dir.path(), o);
+  CHECK(unlabeled.file_paths.size() == 3);
+  CHECK(unlabeled.class_names.empty());
+  CHECK(elements_of(unlabeled)[0].size() == 1);
+  fs::remove(dir / "top.png");
   write_file_bytes(dir / "maybe" / "c.png", gray_pixel(0));
   o.label_mode = "binary";
   KEEL_CHECK_THROWS(image_dataset_from_directory(dir.path(), o), keel::ValueError,
