@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <system_error>
 
 #include "keel/core/error.h"
@@ -235,6 +236,10 @@ ImageDatasets image_dataset_from_directory(const fs::path& directory, const Imag
                                  directory.string(), fmt::join(files.class_names, ", ")));
 
   const std::size_t n = files.paths.size();
+  if (options.verbose) {
+    if (options.labels.empty()) std::cout << fmt::format("Found {} files.\n", n);
+    else std::cout << fmt::format("Found {} files belonging to {} classes.\n", n, files.class_names.size());
+  }
   if (options.subset.empty()) return ImageDatasets({make_dataset(files, 0, n, options.shuffle, seed, options)});
   // Keras's get_training_or_validation_split: the last int(validation_split * n) files validate.
   const auto validation = static_cast<std::size_t>(options.validation_split * static_cast<double>(n));
@@ -242,6 +247,8 @@ ImageDatasets image_dataset_from_directory(const fs::path& directory, const Imag
     throw ValueError(fmt::format("{}: '{}': validation_split {} of {} images leaves {} images for training and {} for "
                                  "validation; both need at least one",
                                  kOp, directory.string(), options.validation_split, n, n - validation, validation));
+  if (options.verbose && options.subset != "validation") std::cout << fmt::format("Using {} files for training.\n", n - validation);
+  if (options.verbose && options.subset != "training") std::cout << fmt::format("Using {} files for validation.\n", validation);
   if (options.subset == "training") return ImageDatasets({make_dataset(files, 0, n - validation, options.shuffle, seed, options)});
   // As in Keras, a validation set asked for alone is shuffled each epoch like any dataset; the one of
   // subset "both" is not.

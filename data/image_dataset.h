@@ -44,6 +44,8 @@ struct ImageDirectoryOptions {
   std::string interpolation = "bilinear";            // "bilinear" or "nearest"
   bool crop_to_aspect_ratio = false;                 // crop the centered window of the target's aspect first
   bool follow_links = false;                         // walk into symlinked folders inside class folders
+  // Print Keras's "Found N files belonging to C classes." and "Using N files for training." lines.
+  bool verbose = true;
 };
 
 // One dataset of images: the Dataset plus what Keras attaches to it.

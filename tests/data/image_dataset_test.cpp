@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <iostream>
+#include <sstream>
 
 #include "data/image_files.h"
 #include "keel/core/error.h"
@@ -36,6 +38,7 @@ ImageDirectoryOptions unshuffled_single(ImageDirectoryOptions o = {}) {
   o.shuffle = false;
   o.batch_size = std::nullopt;
   o.image_size = {1, 1};
+  o.verbose = false;
   return o;
 }
 
@@ -98,7 +101,12 @@ TEST_CASE("image_dataset_from_directory shuffles and splits files exactly as Ker
   for (std::size_t i = 0; i < order.size(); ++i)
     (i < 8 ? expected_train : expected_val).push_back(sorted[static_cast<std::size_t>(order[i])]);
   ImageDirectoryOptions o{.batch_size = 4, .image_size = {1, 1}, .seed = 0, .validation_split = 0.2, .subset = "both"};
+  std::ostringstream printed;
+  std::streambuf* cout_buffer = std::cout.rdbuf(printed.rdbuf());
   auto [train, val] = image_dataset_from_directory(root, o);
+  std::cout.rdbuf(cout_buffer);
+  CHECK(printed.str() == "Found 10 files belonging to 2 classes.\nUsing 8 files for training.\nUsing 2 files for validation.\n");
+  o.verbose = false;
   CHECK(relative(train.file_paths, root) == expected_train);
   CHECK(relative(val.file_paths, root) == expected_val);
   CHECK(train.cardinality() == 2);
