@@ -185,8 +185,13 @@ TEST_CASE("Dataset.map runs calls in parallel and keeps the input order", "[data
         int seen = most.load();
         while (now > seen && !most.compare_exchange_weak(seen, now)) {
         }
+        // Each call waits (up to 2 s) until two calls have run at once, so a slow-starting worker thread
+        // cannot make the check below flaky; serial calls wait out the timeout and fail it.
+        const auto start = std::chrono::steady_clock::now();
+        while (most.load() < 2 && std::chrono::steady_clock::now() - start < std::chrono::seconds(2))
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
         // Later elements finish first, so an order kept by completion time would come out reversed.
-        std::this_thread::sleep_for(std::chrono::milliseconds(5 * (8 - static_cast<int>(e[0].item()))));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2 * (8 - static_cast<int>(e[0].item()))));
         --running;
         return add_one(std::move(e));
       },
