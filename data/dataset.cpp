@@ -14,8 +14,16 @@ DatasetIterator& DatasetIterator::operator=(DatasetIterator&&) noexcept = defaul
 DatasetIterator::~DatasetIterator() = default;
 
 std::optional<Element> DatasetIterator::next() {
+  if (ended_) return std::nullopt;
   if (!stream_) throw UsageError("DatasetIterator::next: the iterator was moved from");
-  return stream_->next();
+  try {
+    return stream_->next();
+  } catch (...) {
+    // The pass ends at the error; releasing the stream also stops its background work.
+    ended_ = true;
+    stream_.reset();
+    throw;
+  }
 }
 
 Dataset::PassIterator::PassIterator(DatasetIterator it) : it_(std::move(it)), current_(it_.next()) {}

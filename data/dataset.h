@@ -41,11 +41,13 @@ class DatasetIterator {
   ~DatasetIterator();
 
   // The next element, or nothing at the end of the pass. An error raised while producing an element
-  // (a corrupt file, a map function that throws) is thrown here, after the elements before it.
+  // (a corrupt file, a map function that throws) is thrown here, after the elements before it, and
+  // ends the pass: later calls return nothing.
   std::optional<Element> next();
 
  private:
   std::unique_ptr<detail::ElementStream> stream_;
+  bool ended_ = false;
 };
 
 class Dataset {
