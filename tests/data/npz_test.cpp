@@ -62,13 +62,15 @@ TEST_CASE("save_npz and save_npz_compressed write archives Python's zipfile read
   }
   keel::test::TempDir dir("npz_save");
   const NamedTensors arrays{{"features", Tensor::from_vector({0.5, 1.5, -2, 4}, {2, 2})},
-                            {"y", Tensor::from_vector({7, 8}, {2}, DType::int64)}};
+                            {"y", Tensor::from_vector({7, 8}, {2}, DType::int64)},
+                            {"\u00e9t\u00e9", Tensor::scalar(1)}};  // a UTF-8 name: the zip's UTF-8 flag is set
   for (bool compressed : {false, true}) {
     INFO("compressed " << compressed);
     const fs::path path = dir / (compressed ? "c.npz" : "s.npz");
     compressed ? keel::data::save_npz_compressed(path, arrays) : keel::data::save_npz(path, arrays);
     const nlohmann::json dumped = keel::test::dump_with_python(path);
-    REQUIRE(dumped.size() == 2);
+    REQUIRE(dumped.size() == 3);
+    CHECK(dumped.contains("\u00e9t\u00e9.npy"));
     const int method = compressed ? 8 : 0;
     CHECK(dumped["features.npy"]["compress_type"] == method);
     CHECK(dumped["features.npy"]["descr"] == "<f4");
@@ -77,7 +79,7 @@ TEST_CASE("save_npz and save_npz_compressed write archives Python's zipfile read
     CHECK(dumped["y.npy"]["compress_type"] == method);
     CHECK(dumped["y.npy"]["values"] == nlohmann::json::array({7, 8}));
     const NamedTensors back = load_npz(path);
-    CHECK(back.names() == std::vector<std::string>{"features", "y"});
+    CHECK(back.names() == std::vector<std::string>{"features", "y", "\u00e9t\u00e9"});
     CHECK(back.at("features").to_vector() == arrays.at("features").to_vector());
   }
 }
