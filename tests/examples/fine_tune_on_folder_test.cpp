@@ -5,6 +5,11 @@
 #include <string>
 
 #include "data/image_files.h"
+#include "keel/layers/conv2d.h"
+#include "keel/layers/global_pooling2d.h"
+#include "keel/layers/input.h"
+#include "keel/layers/rescaling.h"
+#include "keel/models/sequential.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -55,6 +60,18 @@ TEST_CASE("fine_tune_on_folder trains a frozen base's new head on a folder of im
   CHECK_THAT(r.text, Contains("classes: bright dark") && Contains("8 training images, 2 validation images") &&
                            Contains("Epoch 2/2") && Contains("val_accuracy") && Contains("final val_accuracy"));
   CHECK(fs::exists(saved));
+
+  // A saved model as the frozen base.
+  auto base = std::make_shared<keel::Sequential>(std::vector<keel::layers::LayerPtr>{
+      keel::layers::Input({.shape = {8, 8, 3}}), keel::layers::Rescaling({.scale = 1.0 / 255}),
+      keel::layers::Conv2D({.filters = 4, .kernel_size = 3}), keel::layers::GlobalAveragePooling2D({})});
+  base->build_from_declared_input();
+  base->save(dir / "base.keel");
+  const keel::test::CommandOutput with_base = run_example("'" + dir.path().string() + "' --image-size 8 --epochs 1 --base '" +
+                                                          (dir / "base.keel").string() + "'");
+  INFO(with_base.text);
+  CHECK(with_base.exit_status == 0);
+  CHECK_THAT(with_base.text, Contains("Non-trainable params: 112") && Contains("final val_accuracy"));
 
   const keel::test::CommandOutput missing = run_example("'" + (dir / "nope").string() + "'");
   CHECK(missing.exit_status == 1);
