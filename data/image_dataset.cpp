@@ -189,7 +189,7 @@ ImageDataset make_dataset(const IndexedFiles& files, std::size_t begin, std::siz
   const int channels = o.color_mode == "grayscale" ? 1 : o.color_mode == "rgb" ? 3 : 4;
   const std::string& label_mode = o.label_mode;
   const auto classes = static_cast<std::int64_t>(files.class_names.size());
-  const auto [height, width] = o.image_size;
+  const std::int64_t height = o.image_size[0], width = o.image_size[1];  // not a structured binding: clang 14 cannot capture those
   ds = ds.map([paths, channels, label_mode, classes, height, width, crop = o.crop_to_aspect_ratio,
                interpolation = o.interpolation](Element e) {
     const fs::path& path = (*paths)[static_cast<std::size_t>(e[0].item())];

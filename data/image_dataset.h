@@ -7,8 +7,8 @@
 //     dogs/  c.jpg nested/d.png ... class 1 (files in nested folders belong to their class folder)
 //
 //   data::ImageDataset train = data::image_dataset_from_directory("photos", {.image_size = {96, 96}});
-//   auto [train, val] = data::image_dataset_from_directory("photos", {.validation_split = 0.2,
-//                                                                     .subset = "both", .seed = 7});
+//   auto [train, val] = data::image_dataset_from_directory("photos", {.seed = 7, .validation_split = 0.2,
+//                                                                     .subset = "both"});
 #include <array>
 #include <cstddef>
 #include <cstdint>
