@@ -93,6 +93,12 @@ TEST_CASE("fit, evaluate and predict on Datasets refuse what they cannot train o
   KEEL_CHECK_THROWS(model->evaluate(batches.repeat()), ValueError, Contains("infinite"));
   KEEL_CHECK_THROWS(model->predict(batches.skip(-1)), ValueError, Contains("empty"));
   KEEL_CHECK_THROWS(model->fit(batches, {.verbose = 0, .steps_per_epoch = 0}), ValueError, Contains("steps_per_epoch"));
+  // An error the dataset raises mid-epoch ends fit with it.
+  const Dataset failing = batches.map([](data::Element e) {
+    if (e[0].size(0) == 1) throw IOError("batch 2 is corrupt");
+    return e;
+  });
+  KEEL_CHECK_THROWS(model->fit(failing, {.verbose = 0}), IOError, Contains("batch 2 is corrupt"));
   const Dataset wrong_targets = Dataset::from_tensor_slices({features(), Tensor::zeros({7, 3})}).batch(3);
   CHECK_THROWS_AS(model->fit(wrong_targets, {.verbose = 0}), ShapeError);
 }
