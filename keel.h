@@ -18,8 +18,14 @@
 #include "keel/autograd/variable.h"
 
 // data/
+#include "keel/data/csv.h"
+#include "keel/data/dataset.h"
 #include "keel/data/datasets.h"
+#include "keel/data/image_dataset.h"
 #include "keel/data/in_memory.h"
+#include "keel/data/named_tensors.h"
+#include "keel/data/npy.h"
+#include "keel/data/npz.h"
 
 // optim/: optimizers, learning-rate schedules, the optimizer registry.
 #include "keel/optim/adagrad.h"
@@ -83,6 +89,7 @@
 
 // models/: Model, Sequential, losses, metrics, callbacks, save/load, plots.
 #include "keel/models/callbacks.h"
+#include "keel/models/dataset_fit.h"
 #include "keel/models/history.h"
 #include "keel/models/history_plot.h"
 #include "keel/models/losses.h"

@@ -8,21 +8,13 @@
 #include <random>
 
 #include "keel/core/error.h"
+#include "keel/data/detail/uniform_below.h"
 
 namespace keel::data {
 namespace {
 
 void check_count(const char* op, std::int64_t n) {
   if (n < 0) throw ValueError(fmt::format("{}: argument n must be >= 0, got {}", op, n));
-}
-
-// Uniform in [0, bound) by rejection, so the result depends only on the generator's output.
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
-  const std::uint64_t rem = (std::numeric_limits<std::uint64_t>::max() % bound + 1) % bound;  // 2^64 mod bound
-  const std::uint64_t last_accepted = std::numeric_limits<std::uint64_t>::max() - rem;
-  std::uint64_t r = rng();
-  while (r > last_accepted) r = rng();
-  return r % bound;
 }
 
 }  // namespace
@@ -33,7 +25,7 @@ std::vector<std::int64_t> shuffled_indices(std::int64_t n, std::uint64_t seed) {
   std::iota(indices.begin(), indices.end(), std::int64_t{0});
   std::mt19937_64 rng(seed);
   for (std::int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(uniform_below(rng, static_cast<std::uint64_t>(i) + 1));
+    const auto j = static_cast<std::int64_t>(detail::uniform_below(rng, static_cast<std::uint64_t>(i) + 1));
     std::swap(indices[static_cast<std::size_t>(i)], indices[static_cast<std::size_t>(j)]);
   }
   return indices;

@@ -21,6 +21,11 @@
 
 namespace keel {
 
+namespace data {
+class Dataset;
+}  // namespace data
+struct DatasetFitOptions;  // keel/models/dataset_fit.h
+
 // An optimizer, loss or metric given as an object or a Keras name ("adam", "mse", "accuracy").
 struct OptimizerSpec {
   std::shared_ptr<optim::Optimizer> optimizer;
@@ -100,6 +105,8 @@ struct Batch {
 
 namespace models::detail {
 struct TrainingState;
+class EpochIterator;
+struct FitLoop;
 }
 class Functional;
 
@@ -127,6 +134,12 @@ class Model : public layers::Layer {
   std::vector<double> evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
   // Batched, inference mode. Safe to call from several threads at once (docs/threads.md).
   Tensor predict(const Tensor& x, PredictOptions options = {});
+  // The same on a data::Dataset whose elements are batches (x, y) or (x, y, sample_weight); predict reads
+  // x, the first tensor. Defined in models/dataset_training.cpp (options: keel/models/dataset_fit.h).
+  History fit(const data::Dataset& dataset);
+  History fit(const data::Dataset& dataset, const DatasetFitOptions& options);
+  std::vector<double> evaluate(const data::Dataset& dataset, int verbose = 0);
+  Tensor predict(const data::Dataset& dataset, int verbose = 0);
   std::vector<double> train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
   std::vector<double> test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
   Tensor predict_on_batch(const Tensor& x);
@@ -190,8 +203,10 @@ class Model : public layers::Layer {
   Logs metric_results() const;
   // Runs train_step (training) or test_step on this replica's rows of a global batch.
   Logs run_step(const Batch& global, bool training);
-  std::vector<double> run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
-                                     std::int64_t batch_size, int verbose);
+  // The one training loop (callbacks, progress bar, validation) over batches from any EpochIterator.
+  History run_fit(models::detail::EpochIterator& batches, const models::detail::FitLoop& loop);
+  // Loss and metrics over every batch, in metrics_names() order; ValueError naming `what` when there is none.
+  std::vector<double> run_evaluation(models::detail::EpochIterator& batches, int verbose, const char* what);
   void check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what);
 
   std::unique_ptr<models::detail::TrainingState> state_;

@@ -16,6 +16,7 @@
 #include "keel/data/in_memory.h"
 #include "keel/models/detail/batch_rows.h"
 #include "keel/models/detail/epoch_iterator.h"
+#include "keel/models/detail/fit_loop.h"
 #include "keel/models/detail/training_state.h"
 #include "keel/models/model.h"
 #include "keel/models/detail/progress_bar.h"
@@ -38,6 +39,12 @@ void check_xy(const Tensor& x, const Tensor& y, const Tensor& sample_weight, con
   if (sample_weight.defined() && samples_of(sample_weight) != samples_of(x))
     throw ValueError(fmt::format("{}: sample_weight has {} entries for {} samples", what, samples_of(sample_weight),
                                  samples_of(x)));
+}
+
+void check_fit_loop(std::int64_t epochs, std::int64_t initial_epoch, int verbose) {
+  if (epochs < 0 || initial_epoch < 0)
+    throw ValueError(fmt::format("fit: epochs ({}) and initial_epoch ({}) must be >= 0", epochs, initial_epoch));
+  if (verbose < 0 || verbose > 2) throw ValueError(fmt::format("fit: verbose must be 0, 1 or 2, got {}", verbose));
 }
 
 void check_batch_size(std::int64_t batch_size, const char* what) {
@@ -189,9 +196,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   require_compiled("fit");
   check_xy(x, y, o.sample_weight, "fit");
   check_batch_size(o.batch_size, "fit");
-  if (o.epochs < 0 || o.initial_epoch < 0)
-    throw ValueError(fmt::format("fit: epochs ({}) and initial_epoch ({}) must be >= 0", o.epochs, o.initial_epoch));
-  if (o.verbose < 0 || o.verbose > 2) throw ValueError(fmt::format("fit: verbose must be 0, 1 or 2, got {}", o.verbose));
+  check_fit_loop(o.epochs, o.initial_epoch, o.verbose);
   auto& s = *state_;
   auto entry = s.calls.enter(Access::fit, "fit", name());
 
@@ -219,34 +224,39 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
   s.replicas = models::detail::ReplicaGroup::current();
   s.replicas.begin_fit(*this, samples_of(x_train), x_val.defined() ? samples_of(x_val) : 0, o);
 
-  auto history = std::make_shared<callbacks::HistoryCallback>();
-  std::vector<callbacks::CallbackPtr> cbs = o.callbacks;
-  cbs.push_back(history);
-  bool log_learning_rate = false;
-  s.drop_nonfinite_steps = false;
-  for (auto& cb : cbs) {
-    cb->set_model(this);
-    s.drop_nonfinite_steps = s.drop_nonfinite_steps || cb->stops_on_nonfinite_loss();
-    log_learning_rate = log_learning_rate || cb->logs_learning_rate();
-  }
-  models::detail::EpochIterator batches(x_train, y_train, w_train,
-                                        {.batch_size = o.batch_size, .shuffle = o.shuffle,
-                                         .seed = o.seed ? *o.seed : random::next_seed(),
-                                         .class_weight = o.class_weight});
+  models::detail::TensorEpochIterator batches(x_train, y_train, w_train,
+                                              {.batch_size = o.batch_size, .shuffle = o.shuffle,
+                                               .seed = o.seed ? *o.seed : random::next_seed(),
+                                               .class_weight = o.class_weight});
+  models::detail::FitLoop loop{.epochs = o.epochs, .initial_epoch = o.initial_epoch, .verbose = o.verbose,
+                               .callbacks = o.callbacks};
+  if (x_val.defined() && samples_of(x_val) > 0)
+    loop.validate = [&] {
+      models::detail::TensorEpochIterator val(x_val, y_val, Tensor(), {.batch_size = o.batch_size});
+      return run_evaluation(val, 0, "fit (validation_data)");
+    };
+  return run_fit(batches, loop);
+}
+
+History Model::run_fit(models::detail::EpochIterator& batches, const models::detail::FitLoop& loop) {
+  auto& s = *state_;
+  models::detail::FitCallbacks callbacks(loop.callbacks, this);
+  s.drop_nonfinite_steps = callbacks.stop_on_nonfinite;
   stop_training = false;
   std::int64_t steps_run = 0;
   profile::reset();
-  for (auto& cb : cbs) cb->on_train_begin({});
-  for (std::int64_t epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
-    for (auto& cb : cbs) cb->on_epoch_begin(epoch, {});
-    if (o.verbose > 0 && o.epochs > 1) std::cout << fmt::format("Epoch {}/{}\n", epoch + 1, o.epochs);
-    ProgressBar bar(batches.steps(), o.verbose, std::cout, stdout_is_terminal());
+  for (auto& cb : callbacks.all) cb->on_train_begin({});
+  for (std::int64_t epoch = loop.initial_epoch; epoch < loop.epochs && !stop_training; ++epoch) {
+    for (auto& cb : callbacks.all) cb->on_epoch_begin(epoch, {});
+    if (loop.verbose > 0 && loop.epochs > 1) std::cout << fmt::format("Epoch {}/{}\n", epoch + 1, loop.epochs);
+    ProgressBar bar(batches.steps(), loop.verbose, std::cout, stdout_is_terminal());
     reset_metrics();
     batches.begin_epoch(epoch);
     std::optional<double> nonfinite_loss;  // the loss of a step TerminateOnNaN dropped
-    for (std::int64_t step = 0; step < batches.steps(); ++step) {
-      for (auto& cb : cbs) cb->on_train_batch_begin(step, {});
-      Logs logs = run_step(batches.batch(step), true);
+    std::int64_t step = 0;
+    while (std::optional<Batch> batch = batches.next()) {
+      for (auto& cb : callbacks.all) cb->on_train_batch_begin(step, {});
+      Logs logs = run_step(*batch, true);
       ++steps_run;
       if (auto loss = logs.find("loss"); s.drop_nonfinite_steps && loss != logs.end() && !std::isfinite(loss->second)) {
         std::cout << fmt::format("Batch {}: Invalid loss, terminating training\n", step);
@@ -254,32 +264,33 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
         stop_training = true;
         break;
       }
+      ++step;
       profile::Scope scope("progress bar, callbacks");
-      bar.update(step + 1, logs);
-      for (auto& cb : cbs) cb->on_train_batch_end(step, logs);
+      bar.update(step, logs);
+      for (auto& cb : callbacks.all) cb->on_train_batch_end(step - 1, logs);
       if (stop_training) break;
     }
     Logs logs = metric_results();
     if (nonfinite_loss) logs["loss"] = *nonfinite_loss;  // Keras's logs hold it too, and nothing reads 0 as a loss
-    if (x_val.defined() && samples_of(x_val) > 0) {
+    if (loop.validate) {
       const bool profiling = profile::enabled();
       profile::set_enabled(false);  // the table is about training steps
-      std::vector<double> val = run_evaluation(x_val, y_val, Tensor(), o.batch_size, 0);
+      std::vector<double> val = loop.validate();
       profile::set_enabled(profiling);
       auto names = metrics_names();
       for (std::size_t i = 0; i < names.size(); ++i) logs["val_" + names[i]] = val[i];
     }
-    if (log_learning_rate) logs["learning_rate"] = s.optimizer->learning_rate();
-    if (o.verbose > 0) bar.finish(logs);
-    for (auto& cb : cbs) cb->on_epoch_end(epoch, logs);
+    if (callbacks.log_learning_rate) logs["learning_rate"] = s.optimizer->learning_rate();
+    if (loop.verbose > 0) bar.finish(logs);
+    for (auto& cb : callbacks.all) cb->on_epoch_end(epoch, logs);
   }
-  for (auto& cb : cbs) cb->on_train_end({});
+  for (auto& cb : callbacks.all) cb->on_train_end({});
   s.drop_nonfinite_steps = false;
   if (profile::enabled()) {
     std::cout << fmt::format("KEEL_PROFILE: time per training step over {} steps\n", steps_run);
     std::cout << profile::table(steps_run);
   }
-  return history->history();
+  return callbacks.history->history();
 }
 
 // The loss once over all of y against a zero prediction: a bad label, target shape or input shape is
@@ -301,12 +312,16 @@ void Model::check_targets(const Tensor& x, const Tensor& y, const Tensor& sample
   }
 }
 
-std::vector<double> Model::run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
-                                          std::int64_t batch_size, int verbose) {
-  models::detail::EpochIterator batches(x, y, sample_weight, {.batch_size = batch_size});
+std::vector<double> Model::run_evaluation(models::detail::EpochIterator& batches, int verbose, const char* what) {
   ProgressBar bar(batches.steps(), verbose, std::cout, stdout_is_terminal());
   reset_metrics();
-  for (std::int64_t step = 0; step < batches.steps(); ++step) bar.update(step + 1, run_step(batches.batch(step), false));
+  batches.begin_epoch(0);
+  std::int64_t step = 0;
+  while (std::optional<Batch> batch = batches.next()) {
+    if (!built()) build_from(batch->x.shape());
+    bar.update(++step, run_step(*batch, false));
+  }
+  if (step == 0) throw ValueError(fmt::format("{}: the data is empty (no batch to evaluate)", what));
   Logs logs = metric_results();
   if (verbose > 0) bar.finish(logs);
   return in_order(logs, metrics_names());
@@ -319,7 +334,8 @@ std::vector<double> Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOp
   check_batch_size(o.batch_size, "evaluate");
   if (!built()) build_from(x.shape());
   state_->replicas = models::detail::ReplicaGroup::current();
-  return run_evaluation(x, y, o.sample_weight, o.batch_size, o.verbose);
+  models::detail::TensorEpochIterator batches(x, y, o.sample_weight, {.batch_size = o.batch_size});
+  return run_evaluation(batches, o.verbose, "evaluate");
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions o) {

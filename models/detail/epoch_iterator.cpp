@@ -31,26 +31,28 @@ Tensor combine_weights(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-EpochIterator::EpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options)
+TensorEpochIterator::TensorEpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options)
     : x_(std::move(x)), y_(std::move(y)), sample_weight_(std::move(sample_weight)), options_(std::move(options)),
       samples_(samples_of(x_)), ranges_(data::batch_ranges(samples_, options_.batch_size)) {
   if (!options_.class_weight.empty())
     sample_weight_ = combine_weights(sample_weight_, class_weights_for(y_, options_.class_weight));
 }
 
-void EpochIterator::begin_epoch(std::int64_t epoch) {
+void TensorEpochIterator::begin_epoch(std::int64_t epoch) {
+  next_range_ = 0;
   if (!options_.shuffle) return;
   auto perm = data::shuffled_indices(samples_, options_.seed + static_cast<std::uint64_t>(epoch));
   order_ = Tensor::from_vector(std::vector<double>(perm.begin(), perm.end()), {samples_}, DType::int64);
 }
 
-Batch EpochIterator::batch(std::int64_t step) const {
+std::optional<Batch> TensorEpochIterator::next() {
+  if (next_range_ == ranges_.size()) return std::nullopt;
   profile::Scope scope("batch gather");
-  const auto [begin, end] = ranges_[static_cast<std::size_t>(step)];
+  const auto [begin, end] = ranges_[next_range_++];
   if (!options_.shuffle)
-    return {.x = rows(x_, begin, end), .y = rows(y_, begin, end), .sample_weight = rows(sample_weight_, begin, end)};
+    return Batch{.x = rows(x_, begin, end), .y = rows(y_, begin, end), .sample_weight = rows(sample_weight_, begin, end)};
   Tensor idx = order_.narrow(0, begin, end - begin);
-  return {.x = rows_at(x_, idx), .y = rows_at(y_, idx), .sample_weight = rows_at(sample_weight_, idx)};
+  return Batch{.x = rows_at(x_, idx), .y = rows_at(y_, idx), .sample_weight = rows_at(sample_weight_, idx)};
 }
 
 }  // namespace keel::models::detail

@@ -1,10 +1,9 @@
 #pragma once
-// The batches of one epoch of in-memory data (Keras 3's EpochIterator over arrays): consecutive batches
-// of batch_size rows, the last one partial; with shuffle, the rows in a permutation drawn for each epoch
-// from seed + epoch (data::shuffled_indices). Class weights become per-sample weights, multiplied into
-// the sample weights.
+// Where fit and evaluate take their batches from (Keras 3's EpochIterator over its data adapters): one
+// interface, so the training loop is the same for tensors and for a data::Dataset.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -15,6 +14,20 @@ namespace keel::models::detail {
 
 class EpochIterator {
  public:
+  virtual ~EpochIterator() = default;
+  // Batches per epoch; 0 when not known (the progress bar then shows no fraction).
+  virtual std::int64_t steps() const = 0;
+  // Starts epoch `epoch` (a new order, with shuffle).
+  virtual void begin_epoch(std::int64_t epoch) = 0;
+  // The epoch's next batch; nullopt at its end.
+  virtual std::optional<Batch> next() = 0;
+};
+
+// In-memory tensors: consecutive batches of batch_size rows, the last one partial; with shuffle, the
+// rows in a permutation drawn for each epoch from seed + epoch (data::shuffled_indices). Class weights
+// become per-sample weights, multiplied into the sample weights.
+class TensorEpochIterator final : public EpochIterator {
+ public:
   struct Options {
     std::int64_t batch_size = 32;
     bool shuffle = false;
@@ -22,20 +35,18 @@ class EpochIterator {
     std::map<std::int64_t, double> class_weight = {};
   };
 
-  EpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options);
+  TensorEpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options);
 
-  std::int64_t samples() const { return samples_; }
-  std::int64_t steps() const { return static_cast<std::int64_t>(ranges_.size()); }
-  // Draws the epoch's order (with shuffle).
-  void begin_epoch(std::int64_t epoch);
-  // Batch `step` of the current epoch.
-  Batch batch(std::int64_t step) const;
+  std::int64_t steps() const override { return static_cast<std::int64_t>(ranges_.size()); }
+  void begin_epoch(std::int64_t epoch) override;
+  std::optional<Batch> next() override;
 
  private:
   Tensor x_, y_, sample_weight_;
   Options options_;
   std::int64_t samples_;
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges_;
+  std::size_t next_range_ = 0;
   Tensor order_;  // int64 [samples], the epoch's permutation (with shuffle)
 };
 

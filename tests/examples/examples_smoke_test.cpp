@@ -2,31 +2,13 @@
 // The binaries are looked up in the build tree; an example that was not built is skipped.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "support/run_command.h"
+
 namespace {
-
-struct Output {
-  int exit_status = -1;
-  std::string text;
-};
-
-Output run(const std::string& command) {
-  Output out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.text.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  out.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 void check_help(const std::string& name, const std::vector<std::string>& flags) {
   const std::filesystem::path binary = std::filesystem::path(KEEL_BINARY_DIR) / "examples" / name;
@@ -34,7 +16,7 @@ void check_help(const std::string& name, const std::vector<std::string>& flags) 
     WARN("example " << binary.string() << " is not built; skipped");
     return;
   }
-  Output out = run(binary.string() + " --help 2>&1");
+  keel::test::CommandOutput out = keel::test::run_command(binary.string() + " --help 2>&1");
   INFO(name << " --help printed:\n" << out.text);
   CHECK(out.exit_status == 0);
   CHECK_THAT(out.text, Catch::Matchers::Contains("usage: " + name));
@@ -67,7 +49,7 @@ TEST_CASE("an example refuses an unknown flag with a non-zero exit status", "[ex
     WARN("example " << binary.string() << " is not built; skipped");
     return;
   }
-  Output out = run(binary.string() + " --no-such-flag 2>&1");
+  keel::test::CommandOutput out = keel::test::run_command(binary.string() + " --no-such-flag 2>&1");
   CHECK(out.exit_status == 1);
   CHECK_THAT(out.text, Catch::Matchers::Contains("unknown option --no-such-flag"));
 }

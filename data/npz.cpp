@@ -1,0 +1,67 @@
+#include "keel/data/npz.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <fstream>
+#include <system_error>
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/data/detail/atomic_write.h"
+#include "keel/data/detail/zip_archive.h"
+#include "keel/data/npy.h"
+
+namespace keel::data {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::string_view kNpySuffix = ".npy";
+
+std::vector<std::byte> read_whole_file(const fs::path& path, std::string_view source) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw IOError(fmt::format("{}: {}", source, fs::exists(path, ec) ? "not a regular file" : "no such file"));
+  const std::uint64_t size = fs::file_size(path, ec);
+  if (ec) throw IOError(fmt::format("{}: cannot stat: {}", source, ec.message()));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IOError(fmt::format("{}: cannot open: {}", source, std::strerror(errno)));
+  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (in.gcount() != static_cast<std::streamsize>(size)) throw IOError(fmt::format("{}: read error (the file shrank?)", source));
+  return bytes;
+}
+
+void save(const fs::path& path, const NamedTensors& arrays, bool deflate, std::string_view op) {
+  std::vector<detail::ZipInput> files;
+  for (const auto& [name, tensor] : arrays) {
+    if (!tensor.defined())
+      throw ValueError(fmt::format("{}: '{}': the tensor '{}' is undefined (default-constructed)", op, path.string(), name));
+    files.push_back({name + std::string(kNpySuffix), encode_npy(tensor)});
+  }
+  detail::write_file_atomically(path, detail::write_zip(files, deflate, op), op);
+}
+
+}  // namespace
+
+NamedTensors load_npz(const fs::path& path) {
+  const std::string source = fmt::format("load_npz: '{}'", path.string());
+  const std::vector<std::byte> archive = read_whole_file(path, source);
+  NamedTensors arrays;
+  for (const detail::ZipEntry& entry : detail::read_zip_directory(archive, source)) {
+    const std::string entry_source = fmt::format("{} entry '{}'", source, entry.name);
+    if (!entry.name.ends_with(kNpySuffix) || entry.name.size() == kNpySuffix.size())
+      throw IOError(fmt::format("{}: not a .npy file; an .npz archive holds only <name>.npy entries", entry_source));
+    const std::vector<std::byte> npy = detail::extract_zip_entry(archive, entry, source);
+    arrays.add(entry.name.substr(0, entry.name.size() - kNpySuffix.size()), decode_npy(npy, entry_source));
+  }
+  return arrays;
+}
+
+void save_npz(const fs::path& path, const NamedTensors& arrays) { save(path, arrays, false, "save_npz"); }
+
+void save_npz_compressed(const fs::path& path, const NamedTensors& arrays) {
+  save(path, arrays, true, "save_npz_compressed");
+}
+
+}  // namespace keel::data

@@ -1,0 +1,21 @@
+#pragma once
+// NumPy's .npz format: a zip archive holding one .npy file per array, named "<name>.npy" (numpy.savez
+// stores them, numpy.savez_compressed deflates them). Element types as for .npy (keel/data/npy.h).
+#include <filesystem>
+
+#include "keel/data/named_tensors.h"
+
+namespace keel::data {
+
+// The arrays of an .npz file, named without the ".npy" suffix, in the archive's order. The whole archive is
+// validated (keel/data/detail/zip_archive.h) and each entry decoded with decode_npy; any problem is an
+// IOError naming the file and the entry. Entries that are not ".npy" files are refused, since keel could not
+// return them as tensors.
+NamedTensors load_npz(const std::filesystem::path& path);
+
+// Writes `arrays` as an .npz file, atomically, with entries stored (like numpy.savez) or deflated (like
+// numpy.savez_compressed). ValueError for an undefined tensor or a file that would need ZIP64 (4 GiB).
+void save_npz(const std::filesystem::path& path, const NamedTensors& arrays);
+void save_npz_compressed(const std::filesystem::path& path, const NamedTensors& arrays);
+
+}  // namespace keel::data
