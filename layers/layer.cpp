@@ -210,7 +210,9 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs, cons
   } catch (const ValueError& e) {
     throw ValueError(fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), e.what()));
   }
-  return SymbolicTensor::produced_by(std::make_shared<Node>(Node{self, inputs, options.training}), sample);
+  Shape output_shape = sample.shape();
+  if (!output_shape.empty()) output_shape[0] = -1;
+  return SymbolicTensor::produced_by(std::make_shared<Node>(Node{self, inputs, options.training, output_shape}), sample);
 }
 
 Tensor Layer::operator()(const Tensor& x, bool training) { return (*this)(x, CallContext{.training = training}); }

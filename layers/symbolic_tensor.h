@@ -58,6 +58,7 @@ struct Node {
   std::shared_ptr<Layer> layer;
   std::vector<SymbolicTensor> inputs;
   std::optional<bool> training;
+  Shape output_shape;  // batch axis -1, as the output tensor's
 };
 
 // The options of a symbolic call, as Keras's call keywords: `base(x, {.training = false})` keeps a

@@ -26,7 +26,9 @@ SymbolicTensor input_tensor(const std::shared_ptr<layers::InputLayer>& layer, DT
                                    layer->name(), to_string(layer->input_shape())));
     sample_shape.push_back(d);
   }
-  auto node = std::make_shared<layers::Node>(layers::Node{layer, {}, std::nullopt});
+  Shape output_shape = sample_shape;
+  output_shape[0] = -1;
+  auto node = std::make_shared<layers::Node>(layers::Node{layer, {}, std::nullopt, output_shape});
   return SymbolicTensor::produced_by(std::move(node), Tensor::zeros(sample_shape, dtype));
 }
 

@@ -90,6 +90,11 @@ struct PredictOptions {
   int verbose = 0;
 };
 
+struct SummaryOptions {
+  bool expand_nested = false;
+  bool show_trainable = false;
+};
+
 struct SaveOptions {
   bool include_optimizer = true;
 };
@@ -156,8 +161,10 @@ class Model : public layers::Layer {
   const std::shared_ptr<optim::Optimizer>& optimizer() const;
 
   // Keras's table: layer (type), output shape, params; then total, trainable, non-trainable.
-  void summary(std::ostream& out) const;
-  void summary() const;
+  // With expand_nested, an inner model's layers follow its row, indented; show_trainable adds a
+  // "Trainable" column (Y / N). A functional model's table has Keras's "Connected to" column.
+  void summary(std::ostream& out, SummaryOptions options = {}) const;
+  void summary(SummaryOptions options = {}) const;
 
   // One safetensors file: weights under structural paths, the config, CRC-32s, and optionally the
   // optimizer state. Atomic: a failed save leaves the previous file intact.

@@ -3,6 +3,8 @@
 // the errors a badly wired graph gets.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include "keel/autograd/engine.h"
 #include "keel/autograd/grad_mode.h"
 #include "keel/autograd/ops.h"
@@ -228,4 +230,27 @@ TEST_CASE("badly wired graphs are refused with errors that name the problem", "[
   nlohmann::json config = residual_model()->get_config();
   config["layers"][1]["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0] = "d3";  // d1 <- d3 <- ... <- d1
   KEEL_CHECK_THROWS(Functional::from_config(config), ValueError, Contains("never exist (a cycle or a missing call)"));
+}
+
+TEST_CASE("summary of a graph has Keras's Connected to column, and options expand_nested and show_trainable", "[functional]") {
+  auto model = residual_model();
+  std::ostringstream out;
+  model->summary(out);
+  const std::string text = out.str();
+  CHECK_THAT(text, Contains("┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃ Connected to"));
+  CHECK_THAT(text, Contains("│ x (InputLayer)                  │ (None, 3)              │             0 │ -"));
+  CHECK_THAT(text, Contains("│ add (Add)                       │ (None, 4)              │             0 │ d1[0][0], d2[0][0]"));
+  CHECK_THAT(text, Contains("│ d3 (Dense)                      │ (None, 2)              │            10 │ add[0][0]"));
+  // d1: 3·4 + 4 = 16, d2: 4·4 + 4 = 20, d3: 4·2 + 2 = 10.
+  CHECK_THAT(text, Contains(" Total params: 46 ("));
+
+  auto in = keel::Input({.shape = {3}, .dtype = DType::float64});
+  auto outer = Model::functional(in, layers::Dense({.units = 1}, "head")((*model)(in)), "outer");
+  model->get_layer("d1")->set_trainable(false);
+  std::ostringstream nested;
+  outer->summary(nested, {.expand_nested = true, .show_trainable = true});
+  CHECK_THAT(nested.str(), Contains("│ residual (Functional)"));
+  CHECK_THAT(nested.str(), Contains("│   d1 (Dense)"));
+  CHECK_THAT(nested.str(), Contains("│ N         │"));
+  CHECK_THAT(nested.str(), Contains("│ Y         │"));
 }
