@@ -53,3 +53,8 @@ TEST_CASE("an example refuses an unknown flag with a non-zero exit status", "[ex
   CHECK(out.exit_status == 1);
   CHECK_THAT(out.text, Catch::Matchers::Contains("unknown option --no-such-flag"));
 }
+
+TEST_CASE("residual_convnet --help lists its flags", "[examples]") {
+  check_help("residual_convnet", {"--epochs", "--batch-size", "--learning-rate", "--recipe", "--subset", "--threads",
+                                  "--verbose", "--seed", "--data-dir", "--output-dir"});
+}
