@@ -1,5 +1,5 @@
 #pragma once
-// Identity (Keras 3): returns its input unchanged; a placeholder layer.
+// Identity (Keras 3): returns its input unchanged (useful where a model needs a layer that does nothing, e.g. an optional block switched off).
 #include <memory>
 #include <string>
 
