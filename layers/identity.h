@@ -1,5 +1,6 @@
 #pragma once
-// Identity (Keras 3): returns its input unchanged (useful where a model needs a layer that does nothing, e.g. an optional block switched off).
+// Identity (Keras 3): returns its input unchanged, for a model that needs a layer doing nothing (an
+// optional block switched off).
 #include <memory>
 #include <string>
 
