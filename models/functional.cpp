@@ -45,6 +45,7 @@ bool is_input_node(const layers::Node& node) {
 // The graph between a model's inputs and outputs, in Keras's orders (keras/src/ops/function.py, _build_map).
 struct GraphMap {
   std::vector<std::shared_ptr<layers::Node>> nodes;  // post-order from the outputs: each after its inputs
+  std::vector<SymbolicTensor> outputs;               // each node's output tensor
   std::vector<layers::LayerPtr> layers;              // by depth from the inputs, ties by traversal order
 };
 
@@ -64,6 +65,7 @@ GraphMap map_graph(const std::vector<SymbolicTensor>& outputs, const std::string
     in_progress.erase(node.get());
     finished.insert(node.get());
     map.nodes.push_back(node);
+    map.outputs.push_back(t);
   };
   for (const auto& out : outputs) visit(visit, out);
 
@@ -145,7 +147,8 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
   // Every node's output gets a slot; input nodes must be the model's inputs (else the graph is disconnected).
   std::map<const layers::Node*, std::size_t> output_of;
   for (std::size_t i = 0; i < inputs_.size(); ++i) output_of[inputs_[i].node().get()] = input_slots_[i];
-  for (const auto& node : map.nodes) {
+  for (std::size_t n = 0; n < map.nodes.size(); ++n) {
+    const auto& node = map.nodes[n];
     if (node->inputs.empty()) {
       if (!output_of.count(node.get()))
         throw ValueError(fmt::format("Functional '{}': the graph is disconnected: {} '{}' feeds the outputs but is not "
@@ -162,6 +165,7 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     output_of[node.get()] = step.output;
     steps_.push_back(std::move(step));
     nodes_.push_back(node);
+    node_outputs_.push_back(map.outputs[n]);
   }
   for (std::size_t i = 0; i < inputs_.size(); ++i) {
     bool used = false;
@@ -191,6 +195,25 @@ layers::LayerPtr Functional::get_layer(const std::string& layer_name) const {
   std::string names;
   for (const auto& layer : layers_) names += (names.empty() ? "" : ", ") + layer->name();
   throw ValueError(fmt::format("Functional '{}': no layer named '{}' (layers: {})", name(), layer_name, names));
+}
+
+SymbolicTensor Functional::output_of(const std::string& layer_name) const {
+  for (const auto& in : inputs_)
+    if (in.node()->layer->name() == layer_name) return in;
+  std::optional<SymbolicTensor> found;
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    if (nodes_[n]->layer->name() != layer_name) continue;
+    if (found)
+      throw ValueError(fmt::format("Functional '{}': layer '{}' is called more than once in the model, so it has no "
+                                   "single output",
+                                   name(), layer_name));
+    found = node_outputs_[n];
+  }
+  if (!found) {
+    get_layer(layer_name);  // throws, listing the layers
+    throw ValueError(fmt::format("Functional '{}': layer '{}' has no call in the model", name(), layer_name));
+  }
+  return *found;
 }
 
 std::vector<Tensor> Functional::call_all(const std::vector<Tensor>& inputs, const layers::CallContext& ctx) {

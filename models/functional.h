@@ -48,6 +48,10 @@ class Functional : public Model {
   layers::LayerPtr get_layer(const std::string& name) const;
   const std::vector<SymbolicTensor>& inputs() const { return inputs_; }
   const std::vector<SymbolicTensor>& outputs() const { return outputs_; }
+  // Keras's model.get_layer(name).output: the symbolic output of that layer's call in this model, to
+  // build a new model from part of this one (a fine-tuning base). ValueError when the layer is not in
+  // the model or is called more than once in it.
+  SymbolicTensor output_of(const std::string& layer_name) const;
   // The layer calls in the order they run (a shared layer appears once per call).
   const std::vector<std::shared_ptr<layers::Node>>& nodes() const { return nodes_; }
 
@@ -74,6 +78,7 @@ class Functional : public Model {
  private:
   std::vector<SymbolicTensor> inputs_, outputs_;
   std::vector<std::shared_ptr<layers::Node>> nodes_;
+  std::vector<SymbolicTensor> node_outputs_;  // each node's output, as in nodes_
   std::vector<layers::LayerPtr> layers_;
   std::vector<models::detail::GraphStep> steps_;  // the execution plan, after the graph passes
   std::vector<std::size_t> input_slots_, output_slots_;

@@ -113,6 +113,30 @@ TEST_CASE("layers() lists every layer from the inputs to the outputs, InputLayer
   CHECK(model->inputs()[0].shape() == Shape{-1, 3});
 }
 
+TEST_CASE("output_of gives a layer's output in the model, to build a model from part of it", "[functional]") {
+  auto model = residual_model();
+  SymbolicTensor sum = model->output_of("add");
+  CHECK(sum.shape() == Shape{-1, 4});
+  auto base = Model::functional(model->inputs(), {sum}, "base");
+  CHECK(base->weights().size() == 4);  // d1 and d2, shared with the model
+  CHECK(base->get_layer("d1") == model->get_layer("d1"));
+  // The base computes h + y of residual_by_hand: the model's last Dense applied to it gives the model's output.
+  const std::vector<Tensor> w = [&] {
+    std::vector<Tensor> v;
+    for (const auto& var : model->weights()) v.push_back(var.value());
+    return v;
+  }();
+  Tensor h = ops::linear(inputs(), w[0], w[1]);
+  require_close((*base)(inputs(), false), h + ops::linear(ops::relu(h), w[2], w[3]), 1e-12);
+  CHECK(model->output_of("x").node() == model->inputs()[0].node());
+  KEEL_CHECK_THROWS(model->output_of("nope"), ValueError, Contains("no layer named 'nope'"));
+
+  auto in = keel::Input({.shape = {2}});
+  auto shared = layers::Dense({.units = 2}, "twice");
+  auto twice = Model::functional(in, shared(shared(in)));
+  KEEL_CHECK_THROWS(twice->output_of("twice"), ValueError, Contains("'twice' is called more than once"));
+}
+
 TEST_CASE("a shared layer keeps one set of weights and sums its gradients over its calls", "[functional]") {
   // y = d(a) + d(b) with one Dense d (kernel w [2, 1], no bias): dy/dw = a + b.
   auto a = keel::Input({.shape = {2}, .dtype = DType::float64});
