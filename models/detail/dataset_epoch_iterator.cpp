@@ -22,7 +22,7 @@ std::optional<Batch> DatasetEpochIterator::read() {
                                  "(x, y) or (x, y, sample_weight) batches",
                                  what_, read_, element->size()));
   ++read_;
-  return Batch{.x = (*element)[0], .y = (*element)[1], .sample_weight = element->size() == 3 ? (*element)[2] : Tensor()};
+  return Batch{.x = {(*element)[0]}, .y = {(*element)[1]}, .sample_weight = element->size() == 3 ? (*element)[2] : Tensor()};
 }
 
 const Batch& DatasetEpochIterator::first() {
