@@ -4,6 +4,7 @@
 // predict and the *_on_batch calls; one tensor is the list of one.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -36,7 +37,7 @@ class ListOrMap {
     const std::string listed = fmt::format("'{}'", fmt::join(names, "', '"));
     if (!keyed_) {
       if (list_.size() != names.size())
-        throw ValueError(fmt::format("{}: {} has {} entries but the model has {} ({})", what, argument, list_.size(),
+        throw ValueError(fmt::format("{}: {} has length {} but the model has {} ({})", what, argument, list_.size(),
                                      names.size(), listed));
       return list_;
     }
