@@ -12,7 +12,10 @@
 
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
+#include "keel/core/random.h"
 #include "keel/layers/concatenate.h"
+#include "keel/layers/conv2d.h"
+#include "keel/layers/flatten.h"
 #include "keel/layers/dense.h"
 #include "keel/models/functional.h"
 #include "keel/models/saving.h"
@@ -254,4 +257,43 @@ TEST_CASE("multi-io: compile refuses losses, loss_weights and metrics that do no
   KEEL_CHECK_THROWS(model->compile({.loss = "mse", .metrics = {{"out", {"mae"}}}}), ValueError,
                     Contains("compile: metrics has the key 'out'"));
   CHECK_FALSE(model->compiled());
+}
+
+TEST_CASE("multi-io: docs/functional.md's multi-io fit example runs as written", "[multi_io]") {
+  const std::int64_t n = 20;
+  Tensor images = keel::random::uniform({n, 28, 28, 1}, 0, 1, 1);
+  Tensor extras = keel::random::uniform({n, 4}, -1, 1, 2);
+  std::vector<double> digits;
+  for (std::int64_t i = 0; i < n; ++i) digits.push_back(static_cast<double>(i % 10));
+  Tensor labels = test::f32(digits, {n});
+  Tensor sizes = keel::random::uniform({n, 1}, 0, 2, 4);
+  test::CoutCapture out;
+  // From here to the end, the example's code.
+  auto image = keel::Input({.shape = {28, 28, 1}, .name = "image"});
+  auto extra = keel::Input({.shape = {4}, .name = "extra"});
+  auto features = layers::Flatten({})(layers::Conv2D({.filters = 8, .kernel_size = 3})(image));
+  auto joined = layers::Concatenate({})({features, layers::Dense({.units = 8})(extra)});
+  auto digit = layers::Dense({.units = 10, .activation = "softmax"}, "digit")(joined);
+  auto size = layers::Dense({.units = 1}, "size")(joined);
+  auto model = Model::functional({image, extra}, {digit, size}, "two_heads");
+
+  model->compile({.optimizer = "adam",
+                  .loss = {{"digit", "sparse_categorical_crossentropy"}, {"size", "mse"}},
+                  .loss_weights = {{"digit", 1.0}, {"size", 0.2}},
+                  .metrics = {{"digit", {"accuracy"}}}});
+  History history = model->fit({{"image", images}, {"extra", extras}}, {{"digit", labels}, {"size", sizes}},
+                               {.batch_size = 32, .epochs = 3, .validation_split = 0.1});
+  std::vector<double> results = model->evaluate({images, extras}, {labels, sizes});
+  std::vector<Tensor> predictions = model->predict_all({images, extras});
+
+  std::vector<std::string> keys;
+  for (const auto& [key, values] : history.history) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"digit_accuracy", "digit_loss", "loss", "size_loss", "val_digit_accuracy",
+                                         "val_digit_loss", "val_loss", "val_size_loss"});
+  CHECK(history.history["loss"].size() == 3);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0] == Approx(results[1] + 0.2 * results[2]));  // loss = digit_loss + 0.2 · size_loss
+  CHECK(predictions[0].shape() == Shape{n, 10});
+  CHECK(predictions[1].shape() == Shape{n, 1});
+  CHECK_THAT(out.text(), Contains("Epoch 3/3"));
 }
