@@ -79,6 +79,7 @@
 #include "keel/layers/relu.h"
 #include "keel/layers/repeat_vector.h"
 #include "keel/layers/rescaling.h"
+#include "keel/layers/resizing.h"
 #include "keel/layers/reshape.h"
 #include "keel/layers/separable_conv2d.h"
 #include "keel/layers/softmax.h"

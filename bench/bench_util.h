@@ -26,6 +26,12 @@ inline Timing time_ms(const std::function<void()>& fn, int runs = 21) {
   return {t[t.size() / 2], t.front(), t.back()};
 }
 
+// keel_bench --samples N: how many samples the cases that train on a data set use (0: all of it).
+inline std::int64_t& samples_option() {
+  static std::int64_t samples = 0;
+  return samples;
+}
+
 struct Case {
   std::string group, name;
   std::function<void()> run;  // prints its own result lines

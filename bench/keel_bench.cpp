@@ -1,5 +1,6 @@
-// keel's benchmark binary. `keel_bench [filter] [--threads N]` runs every case whose group or name
-// contains the filter, printing medians (min–max) over repeated runs.
+// keel's benchmark binary. `keel_bench [filter] [--threads N] [--samples N]` runs every case whose group
+// or name contains the filter, printing medians (min–max) over repeated runs. --samples limits the cases
+// that train on a data set to its first N samples (a quick check that they run).
 #include <cblas.h>
 #include <fmt/format.h>
 
@@ -15,8 +16,9 @@ int main(int argc, char** argv) {
   int threads = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--samples") == 0 && i + 1 < argc) keel::bench::samples_option() = std::atoll(argv[++i]);
     else if (std::strcmp(argv[i], "--help") == 0) {
-      std::cout << "usage: keel_bench [filter] [--threads N]\n";
+      std::cout << "usage: keel_bench [filter] [--threads N] [--samples N]\n";
       return 0;
     } else filter = argv[i];
   }

@@ -12,6 +12,7 @@
 #include "allocation_counter.h"
 #include "bench_util.h"
 #include "compare_libtorch/twin_spec.h"
+#include "reference_convnet.h"
 
 namespace {
 
@@ -149,3 +150,5 @@ bench::Register train_mlp("compare", "train_step mlp", [] {
 });
 
 }  // namespace
+
+std::shared_ptr<keel::Sequential> keel::bench::reference_convnet() { return convnet(); }

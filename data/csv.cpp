@@ -26,7 +26,7 @@ struct Record {
 // Splits CSV text into records (RFC 4180). Blank lines are skipped.
 class CsvReader {
  public:
-  CsvReader(std::string text, char delim, std::string source) : text_(std::move(text)), delim_(delim), source_(std::move(source)) {
+  CsvReader(std::string_view text, char delim, std::string source) : text_(text), delim_(delim), source_(std::move(source)) {
     if (text_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
   }
 
@@ -87,7 +87,7 @@ class CsvReader {
     return field;
   }
 
-  std::string text_;
+  std::string_view text_;
   char delim_;
   std::string source_;
   std::size_t pos_ = 0;
@@ -153,12 +153,17 @@ Tensor gather_columns(const std::vector<Record>& rows, const std::vector<std::si
 
 CsvData load_csv(const fs::path& path, const CsvOptions& options) {
   const std::string source = fmt::format("load_csv: '{}'", path.string());
+  return parse_csv(read_text(path, source), options, source);
+}
+
+CsvData parse_csv(std::string_view text, const CsvOptions& options, std::string_view source_name) {
+  const std::string source(source_name);
   for (DType dtype : {options.feature_dtype, options.label_dtype}) {
     if (dtype == DType::boolean) throw ValueError(fmt::format("{}: bool is not a CSV column dtype", source));
   }
   if (options.field_delim == '"' || options.field_delim == '\n' || options.field_delim == '\r')
     throw ValueError(fmt::format("{}: field_delim cannot be a quote or a line break", source));
-  CsvReader reader(read_text(path, source), options.field_delim, source);
+  CsvReader reader(text, options.field_delim, source);
   Record header;
   if (!reader.next(header)) throw IOError(fmt::format("{}: the file is empty; a header row is required", source));
   for (std::size_t i = 0; i < header.fields.size(); ++i) {

@@ -7,6 +7,7 @@
 // number (as std::from_chars reads it: "1", "-2.5e3", "nan", "inf"); there is no missing-value marker.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "keel/core/tensor.h"
@@ -37,5 +38,9 @@ struct CsvData {
 // line, column and the text for a value that is not a number (or not an integer for int64), naming the
 // file and the header's columns for an unknown, repeated or duplicate column, and for a boolean dtype.
 CsvData load_csv(const std::filesystem::path& path, const CsvOptions& options = {});
+
+// CSV text already in memory, parsed exactly as load_csv parses a file's contents, with the same errors;
+// `source` starts each message (load_csv passes "load_csv: '<path>'").
+CsvData parse_csv(std::string_view text, const CsvOptions& options, std::string_view source);
 
 }  // namespace keel::data

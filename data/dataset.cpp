@@ -4,6 +4,7 @@
 
 #include "keel/core/error.h"
 #include "keel/core/random.h"
+#include "keel/core/strategy.h"
 #include "keel/data/detail/dataset_node.h"
 
 namespace keel::data {
@@ -87,5 +88,47 @@ Dataset Dataset::cache() const { return Dataset(detail::cache_node(node_)); }
 std::int64_t Dataset::cardinality() const { return node_->cardinality(); }
 
 DatasetIterator Dataset::iterator() const { return DatasetIterator(node_->open()); }
+
+ShardIterator Dataset::shard_iterator(int num_shards, int index) const {
+  if (num_shards < 1 || index < 0 || index >= num_shards)
+    throw ValueError(fmt::format("Dataset.shard_iterator: shard {} of {} does not exist (num_shards >= 1, index in "
+                                 "[0, num_shards))", index, num_shards));
+  if (num_shards > 1) {
+    if (std::optional<detail::BatchLayout> layout = node_->batch_layout())
+      return ShardIterator(DatasetIterator(node_->open_shard(num_shards, index)), num_shards, index,
+                           [layout = *layout](std::int64_t k) { return layout.rows_of_batch(k); });
+  }
+  return ShardIterator(iterator(), num_shards, index, {});
+}
+
+ShardIterator::ShardIterator(DatasetIterator pass, int num_shards, int index,
+                             std::function<std::int64_t(std::int64_t)> rows_of_batch)
+    : pass_(std::move(pass)), num_shards_(num_shards), index_(index), rows_of_batch_(std::move(rows_of_batch)) {}
+
+std::optional<ShardElement> ShardIterator::next() {
+  if (ended_) return std::nullopt;
+  std::optional<Element> element = pass_.next();
+  if (!element) return std::nullopt;
+  const std::int64_t k = element_++;
+  if (num_shards_ == 1) {
+    const std::int64_t rows = !element->empty() && element->front().dim() > 0 ? element->front().size(0) : 1;
+    return ShardElement{std::move(*element), rows, 0};
+  }
+  if (rows_of_batch_) {
+    const std::int64_t global = rows_of_batch_(k);
+    return ShardElement{std::move(*element), global, distribute::share_of(global, num_shards_, index_).begin};
+  }
+  for (std::size_t i = 0; i < element->size(); ++i) {
+    if ((*element)[i].dim() == 0) {
+      ended_ = true;
+      throw ValueError(fmt::format("Dataset.shard_iterator: tensor {} of element {} is a scalar; shards split an "
+                                   "element's first axis (batch() the dataset)", i, k));
+    }
+  }
+  const std::int64_t global = element->empty() ? 0 : element->front().size(0);
+  const distribute::Share share = distribute::share_of(global, num_shards_, index_);
+  for (Tensor& t : *element) t = t.narrow(0, share.begin, share.size());
+  return ShardElement{std::move(*element), global, share.begin};
+}
 
 }  // namespace keel::data

@@ -50,6 +50,33 @@ class DatasetIterator {
   bool ended_ = false;
 };
 
+// One element of a sharded pass (Dataset::shard_iterator): rows [first_row, first_row + rows) of each
+// tensor of an element that has global_rows rows in all.
+struct ShardElement {
+  Element rows;
+  std::int64_t global_rows = 0;
+  std::int64_t first_row = 0;
+};
+
+// One shard's pass over a dataset. Move-only; errors as DatasetIterator's.
+class ShardIterator {
+ public:
+  // The shard's rows of the next element, or nothing at the end of the pass.
+  std::optional<ShardElement> next();
+
+ private:
+  friend class Dataset;
+  ShardIterator(DatasetIterator pass, int num_shards, int index, std::function<std::int64_t(std::int64_t)> rows_of_batch);
+
+  DatasetIterator pass_;
+  int num_shards_;
+  int index_;
+  // Rows of element k when the pass yields only this shard's rows; empty when it yields whole elements.
+  std::function<std::int64_t(std::int64_t)> rows_of_batch_;
+  std::int64_t element_ = 0;
+  bool ended_ = false;
+};
+
 class Dataset {
  public:
   // A dataset of one element: `tensors` as given. ValueError for no tensors or an undefined one.
@@ -95,6 +122,14 @@ class Dataset {
 
   // A new pass from the start.
   DatasetIterator iterator() const;
+  // A new pass that gives shard `index` of `num_shards` the rows distribute::share_of(rows, num_shards,
+  // index) of each element (contiguous, in shard order, sizes differing by at most one): the replicas
+  // of data-parallel training each read their share of every global batch. When the dataset ends in
+  // batch() (then optionally prefetch()) over an input of known length, the stages before batch() run
+  // only for this shard's rows: a map() there (decoding files, for instance) is not called for the
+  // other shards' samples. Otherwise the whole element is computed and cut. ValueError for num_shards < 1,
+  // an index outside [0, num_shards), or (with several shards) an element holding a scalar.
+  ShardIterator shard_iterator(int num_shards, int index) const;
 
   // Range-for support: `for (const Element& e : dataset)` makes one pass.
   class PassIterator {

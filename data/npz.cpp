@@ -46,7 +46,11 @@ void save(const fs::path& path, const NamedTensors& arrays, bool deflate, std::s
 
 NamedTensors load_npz(const fs::path& path) {
   const std::string source = fmt::format("load_npz: '{}'", path.string());
-  const std::vector<std::byte> archive = read_whole_file(path, source);
+  return decode_npz(read_whole_file(path, source), source);
+}
+
+NamedTensors decode_npz(std::span<const std::byte> archive, std::string_view source_name) {
+  const std::string source(source_name);
   NamedTensors arrays;
   for (const detail::ZipEntry& entry : detail::read_zip_directory(archive, source)) {
     const std::string entry_source = fmt::format("{} entry '{}'", source, entry.name);

@@ -1,7 +1,10 @@
 #pragma once
 // NumPy's .npz format: a zip archive holding one .npy file per array, named "<name>.npy" (numpy.savez
 // stores them, numpy.savez_compressed deflates them). Element types as for .npy (keel/data/npy.h).
+#include <cstddef>
 #include <filesystem>
+#include <span>
+#include <string_view>
 
 #include "keel/data/named_tensors.h"
 
@@ -12,6 +15,9 @@ namespace keel::data {
 // IOError naming the file and the entry. Entries that are not ".npy" files are refused, since keel could not
 // return them as tensors.
 NamedTensors load_npz(const std::filesystem::path& path);
+// The same for an archive already in memory; `source` starts each error message (load_npz passes
+// "load_npz: '<path>'").
+NamedTensors decode_npz(std::span<const std::byte> archive, std::string_view source);
 
 // Writes `arrays` as an .npz file, atomically, with entries stored (like numpy.savez) or deflated (like
 // numpy.savez_compressed). ValueError for an undefined tensor or a file that would need ZIP64 (4 GiB).

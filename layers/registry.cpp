@@ -40,6 +40,7 @@
 #include "keel/layers/relu.h"
 #include "keel/layers/repeat_vector.h"
 #include "keel/layers/rescaling.h"
+#include "keel/layers/resizing.h"
 #include "keel/layers/separable_conv2d.h"
 #include "keel/layers/reshape.h"
 #include "keel/layers/softmax.h"
@@ -102,6 +103,7 @@ const std::map<std::string, LayerFactory>& builtin() {
       {"RepeatVector", build<RepeatVectorLayer>},
       {"Rescaling", build<RescalingLayer>},
       {"Reshape", build<ReshapeLayer>},
+      {"Resizing", build<ResizingLayer>},
       {"SeparableConv2D", build<SeparableConv2DLayer>},
       {"Softmax", build<SoftmaxLayer>},
       {"SpatialDropout2D", build<SpatialDropout2DLayer>},

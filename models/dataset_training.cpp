@@ -46,8 +46,8 @@ History Model::fit(const data::Dataset& dataset, const DatasetFitOptions& option
   check_targets(first.x, first.y, first.sample_weight, "fit, y (first batch)");
   prepare_training();
   s.replicas = models::detail::ReplicaGroup::current();
-  // Every replica reads the whole dataset and trains on its share of each batch; the counts compared
-  // across replicas are batches per epoch.
+  // Each replica reads only its share of each batch (DatasetEpochIterator); the counts compared across
+  // replicas are batches per epoch.
   FitOptions common{.epochs = options.epochs, .verbose = options.verbose, .initial_epoch = options.initial_epoch};
   const std::int64_t validation_batches =
       options.validation_data ? std::max<std::int64_t>(options.validation_data->cardinality(), 0) : 0;

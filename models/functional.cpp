@@ -12,18 +12,24 @@
 #include "keel/core/error.h"
 #include "keel/layers/layer_options.h"
 #include "keel/layers/registry.h"
+#include "keel/models/detail/graph_step.h"
+#include "keel/models/detail/relu_max_pool_pass.h"
 #include "keel/models/saving.h"
 
 namespace keel {
 namespace {
 
-// The symbolic tensor of an InputLayer: its node has no inputs, its sample is one zero sample.
-SymbolicTensor input_tensor(const std::shared_ptr<layers::InputLayer>& layer, DType dtype) {
+// The symbolic tensor of an InputLayer: its node has no inputs, its sample is one zero sample. A size
+// the layer leaves free (-1) is taken from `sizes` (the per-sample shape of a real input), when given.
+SymbolicTensor input_tensor(const std::shared_ptr<layers::InputLayer>& layer, DType dtype, const Shape& sizes = {}) {
+  const Shape& declared = layer->input_shape();
   Shape sample_shape{1};
-  for (std::int64_t d : layer->input_shape()) {
+  for (std::size_t i = 0; i < declared.size(); ++i) {
+    std::int64_t d = declared[i];
+    if (d == -1 && sizes.size() == declared.size()) d = sizes[i];
     if (d == -1)
       throw ValueError(fmt::format("Input '{}': functional models need every size but the batch size, got shape {}",
-                                   layer->name(), to_string(layer->input_shape())));
+                                   layer->name(), to_string(declared)));
     sample_shape.push_back(d);
   }
   Shape output_shape = sample_shape;
@@ -96,6 +102,10 @@ SymbolicTensor Input(InputOptions options) {
   return input_tensor(layer, dtype);
 }
 
+SymbolicTensor Input(const std::shared_ptr<layers::InputLayer>& layer, const Shape& sizes) {
+  return input_tensor(layer, layer->dtype(), sizes);
+}
+
 layers::Ref<Functional> Model::functional(const SymbolicTensor& inputs, const SymbolicTensor& outputs, std::string name) {
   return std::make_shared<Functional>(std::vector<SymbolicTensor>{inputs}, std::vector<SymbolicTensor>{outputs},
                                       std::move(name));
@@ -143,8 +153,12 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
                                      this->name(), node->layer->class_name(), node->layer->name()));
       continue;
     }
-    Step step{.node = node, .inputs = {}, .output = slot_count_++, .last_uses = {}};
-    for (const auto& in : node->inputs) step.inputs.push_back(output_of.at(in.node().get()));
+    models::detail::GraphStep step{.node = node, .inputs = {}, .output = slot_count_++};
+    for (const auto& in : node->inputs) {
+      step.inputs.push_back(output_of.at(in.node().get()));
+      step.reads_model_input = step.reads_model_input || std::find(input_slots_.begin(), input_slots_.end(),
+                                                                   step.inputs.back()) != input_slots_.end();
+    }
     output_of[node.get()] = step.output;
     steps_.push_back(std::move(step));
     nodes_.push_back(node);
@@ -157,6 +171,7 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
                                    inputs_[i].node()->layer->name()));
   }
   for (const auto& out : outputs_) output_slots_.push_back(output_of.at(out.node().get()));
+  models::detail::reorder_relu_before_max_pool(steps_, output_slots_);
   // Free each intermediate tensor after its last reader (inference keeps only what is still needed).
   std::vector<std::optional<std::size_t>> last_reader(slot_count_);
   for (std::size_t s = 0; s < steps_.size(); ++s)
@@ -167,6 +182,8 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
   if (is_floating(inputs_[0].dtype())) Layer::set_dtype(inputs_[0].dtype());
   build_from(inputs_[0].sample().shape());
 }
+
+Functional::~Functional() = default;
 
 layers::LayerPtr Functional::get_layer(const std::string& layer_name) const {
   for (const auto& layer : layers_)
@@ -185,9 +202,10 @@ std::vector<Tensor> Functional::call_all(const std::vector<Tensor>& inputs, cons
     const auto& input_layer = inputs_[i].node()->layer;
     slots[input_slots_[i]] = (*input_layer)(inputs[i], ctx);  // checks the shape, naming the Input
   }
-  for (const Step& step : steps_) {
+  for (const models::detail::GraphStep& step : steps_) {
     layers::CallContext inner = ctx;
     if (step.node->training) inner.training = *step.node->training;
+    if (!step.reads_model_input) inner.mask = Tensor();
     layers::Layer& layer = *step.node->layer;
     if (step.inputs.size() == 1 && !layer.takes_input_list()) {
       slots[step.output] = layer(slots[step.inputs[0]], inner);
@@ -196,6 +214,7 @@ std::vector<Tensor> Functional::call_all(const std::vector<Tensor>& inputs, cons
       for (std::size_t slot : step.inputs) args.push_back(slots[slot]);
       slots[step.output] = layer(args, inner);
     }
+    if (step.then) slots[step.output] = (*step.then)(slots[step.output], inner);
     for (std::size_t slot : step.last_uses) slots[slot] = Tensor();
   }
   std::vector<Tensor> out;

@@ -19,6 +19,9 @@
 #include "keel/models/model.h"
 
 namespace keel {
+namespace models::detail {
+struct GraphStep;
+}
 
 // Keras's keras.Input: a model input of the given per-sample shape (no batch axis).
 struct InputOptions {
@@ -27,12 +30,16 @@ struct InputOptions {
   std::string name = "";
 };
 SymbolicTensor Input(InputOptions options);
+// The symbolic tensor of an existing InputLayer. Sizes the layer leaves free (-1) are taken from
+// `sizes`, a per-sample shape (no batch axis), when given; otherwise they are an error.
+SymbolicTensor Input(const std::shared_ptr<layers::InputLayer>& layer, const Shape& sizes = {});
 
 class Functional : public Model {
  public:
   // ValueError naming the problem: an input that is not a keel::Input, an output that does not depend
   // on the inputs (a disconnected graph), an input no output uses, two layers with one name.
   Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs, std::string name = "");
+  ~Functional() override;
 
   // Every layer, InputLayers included, in Keras's order: from the inputs to the outputs (by depth),
   // ties in the order the graph was traversed from the outputs.
@@ -45,6 +52,7 @@ class Functional : public Model {
   const std::vector<std::shared_ptr<layers::Node>>& nodes() const { return nodes_; }
 
   // Runs the graph: one tensor per input, in inputs() order; returns one per output.
+  // A mask in `ctx` reaches the Input layers and the layers that read the model's inputs.
   std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, const layers::CallContext& ctx = {}) override;
   // The Input layers' and the output layers' names: the keys of fit's maps, the prefixes of per-output
   // history keys ("dense_1_loss").
@@ -68,17 +76,10 @@ class Functional : public Model {
   Tensor call_list(const std::vector<Tensor>& inputs, const layers::CallContext& ctx) override;
 
  private:
-  // One node as it runs: where its inputs are and where its output goes, in a table of tensors.
-  struct Step {
-    std::shared_ptr<layers::Node> node;
-    std::vector<std::size_t> inputs;
-    std::size_t output;
-    std::vector<std::size_t> last_uses;  // slots no later step reads: freed after this one
-  };
   std::vector<SymbolicTensor> inputs_, outputs_;
   std::vector<std::shared_ptr<layers::Node>> nodes_;
   std::vector<layers::LayerPtr> layers_;
-  std::vector<Step> steps_;
+  std::vector<models::detail::GraphStep> steps_;  // the execution plan, after the graph passes
   std::vector<std::size_t> input_slots_, output_slots_;
   std::size_t slot_count_ = 0;
 };

@@ -2,30 +2,19 @@
 
 #include <fmt/format.h>
 
-#include <typeinfo>
+#include <algorithm>
 
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/config_reader.h"
 #include "keel/core/error.h"
-#include "keel/layers/activation_layer.h"
+#include "keel/layers/input.h"
 #include "keel/layers/layer_options.h"
-#include "keel/layers/pooling2d.h"
 #include "keel/layers/registry.h"
+#include "keel/models/functional.h"
 #include "keel/models/saving.h"
 
 namespace keel {
 namespace {
-
-// max(relu(a), relu(b)) == relu(max(a, b)) bit for bit (NaN and signed zeros included), and their
-// gradients reach the same inputs. So an Activation("relu") followed by MaxPooling2D runs as the
-// pooling first, then the ReLU on a tensor a quarter the size (for 2x2 windows). Nothing a user sees
-// changes. Only the exact keel classes qualify: a subclass may do more in call().
-bool relu_before_max_pool(const layers::Layer& first, const layers::Layer& second) {
-  if (typeid(first) != typeid(layers::ActivationLayer) || typeid(second) != typeid(layers::MaxPooling2DLayer))
-    return false;
-  return static_cast<const layers::ActivationLayer&>(first).options().activation.is_builtin_relu() && first.built() &&
-         second.built();
-}
 
 // layers::deserialize knows Sequential from the moment the library is loaded, so
 // layers::deserialize(model->serialize()) works without a save or load first.
@@ -60,7 +49,7 @@ void Sequential::add(layers::LayerPtr layer) {
   append(std::move(layer));
   try {
     if (built())
-      run_sample(built_input_shape());
+      rebuild_graph(built_input_shape());
     else
       build_from_declared_input();
   } catch (...) {
@@ -76,6 +65,8 @@ bool Sequential::build_from_declared_input() {
   if (built()) return true;
   if (!input_ || layers_.empty()) return false;
   auto shape = input_->declared_input_shape();
+  // A free size (-1) is known only from data: the first call builds.
+  if (std::find(shape->begin(), shape->end(), -1) != shape->end()) return false;
   Shape full{1};  // the batch size is free; one sample builds the stack
   full.insert(full.end(), shape->begin(), shape->end());
   build_from(full);
@@ -86,6 +77,7 @@ layers::LayerPtr Sequential::pop() {
   if (layers_.empty()) throw UsageError(fmt::format("Sequential '{}': pop() on an empty model", name()));
   layers::LayerPtr last = std::move(layers_.back());
   layers_.pop_back();
+  if (built()) rebuild_graph(built_input_shape());
   return last;
 }
 
@@ -99,31 +91,29 @@ layers::LayerPtr Sequential::get_layer(const std::string& layer_name) const {
 
 void Sequential::build(const Shape& input_shape) {
   if (layers_.empty()) throw UsageError(fmt::format("Sequential '{}': cannot build a model without layers", name()));
-  run_sample(input_shape);
+  rebuild_graph(input_shape);
 }
 
-void Sequential::run_sample(const Shape& input_shape) {
-  Shape sample = input_shape;
-  if (!sample.empty()) sample[0] = 1;
-  Tensor x = Tensor::zeros(sample, dtype());
-  NoGrad no_grad;
-  if (input_) x = (*input_)(x, layers::CallContext{});
-  for (const auto& layer : layers_) x = (*layer)(x, layers::CallContext{});
+void Sequential::rebuild_graph(const Shape& input_shape) {
+  if (layers_.empty()) {
+    graph_.reset();
+    return;
+  }
+  const Shape sample(input_shape.begin() + (input_shape.empty() ? 0 : 1), input_shape.end());
+  std::shared_ptr<layers::InputLayer> input = std::dynamic_pointer_cast<layers::InputLayer>(input_);
+  if (!input) {
+    input = layers::Input({.shape = sample}, name() + "_input");
+    input->set_dtype(dtype());
+  }
+  const SymbolicTensor inputs = Input(input, sample);
+  SymbolicTensor x = inputs;
+  for (const auto& layer : layers_) x = (*layer)(x);
+  graph_ = std::make_shared<Functional>(std::vector<SymbolicTensor>{inputs}, std::vector<SymbolicTensor>{x}, name());
 }
 
 Tensor Sequential::call(const Tensor& x, const layers::CallContext& ctx) {
-  Tensor h = input_ ? (*input_)(x, ctx) : x;  // the Input checks the shape and names itself
-  layers::CallContext inner = ctx;
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    if (i + 1 < layers_.size() && !inner.mask.defined() && relu_before_max_pool(*layers_[i], *layers_[i + 1])) {
-      h = (*layers_[i])((*layers_[i + 1])(h, inner), inner);
-      ++i;
-      continue;
-    }
-    h = (*layers_[i])(h, inner);
-    inner.mask = Tensor();  // masks apply to the first layer only
-  }
-  return h;
+  if (!graph_) return input_ ? (*input_)(x, ctx) : x;  // every layer popped
+  return graph_->call_all({x}, ctx)[0];
 }
 
 Shape Sequential::compute_output_shape(const Shape& input_shape) const {

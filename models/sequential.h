@@ -1,6 +1,7 @@
 #pragma once
 // Sequential: a linear stack of layers, itself a Model (and so a Layer: a trained Sequential can
-// sit inside another one and be frozen — the fine-tuning path).
+// sit inside another one and be frozen — the fine-tuning path). As in Keras 3, once its input shape is
+// known it runs as a functional graph of its layers: one code path, and one set of graph passes, for both.
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "keel/models/model.h"
 
 namespace keel {
+class Functional;
 
 class Sequential : public Model {
  public:
@@ -28,7 +30,8 @@ class Sequential : public Model {
   layers::LayerPtr get_layer(const std::string& name) const;
 
   std::vector<layers::LayerPtr> sublayers() const override { return layers_; }
-  // Builds now when the first layer is an Input (Keras builds such models on construction).
+  // Builds now when the first layer is an Input giving every size (Keras builds such models on
+  // construction); a free size (-1) waits for the first call.
   bool build_from_declared_input() override;
   Shape compute_output_shape(const Shape& input_shape) const override;
   // Sets the dtype of the model and of every layer inside; a UsageError naming the model (and the
@@ -47,10 +50,12 @@ class Sequential : public Model {
   std::vector<layers::LayerPtr> layers_;
   // Appends without building (add() builds).
   void append(layers::LayerPtr layer);
-  // Runs one zero sample of `input_shape` (batch 1) through the stack, building the layers not yet built.
-  void run_sample(const Shape& input_shape);
+  // Calls the stack on a symbolic input of `input_shape` (one zero sample: the layers not yet built build)
+  // and makes the graph the model runs.
+  void rebuild_graph(const Shape& input_shape);
 
   layers::LayerPtr input_;
+  std::shared_ptr<Functional> graph_;  // null until built, and when the stack is empty
 };
 
 }  // namespace keel

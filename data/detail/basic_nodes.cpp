@@ -1,4 +1,4 @@
-// The sequential dataset stages: sources, batch, take, skip, repeat and cache.
+// The sequential dataset stages: sources, take, skip, repeat and cache (batch: batch_node.cpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -117,28 +117,6 @@ Element stack_elements(const std::vector<Element>& samples) {
     out.push_back(std::move(stacked));
   }
   return out;
-}
-
-NodePtr batch_node(NodePtr input, std::int64_t batch_size, bool drop_remainder) {
-  const std::int64_t n = input->cardinality();
-  const std::int64_t cardinality =
-      finite(n) ? (drop_remainder ? n / batch_size : (n + batch_size - 1) / batch_size) : n;
-  return function_node(
-      [input, batch_size, drop_remainder] {
-        return [stream = std::shared_ptr<ElementStream>(input->open()), batch_size,
-                drop_remainder]() -> std::optional<Element> {
-          std::vector<Element> samples;
-          while (static_cast<std::int64_t>(samples.size()) < batch_size) {
-            std::optional<Element> e = stream->next();
-            if (!e) break;
-            samples.push_back(std::move(*e));
-          }
-          if (samples.empty() || (drop_remainder && static_cast<std::int64_t>(samples.size()) < batch_size))
-            return std::nullopt;
-          return stack_elements(samples);
-        };
-      },
-      cardinality);
 }
 
 NodePtr take_node(NodePtr input, std::int64_t count) {

@@ -17,11 +17,32 @@ class ElementStream {
   virtual std::optional<Element> next() = 0;
 };
 
+// The element positions (0, 1, ... in a pass) whose elements a consumer will use.
+using NeededPositions = std::function<bool(std::int64_t position)>;
+
+// How a batch() cuts its input: batch k holds rows_of_batch(k) consecutive input elements.
+struct BatchLayout {
+  std::int64_t batch_size = 0;
+  std::int64_t input_cardinality = 0;  // finite or kInfiniteCardinality, never unknown
+  bool drop_remainder = false;
+  std::int64_t rows_of_batch(std::int64_t k) const;
+};
+
 class DatasetNode {
  public:
   virtual ~DatasetNode() = default;
   virtual std::unique_ptr<ElementStream> open() const = 0;
   virtual std::int64_t cardinality() const = 0;
+
+  // A pass whose consumer uses only the positions `needed` accepts: a node that can save work there
+  // (map) gives placeholders at the other positions (its unmapped input). By default a full pass.
+  virtual std::unique_ptr<ElementStream> open_needed(const NeededPositions& needed) const;
+  // The layout of the batch() whose batches this node's elements are, one to one (batch itself, and
+  // prefetch over it); nothing when there is none or its input's length is unknown.
+  virtual std::optional<BatchLayout> batch_layout() const { return std::nullopt; }
+  // A pass of only rows share_of(rows, num_shards, index) of each batch, the other rows not computed
+  // where the stages below allow (open_needed). Only for a node with a batch_layout().
+  virtual std::unique_ptr<ElementStream> open_shard(int num_shards, int index) const;
 };
 
 using NodePtr = std::shared_ptr<const DatasetNode>;

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::uint64_t kMaxPixels = std::uint64_t{1} << 28;
 constexpr std::uint64_t kMaxDeflateRatio = 1032;
+constexpr std::uint64_t kMaxBlocksPerByte = 8;
 
 [[noreturn]] void fail(std::string_view source, const std::string& problem) {
   throw IOError(fmt::format("{}: {}", source, problem));
@@ -116,6 +117,21 @@ bool run_jpeg_decoder(std::span<const std::byte> bytes, int channels, JpegErrors
       std::uint64_t{cinfo.image_width} * cinfo.image_height > kMaxPixels) {
     problem = fmt::format("the JPEG image claims {}x{} pixels, which keel does not decode (at most 2^28, none empty)",
                           cinfo.image_width, cinfo.image_height);
+    return true;
+  }
+  if (cinfo.arith_code) {
+    problem = "arithmetic-coded JPEGs are not supported (keel decodes Huffman-coded ones)";
+    return true;
+  }
+  // Every 8x8 block of every component costs at least one bit (a Huffman code per block in the first DC
+  // scan), so a file holds at most 8 blocks per byte. A header claiming more is refused before
+  // jpeg_start_decompress, which allocates a progressive image's coefficients for the whole image.
+  std::uint64_t blocks = 0;
+  for (int c = 0; c < cinfo.num_components; ++c)
+    blocks += std::uint64_t{cinfo.comp_info[c].width_in_blocks} * cinfo.comp_info[c].height_in_blocks;
+  if (blocks > kMaxBlocksPerByte * bytes.size()) {
+    problem = fmt::format("the JPEG image claims {}x{} pixels, more than a {}-byte file can hold", cinfo.image_width,
+                          cinfo.image_height, bytes.size());
     return true;
   }
   cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : channels == 3 ? JCS_RGB : JCS_EXT_RGBA;

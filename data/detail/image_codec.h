@@ -18,7 +18,8 @@ struct DecodedImage {
 // gray by 0.299 R + 0.587 G + 0.114 B (libjpeg's own conversion for JPEG), gray to color by repeating the
 // value, alpha dropped, or added as 255. PNG palettes, low bit depths and tRNS transparency are expanded
 // by libpng; 16-bit PNGs are reduced to 8 bits by libpng's simplified reader. IOError starting with `source`
-// for anything else (another format, a corrupt or truncated file, CMYK JPEGs, more than 2^28 pixels).
+// for anything else (another format, a corrupt or truncated file, CMYK or arithmetic-coded JPEGs, more
+// than 2^28 pixels, or a header claiming more pixels than the file's size can encode).
 DecodedImage decode_image(std::span<const std::byte> bytes, int channels, std::string_view source);
 
 // The bytes start with the PNG or JPEG signature.

@@ -11,8 +11,9 @@ namespace {
 
 class MapStream : public ElementStream {
  public:
-  MapStream(std::unique_ptr<ElementStream> input, std::function<Element(Element)> fn, std::size_t window)
-      : input_(std::move(input)), fn_(std::move(fn)), window_(window) {}
+  MapStream(std::unique_ptr<ElementStream> input, std::function<Element(Element)> fn, std::size_t window,
+            NeededPositions needed)
+      : input_(std::move(input)), fn_(std::move(fn)), window_(window), needed_(std::move(needed)) {}
 
   std::optional<Element> next() override {
     if (ready_.empty()) fill_window();
@@ -31,6 +32,7 @@ class MapStream : public ElementStream {
   struct Result {
     Element element;
     std::exception_ptr error;
+    bool needed = true;
   };
 
   void fill_window() {
@@ -41,10 +43,14 @@ class MapStream : public ElementStream {
         input_done_ = true;
         break;
       }
-      results.push_back({std::move(*e), nullptr});
+      // An element the consumer will not use is not mapped: it stays as read, in its place.
+      const bool needed = !needed_ || needed_(position_);
+      ++position_;
+      results.push_back({std::move(*e), nullptr, needed});
     }
     parallel::for_each_chunk(0, static_cast<std::int64_t>(results.size()), 1, [&](std::int64_t, std::int64_t b, std::int64_t) {
       Result& r = results[static_cast<std::size_t>(b)];
+      if (!r.needed) return;
       try {
         r.element = fn_(std::move(r.element));
       } catch (...) {
@@ -57,6 +63,8 @@ class MapStream : public ElementStream {
   std::unique_ptr<ElementStream> input_;
   std::function<Element(Element)> fn_;
   std::size_t window_;
+  NeededPositions needed_;
+  std::int64_t position_ = 0;
   std::deque<Result> ready_;
   bool input_done_ = false;
 };
@@ -66,9 +74,10 @@ class MapNode : public DatasetNode {
   MapNode(NodePtr input, std::function<Element(Element)> fn, int num_parallel_calls)
       : input_(std::move(input)), fn_(std::move(fn)), num_parallel_calls_(num_parallel_calls) {}
 
-  std::unique_ptr<ElementStream> open() const override {
+  std::unique_ptr<ElementStream> open() const override { return open_needed({}); }
+  std::unique_ptr<ElementStream> open_needed(const NeededPositions& needed) const override {
     const int window = num_parallel_calls_ == kAutotune ? num_threads() : num_parallel_calls_;
-    return std::make_unique<MapStream>(input_->open(), fn_, static_cast<std::size_t>(window));
+    return std::make_unique<MapStream>(input_->open_needed(needed), fn_, static_cast<std::size_t>(window), needed);
   }
   std::int64_t cardinality() const override { return input_->cardinality(); }
 

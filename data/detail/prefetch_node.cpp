@@ -84,12 +84,21 @@ class PrefetchStream : public ElementStream {
 class PrefetchNode : public DatasetNode {
  public:
   PrefetchNode(NodePtr input, std::int64_t buffer_size) : input_(std::move(input)), buffer_size_(buffer_size) {}
-  std::unique_ptr<ElementStream> open() const override {
-    return std::make_unique<PrefetchStream>(input_->open(), static_cast<std::size_t>(buffer_size_));
-  }
+  std::unique_ptr<ElementStream> open() const override { return ahead(input_->open()); }
   std::int64_t cardinality() const override { return input_->cardinality(); }
+  std::unique_ptr<ElementStream> open_needed(const NeededPositions& needed) const override {
+    return ahead(input_->open_needed(needed));
+  }
+  std::optional<BatchLayout> batch_layout() const override { return input_->batch_layout(); }
+  std::unique_ptr<ElementStream> open_shard(int num_shards, int index) const override {
+    return ahead(input_->open_shard(num_shards, index));
+  }
 
  private:
+  std::unique_ptr<ElementStream> ahead(std::unique_ptr<ElementStream> input) const {
+    return std::make_unique<PrefetchStream>(std::move(input), static_cast<std::size_t>(buffer_size_));
+  }
+
   NodePtr input_;
   std::int64_t buffer_size_;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "keel/core/error.h"
@@ -267,4 +268,99 @@ TEST_CASE("Dataset refuses bad arguments and mismatched elements", "[data][datas
   auto it = ragged.batch(4).iterator();
   check_next_throws<keel::ShapeError>(it, "tensor 0 of element 2 of the batch is float32 [3], of element 0 float32 [2]");
   CHECK_FALSE(it.next().has_value());  // the pass ended at the error
+}
+
+namespace {
+
+// One shard's pass: per element, (values, global_rows, first_row).
+struct ShardPass {
+  std::vector<std::vector<double>> values;
+  std::vector<std::int64_t> global_rows, first_rows;
+};
+
+ShardPass shard_pass(const Dataset& ds, int num_shards, int index) {
+  ShardPass out;
+  auto it = ds.shard_iterator(num_shards, index);
+  while (std::optional<keel::data::ShardElement> e = it.next()) {
+    out.values.push_back(e->rows[0].to_vector());
+    out.global_rows.push_back(e->global_rows);
+    out.first_rows.push_back(e->first_row);
+  }
+  return out;
+}
+
+// A map that records which samples it was called on.
+struct CallLog {
+  std::mutex mutex;
+  std::vector<double> samples;
+  std::function<Element(Element)> fn() {
+    return [this](Element e) {
+      std::lock_guard lock(mutex);
+      samples.push_back(e[0].item());
+      return e;
+    };
+  }
+  std::vector<double> sorted() {
+    std::vector<double> s = samples;
+    std::sort(s.begin(), s.end());
+    samples.clear();
+    return s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Dataset.shard_iterator gives each shard its share of each batch and maps only its samples",
+          "[data][dataset]") {
+  CallLog log;
+  // Batches {0..3}, {4..7}, {8, 9, 10}; share_of(4, 3, r) is [0,2) [2,3) [3,4), share_of(3, 3, r) one row each.
+  const Dataset ds = range(11).map(log.fn(), 2).batch(4).prefetch(2);
+  ShardPass s0 = shard_pass(ds, 3, 0);
+  CHECK(s0.values == std::vector<std::vector<double>>{{0, 1}, {4, 5}, {8}});
+  CHECK(s0.global_rows == std::vector<std::int64_t>{4, 4, 3});
+  CHECK(s0.first_rows == std::vector<std::int64_t>{0, 0, 0});
+  CHECK(log.sorted() == std::vector<double>{0, 1, 4, 5, 8});
+  ShardPass s1 = shard_pass(ds, 3, 1);
+  CHECK(s1.values == std::vector<std::vector<double>>{{2}, {6}, {9}});
+  CHECK(s1.first_rows == std::vector<std::int64_t>{2, 2, 1});
+  CHECK(log.sorted() == std::vector<double>{2, 6, 9});
+  ShardPass s2 = shard_pass(ds, 3, 2);
+  CHECK(s2.values == std::vector<std::vector<double>>{{3}, {7}, {10}});
+  CHECK(s2.first_rows == std::vector<std::int64_t>{3, 3, 2});
+  CHECK(log.sorted() == std::vector<double>{3, 7, 10});
+
+  SECTION("one shard is the whole pass") {
+    ShardPass all = shard_pass(ds, 1, 0);
+    CHECK(all.values == std::vector<std::vector<double>>{{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10}});
+    CHECK(all.global_rows == std::vector<std::int64_t>{4, 4, 3});
+    CHECK(log.sorted() == iota(11));
+  }
+  SECTION("a shard with no rows of the last batch gets an empty batch; one sample is read for its shape") {
+    // Batches {0, 1} and {2}: share_of(1, 2, 1) is empty.
+    const Dataset small = range(3).map(log.fn(), 1).batch(2);
+    ShardPass s = shard_pass(small, 2, 1);
+    CHECK(s.values == std::vector<std::vector<double>>{{1}, {}});
+    CHECK(s.global_rows == std::vector<std::int64_t>{2, 1});
+    CHECK(log.sorted() == std::vector<double>{1, 2});
+  }
+  SECTION("drop_remainder: the dropped batch gives no element") {
+    const Dataset dropped = range(7).batch(3, true);
+    CHECK(shard_pass(dropped, 2, 0).values == std::vector<std::vector<double>>{{0, 1}, {3, 4}});
+    CHECK(shard_pass(dropped, 2, 1).values == std::vector<std::vector<double>>{{2}, {5}});
+  }
+  SECTION("a map over batches runs on whole batches, which are then cut") {
+    const Dataset batch_map = range(5).batch(2).map([&log](Element e) {
+      log.fn()({Tensor::scalar(e[0].size(0))});
+      return e;
+    });
+    CHECK(shard_pass(batch_map, 2, 1).values == std::vector<std::vector<double>>{{1}, {3}, {}});
+    CHECK(log.sorted() == std::vector<double>{1, 2, 2});  // the batches' sizes: every batch was mapped whole
+  }
+}
+
+TEST_CASE("Dataset.shard_iterator refuses shards that do not exist and unbatched scalars", "[data][dataset]") {
+  KEEL_CHECK_THROWS(range(4).shard_iterator(0, 0), keel::ValueError, Contains("shard 0 of 0"));
+  KEEL_CHECK_THROWS(range(4).shard_iterator(2, 2), keel::ValueError, Contains("shard 2 of 2"));
+  KEEL_CHECK_THROWS(range(4).shard_iterator(2, -1), keel::ValueError, Contains("shard -1 of 2"));
+  KEEL_CHECK_THROWS(range(4).shard_iterator(2, 0).next(), keel::ValueError, Contains("tensor 0 of element 0 is a scalar"));
 }

@@ -58,3 +58,8 @@ TEST_CASE("residual_convnet --help lists its flags", "[examples]") {
   check_help("residual_convnet", {"--epochs", "--batch-size", "--learning-rate", "--recipe", "--subset", "--threads",
                                   "--verbose", "--seed", "--data-dir", "--output-dir"});
 }
+
+TEST_CASE("mobilenet_fashion --help lists its flags", "[examples]") {
+  check_help("mobilenet_fashion", {"--epochs", "--batch-size", "--learning-rate", "--alpha", "--subset", "--threads",
+                                   "--verbose", "--seed", "--data-dir", "--output-dir"});
+}

@@ -1,5 +1,6 @@
-// Sequential runs Activation("relu") → MaxPooling2D as the pooling first, then the ReLU on the
-// smaller tensor. These tests hold it to the promise that nothing observable changes.
+// Models run Activation("relu") → MaxPooling2D as the pooling first, then the ReLU on the smaller
+// tensor (models/detail/relu_max_pool_pass.h). These tests hold the pass to the promise that nothing
+// observable changes, and check which pairs it rewrites.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -14,6 +15,8 @@
 #include "keel/layers/flatten.h"
 #include "keel/layers/input.h"
 #include "keel/layers/pooling2d.h"
+#include "keel/models/detail/relu_max_pool_pass.h"
+#include "keel/models/functional.h"
 #include "keel/models/sequential.h"
 #include "models/model_test_support.h"
 
@@ -113,4 +116,76 @@ TEST_CASE("only keel's own relu counts as the built-in relu", "[model]") {
   CHECK(keel::Activation("relu").is_builtin_relu());
   CHECK_FALSE(keel::Activation("relu6").is_builtin_relu());
   CHECK_FALSE(keel::Activation("relu", [](const Tensor& t) { return ops::relu(t); }).is_builtin_relu());
+}
+
+TEST_CASE("relu then max pooling in a functional model equals the layers called in order", "[model]") {
+  auto relu = layers::Activation({.activation = "relu"});
+  auto max_pool = layers::MaxPooling2D({.pool_size = 2});
+  auto conv = layers::Conv2D({.filters = 2, .kernel_size = 1, .kernel_initializer = "ones"});
+  auto inputs = Input({.shape = {6, 6, 2}});
+  auto model = Model::functional(inputs, max_pool(relu(conv(inputs))));
+  Tensor x1 = set_requires_grad(awkward_input());
+  Tensor got = (*model)(x1, layers::CallContext{.training = true});
+  backward(ops::sum(got * random::normal(got.shape(), 0, 1, 5)));
+  Tensor x2 = set_requires_grad(awkward_input());
+  Tensor want = (*max_pool)((*relu)((*conv)(x2, true), true), true);
+  backward(ops::sum(want * random::normal(want.shape(), 0, 1, 5)));
+  CHECK(test::tensor_bytes(got) == test::tensor_bytes(want));
+  CHECK(test::tensor_bytes(grad(x1)) == test::tensor_bytes(grad(x2)));
+}
+
+namespace {
+
+using models::detail::GraphStep;
+
+// Steps for input slot 0 -> conv (slot 1) -> relu (slot 2) -> pool (slot 3).
+struct Chain {
+  std::shared_ptr<layers::Node> node(const layers::LayerPtr& layer) {
+    return std::make_shared<layers::Node>(layers::Node{layer, {}, std::nullopt, {}});
+  }
+  layers::LayerPtr conv = layers::Conv2D({.filters = 1, .kernel_size = 1});
+  layers::LayerPtr relu = layers::Activation({.activation = "relu"});
+  layers::LayerPtr pool = layers::MaxPooling2D({.pool_size = 2});
+  std::vector<GraphStep> steps = {GraphStep{.node = node(conv), .inputs = {0}, .output = 1, .reads_model_input = true},
+                                  GraphStep{.node = node(relu), .inputs = {1}, .output = 2},
+                                  GraphStep{.node = node(pool), .inputs = {2}, .output = 3}};
+};
+
+}  // namespace
+
+TEST_CASE("the relu and max pooling pass rewrites only the pairs it may", "[model]") {
+  SECTION("a relu read only by the pooling runs after it") {
+    Chain c;
+    models::detail::reorder_relu_before_max_pool(c.steps, {3});
+    REQUIRE(c.steps.size() == 2);
+    CHECK(c.steps[1].node->layer == c.pool);
+    CHECK(c.steps[1].inputs == std::vector<std::size_t>{1});
+    CHECK(c.steps[1].then == c.relu);
+    CHECK(c.steps[1].output == 3);
+  }
+  SECTION("a relu whose output another layer reads stays") {
+    Chain c;
+    c.steps.push_back(GraphStep{.node = c.node(layers::Flatten({})), .inputs = {2}, .output = 4});
+    models::detail::reorder_relu_before_max_pool(c.steps, {3, 4});
+    CHECK(c.steps.size() == 4);
+  }
+  SECTION("a relu whose output is a model output stays") {
+    Chain c;
+    models::detail::reorder_relu_before_max_pool(c.steps, {2, 3});
+    CHECK(c.steps.size() == 3);
+  }
+  SECTION("a relu on a model input (which may carry a mask) stays") {
+    Chain c;
+    c.steps.erase(c.steps.begin());
+    c.steps[0].inputs = {0};
+    c.steps[0].reads_model_input = true;
+    models::detail::reorder_relu_before_max_pool(c.steps, {3});
+    CHECK(c.steps.size() == 2);
+  }
+  SECTION("another activation stays") {
+    Chain c;
+    c.steps[1].node = c.node(layers::Activation({.activation = "tanh"}));
+    models::detail::reorder_relu_before_max_pool(c.steps, {3});
+    CHECK(c.steps.size() == 3);
+  }
 }

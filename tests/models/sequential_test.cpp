@@ -187,3 +187,14 @@ TEST_CASE("a trained Sequential nested in another and frozen keeps its weights a
   CHECK(test::tensor_bytes(inference) == test::tensor_bytes(training));
   CHECK(test::weight_bytes(*base) == before_base);
 }
+
+TEST_CASE("a Sequential whose Input leaves a size free takes inputs of any such size", "[model]") {
+  auto dense = layers::Dense({.units = 2, .kernel_initializer = "ones"});
+  Sequential model({layers::Input({.shape = {-1, 3}}), dense});
+  Tensor a = model(Tensor::ones({2, 4, 3}), false);
+  CHECK(a.shape() == Shape{2, 4, 2});
+  Tensor b = model(Tensor::ones({2, 5, 3}), false);
+  CHECK(b.shape() == Shape{2, 5, 2});
+  CHECK(b.to_vector()[0] == 3.0);  // ones · ones over 3 inputs, zero bias
+  CHECK_THROWS_AS(model(Tensor::ones({2, 5, 4}), false), ShapeError);
+}

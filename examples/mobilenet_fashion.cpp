@@ -1,0 +1,149 @@
+// A small MobileNet on Fashion-MNIST, written with the functional API and the depthwise-separable
+// blocks of MobileNet V1 (Howard et al., 2017), with MobileNet V2's ReLU(6.):
+//
+//   Rescaling -> Conv2D(32, 3x3, stride 2, same) -> BN -> ReLU(6)                14x14
+//   5 x [DepthwiseConv2D(3x3, stride s) -> BN -> ReLU(6) -> Conv2D(1x1) -> BN -> ReLU(6)]
+//        filters 64, 128 (stride 2), 128, 256 (stride 2), 256     7x7, 4x4 (times --alpha)
+//   GlobalAveragePooling2D -> Dropout -> Dense(10)
+//
+// trained with Adam on a cosine-decayed learning rate; prints the summary and the test accuracy, and
+// saves the model.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <keel/keel.h>
+#include <string>
+
+#include "command_line.h"
+
+using namespace keel;
+
+namespace {
+
+struct Args {
+  std::int64_t epochs = 6;
+  std::int64_t batch_size = 64;
+  double learning_rate = 3e-3;
+  double alpha = 1.0;
+  double dropout = 0.2;
+  double validation_split = 0.1;
+  std::int64_t subset = 0;  // 0: all 60,000 training images
+  int threads = 0;
+  int verbose = 1;
+  std::uint64_t seed = 1;
+  std::string data_dir;
+  std::string output_dir = ".";
+};
+
+void usage() {
+  std::cout << R"(usage: mobilenet_fashion [options]
+
+Trains a small MobileNet (depthwise-separable blocks with BatchNormalization and ReLU(6.)), built with
+the functional API, on Fashion-MNIST and prints its test accuracy.
+
+  --epochs N            training epochs (default 6)
+  --batch-size N        batch size (default 64)
+  --learning-rate X     peak Adam learning rate, cosine-decayed to 0 over the run (default 0.003)
+  --alpha X             width multiplier of every block's filters, as MobileNet's alpha (default 1.0)
+  --dropout X           rate of the Dropout before the last Dense (default 0.2)
+  --validation-split X  last fraction of the training set held out for validation (default 0.1)
+  --subset N            train on the first N training images only (default: all)
+  --threads N           threads (default: KEEL_NUM_THREADS or all cores)
+  --verbose N           0 silent, 1 progress bar, 2 one line per epoch (default 1)
+  --seed N              seed for weights, shuffling and dropout (default 1)
+  --data-dir DIR        folder with the IDX files (default $KEEL_DATA_DIR or
+                        /usr/share/datasets/fashion-mnist, Debian package dataset-fashion-mnist)
+  --output-dir DIR      where the model goes (default .)
+)";
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (CommandLine cl(argc, argv, usage); cl.next();) {
+    if (cl.is("--epochs")) a.epochs = cl.integer();
+    else if (cl.is("--batch-size")) a.batch_size = cl.integer();
+    else if (cl.is("--learning-rate")) a.learning_rate = cl.number();
+    else if (cl.is("--alpha")) a.alpha = cl.number();
+    else if (cl.is("--dropout")) a.dropout = cl.number();
+    else if (cl.is("--validation-split")) a.validation_split = cl.number();
+    else if (cl.is("--subset")) a.subset = cl.integer();
+    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
+    else if (cl.is("--verbose")) a.verbose = static_cast<int>(cl.integer());
+    else if (cl.is("--seed")) a.seed = static_cast<std::uint64_t>(cl.integer());
+    else if (cl.is("--data-dir")) a.data_dir = cl.value();
+    else if (cl.is("--output-dir")) a.output_dir = cl.value();
+    else cl.reject();
+  }
+  if (!(a.alpha > 0)) throw ValueError("--alpha must be > 0");
+  return a;
+}
+
+SymbolicTensor bn_relu6(const SymbolicTensor& x) {
+  return layers::ReLU({.max_value = 6.0})(layers::BatchNormalization({})(x));
+}
+
+// MobileNet V1's depthwise-separable block: a 3x3 depthwise convolution, then a 1x1 pointwise one.
+SymbolicTensor separable_block(const SymbolicTensor& x, std::int64_t filters, std::int64_t strides) {
+  auto y = layers::DepthwiseConv2D({.kernel_size = 3, .strides = strides, .padding = "same", .use_bias = false})(x);
+  y = bn_relu6(y);
+  y = layers::Conv2D({.filters = filters, .kernel_size = 1, .use_bias = false})(y);
+  return bn_relu6(y);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Args args = parse(argc, argv);
+  set_num_threads(args.threads);
+  set_random_seed(args.seed);
+
+  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
+  Tensor x_train = data.train.x, y_train = data.train.y;
+  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
+    x_train = x_train.narrow(0, 0, args.subset);
+    y_train = y_train.narrow(0, 0, args.subset);
+  }
+  const double mean = ops::mean(x_train).item();
+  const double stddev = std::sqrt(ops::var(x_train).item());
+  auto width = [&](std::int64_t filters) {
+    return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(static_cast<double>(filters) * args.alpha)));
+  };
+
+  auto inputs = keel::Input({.shape = {28, 28, 1}, .name = "image"});
+  SymbolicTensor x = layers::Rescaling({.scale = 1.0 / stddev, .offset = -mean / stddev})(inputs);
+  x = layers::Conv2D({.filters = width(32), .kernel_size = 3, .strides = 2, .padding = "same", .use_bias = false})(x);
+  x = bn_relu6(x);
+  const std::pair<std::int64_t, std::int64_t> blocks[] = {{64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}};
+  for (const auto& [filters, strides] : blocks) x = separable_block(x, width(filters), strides);
+  x = layers::GlobalAveragePooling2D({})(x);
+  x = layers::Dropout({.rate = args.dropout})(x);
+  auto model = Model::functional(inputs, layers::Dense({.units = 10})(x), "mobilenet_fashion");
+
+  const std::int64_t train_samples = static_cast<std::int64_t>(
+      std::floor(static_cast<double>(x_train.shape()[0]) * (1.0 - args.validation_split)));
+  const std::int64_t steps = args.epochs * ((train_samples + args.batch_size - 1) / args.batch_size);
+  auto schedule = std::make_shared<optim::CosineDecay>(args.learning_rate, std::max<std::int64_t>(steps, 1));
+  model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = schedule}),
+                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
+                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                  .metrics = {"accuracy"}});
+  if (args.verbose > 0) model->summary();
+
+  auto start = std::chrono::steady_clock::now();
+  model->fit(x_train, y_train,
+             {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = args.verbose,
+              .validation_split = args.validation_split, .seed = args.seed});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> test = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000});
+
+  const std::filesystem::path out = std::filesystem::path(args.output_dir) / "mobilenet_fashion.keel";
+  std::filesystem::create_directories(args.output_dir);
+  model->save(out);
+  std::cout << "Training time: " << seconds << " s (" << args.epochs << " epochs, " << num_threads() << " threads)\n"
+            << "Test loss: " << test[0] << "\nTest accuracy: " << test[1] << "\nSaved " << out.string() << "\n";
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "mobilenet_fashion: " << e.what() << "\n";
+  return 1;
+}
