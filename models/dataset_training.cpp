@@ -42,7 +42,7 @@ History Model::fit(const data::Dataset& dataset, const DatasetFitOptions& option
 
   models::detail::DatasetEpochIterator batches(dataset, options.steps_per_epoch, "fit");
   const Batch& first = batches.first();
-  if (!built()) build_from(first.x.shape());
+  if (!built()) build_from(first.x.at(0).shape());
   check_targets(first.x, first.y, first.sample_weight, "fit, y (first batch)");
   prepare_training();
   s.replicas = models::detail::ReplicaGroup::current();

@@ -245,6 +245,18 @@ std::vector<Tensor> Functional::call_all(const std::vector<Tensor>& inputs, cons
   return out;
 }
 
+std::vector<std::string> Functional::input_names() const {
+  std::vector<std::string> names;
+  for (const auto& input : inputs_) names.push_back(input.node()->layer->name());
+  return names;
+}
+
+std::vector<std::string> Functional::output_names() const {
+  std::vector<std::string> names;
+  for (const auto& output : outputs_) names.push_back(output.node()->layer->name());
+  return names;
+}
+
 Tensor Functional::call(const Tensor& x, const layers::CallContext& ctx) { return call_list({x}, ctx); }
 
 Tensor Functional::call_list(const std::vector<Tensor>& inputs, const layers::CallContext& ctx) {

@@ -57,7 +57,11 @@ class Functional : public Model {
 
   // Runs the graph: one tensor per input, in inputs() order; returns one per output.
   // A mask in `ctx` reaches the Input layers and the layers that read the model's inputs.
-  std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, const layers::CallContext& ctx = {});
+  std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, const layers::CallContext& ctx = {}) override;
+  // The Input layers' and the output layers' names: the keys of fit's maps, the prefixes of per-output
+  // history keys ("dense_1_loss").
+  std::vector<std::string> input_names() const override;
+  std::vector<std::string> output_names() const override;
 
   std::vector<layers::LayerPtr> sublayers() const override { return layers_; }
   bool takes_input_list() const override { return inputs_.size() > 1; }

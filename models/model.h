@@ -17,6 +17,7 @@
 #include "keel/models/history.h"
 #include "keel/models/losses.h"
 #include "keel/models/metrics.h"
+#include "keel/models/model_data.h"
 #include "keel/optim/optimizer.h"
 
 namespace keel {
@@ -59,10 +60,58 @@ struct MetricSpec {
   MetricSpec(std::shared_ptr<metrics::Metric> m, int);
 };
 
+// compile's loss: one for every output, a list in output order, or a map keyed by output names.
+struct Losses : ListOrMap<LossSpec> {
+  using ListOrMap<LossSpec>::ListOrMap;
+  Losses() = default;
+  Losses(const char* name) : Losses(LossSpec(name)) {}
+  Losses(const std::string& name) : Losses(LossSpec(name)) {}
+  template <class L>
+    requires std::is_base_of_v<losses::Loss, L>
+  Losses(std::shared_ptr<L> l) : Losses(LossSpec(std::move(l))) {}
+  Losses(LossSpec every_output) : every_output_(std::move(every_output)) {}
+
+  // One loss per output (named `output_names`); ValueError naming compile's argument otherwise.
+  std::vector<LossSpec> per_output(const std::vector<std::string>& output_names) const;
+
+ private:
+  std::optional<LossSpec> every_output_;
+};
+
+// compile's loss_weights: one per output as a list or a map keyed by output names; empty: none (each 1).
+struct LossWeights : ListOrMap<double> {
+  using ListOrMap<double>::ListOrMap;
+  LossWeights() = default;
+  LossWeights(double one) : ListOrMap<double>(std::vector<double>{one}) {}
+};
+
+// compile's metrics: one list for a single output; for several, a list with one entry per output
+// (a metric, or a list as std::vector<std::vector<MetricSpec>>), or a map from output names to lists
+// (an output without a key has no metrics). Keras's rules.
+class Metrics {
+ public:
+  Metrics() = default;
+  Metrics(std::initializer_list<MetricSpec> list) : flat_list_(list) {}
+  Metrics(std::vector<MetricSpec> list) : flat_list_(std::move(list)) {}
+  Metrics(std::vector<std::vector<MetricSpec>> per_output) : per_output_(std::move(per_output)), flat_(false) {}
+  Metrics(std::initializer_list<std::pair<const std::string, std::vector<MetricSpec>>> by_name)
+      : per_output_(by_name), flat_(false) {}
+  Metrics(std::map<std::string, std::vector<MetricSpec>> by_name) : per_output_(std::move(by_name)), flat_(false) {}
+
+  // The metrics of each output (named `output_names`); ValueError naming compile's argument otherwise.
+  std::vector<std::vector<MetricSpec>> per_output(const std::vector<std::string>& output_names) const;
+
+ private:
+  ListOrMap<std::vector<MetricSpec>> per_output_;
+  std::vector<MetricSpec> flat_list_;
+  bool flat_ = true;
+};
+
 struct CompileOptions {
   OptimizerSpec optimizer = "rmsprop";
-  LossSpec loss = {};
-  std::vector<MetricSpec> metrics = {};
+  Losses loss = {};
+  LossWeights loss_weights = {};
+  Metrics metrics = {};
 };
 
 struct FitOptions {
@@ -71,7 +120,7 @@ struct FitOptions {
   int verbose = 1;  // 0 silent, 1 progress bar, 2 one line per epoch
   std::vector<std::shared_ptr<callbacks::Callback>> callbacks = {};
   double validation_split = 0.0;
-  std::optional<std::pair<Tensor, Tensor>> validation_data = std::nullopt;
+  std::optional<std::pair<ModelData, ModelData>> validation_data = std::nullopt;
   bool shuffle = true;
   std::map<std::int64_t, double> class_weight = {};
   Tensor sample_weight = {};
@@ -99,11 +148,13 @@ struct SaveOptions {
   bool include_optimizer = true;
 };
 
-// One batch as train_step and test_step see it. Under a multi-replica strategy it holds this replica's
-// rows of the global batch, the first of which is row `first_sample` of it (0 in one process).
+// One batch as train_step and test_step see it: one tensor per model input in x and one per output in
+// y (a single-input, single-output model has lists of one). Under a multi-replica strategy it holds this
+// replica's rows of the global batch, the first of which is row `first_sample` of it (0 in one process).
+// sample_weight applies to every output.
 struct Batch {
-  Tensor x;
-  Tensor y;
+  std::vector<Tensor> x = {};
+  std::vector<Tensor> y = {};
   Tensor sample_weight = {};
   std::int64_t first_sample = 0;
 };
@@ -134,21 +185,37 @@ class Model : public layers::Layer {
   // Keras's get_compile_config(): {"optimizer", "loss", "metrics"}; null when not compiled.
   nlohmann::json get_compile_config() const;
 
-  History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
-  // Loss, then each metric in compile order (names in metrics_names()).
-  std::vector<double> evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
-  // Batched, inference mode. Safe to call from several threads at once (docs/threads.md).
-  Tensor predict(const Tensor& x, PredictOptions options = {});
+  // x holds the inputs and y the targets: one tensor each for a single-input, single-output model, else
+  // a list in input_names() / output_names() order or a map keyed by those names (ValueError naming
+  // them for a wrong count, an unknown or missing name, or differing sample counts).
+  History fit(const ModelData& x, const ModelData& y, FitOptions options = {});
+  // The values of metrics_names(), in its order.
+  std::vector<double> evaluate(const ModelData& x, const ModelData& y, EvaluateOptions options = {});
+  // Batched, inference mode. Safe to call from several threads at once (docs/threads.md). predict needs
+  // a model with one output; predict_all returns one tensor per output.
+  Tensor predict(const ModelData& x, PredictOptions options = {});
+  std::vector<Tensor> predict_all(const ModelData& x, PredictOptions options = {});
   // The same on a data::Dataset whose elements are batches (x, y) or (x, y, sample_weight); predict reads
   // x, the first tensor. Defined in models/dataset_training.cpp (options: keel/models/dataset_fit.h).
   History fit(const data::Dataset& dataset);
   History fit(const data::Dataset& dataset, const DatasetFitOptions& options);
   std::vector<double> evaluate(const data::Dataset& dataset, int verbose = 0);
   Tensor predict(const data::Dataset& dataset, int verbose = 0);
-  std::vector<double> train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
-  std::vector<double> test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = {});
-  Tensor predict_on_batch(const Tensor& x);
+  std::vector<double> train_on_batch(const ModelData& x, const ModelData& y, const Tensor& sample_weight = {});
+  std::vector<double> test_on_batch(const ModelData& x, const ModelData& y, const Tensor& sample_weight = {});
+  Tensor predict_on_batch(const ModelData& x);
+  std::vector<Tensor> predict_all_on_batch(const ModelData& x);
+  // What evaluate returns, in order (Keras 3): "loss"; with several outputs "<output>_loss" for each
+  // output (its unweighted loss), then "<output>_<metric>" sorted by name; with one output, the metrics
+  // by name in compile order. fit's History and progress bar use the same keys.
   std::vector<std::string> metrics_names() const;
+
+  // The names of the model's inputs and outputs (a functional model's Input and output layers; else
+  // "input" and the last layer's name, as Keras names a Sequential's output).
+  virtual std::vector<std::string> input_names() const;
+  virtual std::vector<std::string> output_names() const;
+  // The forward pass on one tensor per input, returning one per output (Keras's model(inputs)).
+  virtual std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, const layers::CallContext& ctx = {});
 
   // Layer's get_weights / set_weights, under the model's thread rules (docs/threads.md).
   std::vector<Tensor> get_weights() const;
@@ -182,14 +249,16 @@ class Model : public layers::Layer {
   // compute_metrics. Under a multi-replica strategy the same code runs on each replica's rows.
   virtual Logs train_step(const Batch& batch);
   virtual Logs test_step(const Batch& batch);
-  virtual Tensor predict_step(const Tensor& x);
+  virtual std::vector<Tensor> predict_step(const std::vector<Tensor>& x);
 
   // The compiled loss of the batch plus the losses the layers added during the call (activity
   // regularizers, weight penalties): Keras's compute_loss. Under a strategy, this replica's part of the
-  // global batch's loss (the replicas' parts sum to it).
-  Tensor compute_loss(const Tensor& x, const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
-  // Adds the batch's loss to the running mean that the logs report as "loss"; returns the global batch's
-  // loss value.
+  // global batch's loss (the replicas' parts sum to it). With several outputs, Σ loss_weight_i · loss_i;
+  // the unweighted loss_i are reported as "<output>_loss" by the next track_loss.
+  Tensor compute_loss(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const std::vector<Tensor>& y_pred,
+                      const Tensor& sample_weight);
+  // Adds the batch's loss to the running mean that the logs report as "loss" (and the per-output losses
+  // of the last compute_loss to theirs); returns the global batch's loss value.
   double track_loss(const Tensor& loss);
   // Backpropagates `loss`, steps the optimizer over the weights that were trainable at compile time
   // (gradients summed over replicas under a strategy), then commits `staged` (the state updates of the
@@ -197,7 +266,8 @@ class Model : public layers::Layer {
   void apply_gradients(const Tensor& loss, layers::StateUpdates& staged);
   // Updates the compiled metrics with the batch (the global batch under a strategy) and returns the
   // running logs: "loss", then each metric by name.
-  Logs compute_metrics(const Tensor& x, const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight);
+  Logs compute_metrics(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const std::vector<Tensor>& y_pred,
+                       const Tensor& sample_weight);
   // True when fit must drop a step whose loss is not finite (a TerminateOnNaN callback is active).
   bool drops_nonfinite_steps() const;
 
@@ -214,7 +284,11 @@ class Model : public layers::Layer {
   History run_fit(models::detail::EpochIterator& batches, const models::detail::FitLoop& loop);
   // Loss and metrics over every batch, in metrics_names() order; ValueError naming `what` when there is none.
   std::vector<double> run_evaluation(models::detail::EpochIterator& batches, int verbose, const char* what);
-  void check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what);
+  void check_targets(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const Tensor& sample_weight,
+                     const char* what);
+  // x and y as lists in input and output order, checked (a ValueError naming `what` and the tensors).
+  std::pair<std::vector<Tensor>, std::vector<Tensor>> checked_data(const ModelData& x, const ModelData& y,
+                                                                   const Tensor& sample_weight, const char* what) const;
 
   std::unique_ptr<models::detail::TrainingState> state_;
 };

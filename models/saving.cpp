@@ -111,14 +111,48 @@ CompileOptions read_compile_section(const nlohmann::json& section, const std::st
   if (!section.is_object()) return fail(fmt::format("it is a JSON {}, not an object", section.type_name()));
   for (const char* key : {"optimizer", "loss"})
     if (!section.contains(key)) return fail(fmt::format("it lacks \"{}\"", key));
+  // One output: a loss and an array of metric names. Several (Model::get_compile_config): an array of
+  // losses, an array of arrays of names, and optionally loss_weights, an array of numbers.
   const nlohmann::json metrics = section.value("metrics", nlohmann::json::array());
-  if (!metrics.is_array() || !std::all_of(metrics.begin(), metrics.end(), [](const auto& m) { return m.is_string(); }))
-    return fail(fmt::format("metrics {} is not an array of names", metrics.dump()));
+  auto names = [](const nlohmann::json& list) {
+    return list.is_array() && std::all_of(list.begin(), list.end(), [](const auto& m) { return m.is_string(); });
+  };
+  const bool per_output = section["loss"].is_array();
+  if (!metrics.is_array() ||
+      !(per_output ? std::all_of(metrics.begin(), metrics.end(), names) : names(metrics)))
+    return fail(fmt::format("metrics {} is not an array of names{}", metrics.dump(), per_output ? " per output" : ""));
+  auto metric_list = [](const nlohmann::json& list) {
+    std::vector<MetricSpec> specs;
+    for (const auto& m : list) specs.emplace_back(m.get<std::string>());
+    return specs;
+  };
   CompileOptions options;
   for (const auto& [key, read] : std::initializer_list<std::pair<const char*, std::function<void()>>>{
            {"optimizer", [&] { options.optimizer = optim::from_config(section["optimizer"]); }},
-           {"loss", [&] { options.loss = losses::from_config(section["loss"]); }},
-           {"metrics", [&] { for (const auto& m : metrics) options.metrics.emplace_back(m.get<std::string>()); }}}) {
+           {"loss",
+            [&] {
+              if (!per_output) {
+                options.loss = losses::from_config(section["loss"]);
+                return;
+              }
+              std::vector<LossSpec> list;
+              for (const auto& loss : section["loss"]) list.emplace_back(losses::from_config(loss));
+              options.loss = list;
+            }},
+           {"loss_weights",
+            [&] {
+              if (section.contains("loss_weights")) options.loss_weights = section["loss_weights"].get<std::vector<double>>();
+            }},
+           {"metrics",
+            [&] {
+              if (!per_output) {
+                options.metrics = metric_list(metrics);
+                return;
+              }
+              std::vector<std::vector<MetricSpec>> lists;
+              for (const auto& list : metrics) lists.push_back(metric_list(list));
+              options.metrics = lists;
+            }}}) {
     try {
       read();
     } catch (const Error& e) {

@@ -29,16 +29,40 @@ using models::detail::rows;
 using models::detail::samples_of;
 using Access = CallGuard::Access;
 
-void check_xy(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what) {
-  if (!x.defined() || !y.defined()) throw ValueError(fmt::format("{}: x and y must be defined tensors", what));
-  if (x.dim() == 0 || samples_of(x) == 0)
-    throw ValueError(fmt::format("{}: x has no samples (shape {})", what, to_string(x.shape())));
-  if (samples_of(x) != samples_of(y))
-    throw ValueError(fmt::format("{}: x has {} samples but y has {} (shapes {} and {})", what, samples_of(x),
-                                 samples_of(y), to_string(x.shape()), to_string(y.shape())));
-  if (sample_weight.defined() && samples_of(sample_weight) != samples_of(x))
+// Every tensor of x, y and sample_weight holds the same number of samples, and x some.
+void check_samples(const std::vector<Tensor>& x, const std::vector<std::string>& input_names,
+                   const std::vector<Tensor>& y, const std::vector<std::string>& output_names,
+                   const Tensor& sample_weight, const char* what) {
+  auto described = [&](const char* role, const std::vector<std::string>& names, std::size_t i) {
+    return names.size() == 1 ? std::string(role) : fmt::format("{} '{}'", role, names[i]);
+  };
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::string input = described("x", input_names, i);
+    if (!x[i].defined()) throw ValueError(fmt::format("{}: {} must be a defined tensor", what, input));
+    if (x[i].dim() == 0 || samples_of(x[i]) == 0)
+      throw ValueError(fmt::format("{}: {} has no samples (shape {})", what, input, to_string(x[i].shape())));
+    if (samples_of(x[i]) != samples_of(x[0]))
+      throw ValueError(fmt::format("{}: {} has {} samples but {} has {} (shapes {} and {})", what, input,
+                                   samples_of(x[i]), described("x", input_names, 0), samples_of(x[0]),
+                                   to_string(x[i].shape()), to_string(x[0].shape())));
+  }
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const std::string target = described("y", output_names, i);
+    if (!y[i].defined()) throw ValueError(fmt::format("{}: {} must be a defined tensor", what, target));
+    if (samples_of(x[0]) != samples_of(y[i]))
+      throw ValueError(fmt::format("{}: {} has {} samples but {} has {} (shapes {} and {})", what,
+                                   described("x", input_names, 0), samples_of(x[0]), target, samples_of(y[i]),
+                                   to_string(x[0].shape()), to_string(y[i].shape())));
+  }
+  if (sample_weight.defined() && samples_of(sample_weight) != samples_of(x[0]))
     throw ValueError(fmt::format("{}: sample_weight has {} entries for {} samples", what, samples_of(sample_weight),
-                                 samples_of(x)));
+                                 samples_of(x[0])));
+}
+
+std::vector<Tensor> rows_of_each(const std::vector<Tensor>& tensors, std::int64_t begin, std::int64_t end) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : tensors) out.push_back(rows(t, begin, end));
+  return out;
 }
 
 void check_fit_loop(std::int64_t epochs, std::int64_t initial_epoch, int verbose) {
@@ -90,24 +114,39 @@ void Model::prepare_training() {
 }
 
 void Model::reset_metrics() {
-  state_->loss_sum = state_->loss_weight = 0;
-  for (auto& m : state_->metrics) m->reset_state();
+  auto& s = *state_;
+  s.loss_sum = s.loss_weight = 0;
+  s.output_loss_sums.assign(s.output_names.size() > 1 ? s.output_names.size() : 0, 0.0);
+  s.pending_output_losses.clear();
+  for (auto& output : s.metrics)
+    for (auto& m : output) m->reset_state();
 }
 
 bool Model::drops_nonfinite_steps() const { return state_->drop_nonfinite_steps; }
 
-Tensor Model::compute_loss(const Tensor& /*x*/, const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight) {
+Tensor Model::compute_loss(const std::vector<Tensor>& /*x*/, const std::vector<Tensor>& y,
+                           const std::vector<Tensor>& y_pred, const Tensor& sample_weight) {
   auto& s = *state_;
   profile::Scope scope("loss");
-  Tensor loss = (*s.loss)(y, y_pred, sample_weight);
-  if (!s.replicas.distributed()) {
-    for (const Tensor& extra : losses()) loss = loss + ops::cast(extra, loss.dtype());
-    return loss;
-  }
+  if (y.size() != s.losses.size() || y_pred.size() != s.losses.size())
+    throw ValueError(fmt::format("compute_loss: model '{}' has {} outputs, got {} targets and {} predictions", name(),
+                                 s.losses.size(), y.size(), y_pred.size()));
   // This replica's part of the global loss: its loss elements over the global count, its share of Σ losses().
-  const double fraction = static_cast<double>(samples_of(y)) / static_cast<double>(s.global_rows);
-  if (s.loss->reduction() != losses::Reduction::sum) loss = loss * fraction;
-  for (const Tensor& extra : losses()) loss = loss + ops::cast(extra, loss.dtype()) * fraction;
+  const double fraction =
+      s.replicas.distributed() ? static_cast<double>(samples_of(y[0])) / static_cast<double>(s.global_rows) : 1.0;
+  Tensor loss;
+  s.pending_output_losses.clear();
+  for (std::size_t i = 0; i < s.losses.size(); ++i) {
+    Tensor output_loss = (*s.losses[i])(y[i], y_pred[i], sample_weight);
+    if (fraction != 1.0 && s.losses[i]->reduction() != losses::Reduction::sum) output_loss = output_loss * fraction;
+    if (s.losses.size() > 1) s.pending_output_losses.push_back(output_loss.item());
+    if (!s.loss_weights.empty()) output_loss = output_loss * s.loss_weights[i];
+    loss = loss.defined() ? loss + output_loss : output_loss;
+  }
+  for (const Tensor& extra : losses()) {
+    Tensor added = ops::cast(extra, loss.dtype());
+    loss = loss + (fraction != 1.0 ? added * fraction : added);
+  }
   return loss;
 }
 
@@ -116,6 +155,9 @@ double Model::track_loss(const Tensor& loss) {
   const double value = s.replicas.sum(loss.item());
   s.loss_sum += value * static_cast<double>(s.global_rows);
   s.loss_weight += static_cast<double>(s.global_rows);
+  for (std::size_t i = 0; i < s.pending_output_losses.size() && i < s.output_loss_sums.size(); ++i)
+    s.output_loss_sums[i] += s.replicas.sum(s.pending_output_losses[i]) * static_cast<double>(s.global_rows);
+  s.pending_output_losses.clear();
   return value;
 }
 
@@ -135,20 +177,24 @@ void Model::apply_gradients(const Tensor& loss, layers::StateUpdates& staged) {
   s.replicas.average_replica_local_state(*this, s.local_rows, s.global_rows);
 }
 
-Logs Model::compute_metrics(const Tensor& /*x*/, const Tensor& y, const Tensor& y_pred, const Tensor& sample_weight) {
+Logs Model::compute_metrics(const std::vector<Tensor>& /*x*/, const std::vector<Tensor>& y,
+                            const std::vector<Tensor>& y_pred, const Tensor& sample_weight) {
   auto& s = *state_;
   profile::Scope scope("metrics");
   NoGrad no_grad;
-  const Tensor y_all = s.replicas.gather_rows(y, s.global_rows);
-  const Tensor y_pred_all = s.replicas.gather_rows(detach(y_pred), s.global_rows);
   const Tensor weight_all = s.replicas.gather_rows(sample_weight, s.global_rows);
-  if (s.metrics.size() != s.metric_specs.size()) {
-    s.metrics.clear();
-    for (const auto& spec : s.metric_specs)
-      s.metrics.push_back(spec.metric ? spec.metric
-                                      : metrics::resolve_accuracy(y_all.shape(), y_pred_all.shape(), spec.name));
+  const bool resolve = s.metrics.size() != s.metric_specs.size();
+  if (resolve) s.metrics.assign(s.metric_specs.size(), {});
+  for (std::size_t i = 0; i < s.metric_specs.size(); ++i) {
+    if (s.metric_specs[i].empty()) continue;
+    const Tensor y_all = s.replicas.gather_rows(y[i], s.global_rows);
+    const Tensor y_pred_all = s.replicas.gather_rows(detach(y_pred[i]), s.global_rows);
+    if (resolve)
+      for (const auto& spec : s.metric_specs[i])
+        s.metrics[i].push_back(spec.metric ? spec.metric
+                                           : metrics::resolve_accuracy(y_all.shape(), y_pred_all.shape(), spec.name));
+    for (auto& m : s.metrics[i]) m->update_state(y_all, y_pred_all, weight_all);
   }
-  for (auto& m : s.metrics) m->update_state(y_all, y_pred_all, weight_all);
   return metric_results();
 }
 
@@ -156,15 +202,21 @@ Logs Model::metric_results() const {
   const auto& s = *state_;
   Logs logs;
   logs["loss"] = s.loss_weight > 0 ? s.loss_sum / s.loss_weight : 0.0;
-  for (std::size_t i = 0; i < s.metrics.size(); ++i) logs[s.metric_specs[i].name] = s.metrics[i]->result();
+  for (std::size_t i = 0; i < s.output_loss_sums.size(); ++i)
+    logs[s.output_names[i] + "_loss"] = s.loss_weight > 0 ? s.output_loss_sums[i] / s.loss_weight : 0.0;
+  for (std::size_t i = 0; i < s.metrics.size(); ++i)
+    for (std::size_t j = 0; j < s.metrics[i].size(); ++j) {
+      const std::string& metric = s.metric_specs[i][j].name;
+      logs[s.output_names.size() > 1 ? s.output_names[i] + "_" + metric : metric] = s.metrics[i][j]->result();
+    }
   return logs;
 }
 
 Logs Model::train_step(const Batch& batch) {
   profile::Scope step_scope("train_step (other)");
   layers::StateUpdates staged;
-  Tensor y_pred = (*this)(batch.x, layers::CallContext{.training = true, .staged = &staged,
-                                                       .first_sample = batch.first_sample});
+  std::vector<Tensor> y_pred =
+      call_all(batch.x, layers::CallContext{.training = true, .staged = &staged, .first_sample = batch.first_sample});
   Tensor loss = compute_loss(batch.x, batch.y, y_pred, batch.sample_weight);
   const double value = track_loss(loss);
   if (!std::isfinite(value) && drops_nonfinite_steps()) return {{"loss", value}};  // nothing of this step is applied
@@ -174,55 +226,70 @@ Logs Model::train_step(const Batch& batch) {
 
 Logs Model::test_step(const Batch& batch) {
   NoGrad no_grad;
-  Tensor y_pred = (*this)(batch.x, layers::CallContext{.training = false});
+  std::vector<Tensor> y_pred = call_all(batch.x, layers::CallContext{.training = false});
   track_loss(compute_loss(batch.x, batch.y, y_pred, batch.sample_weight));
   return compute_metrics(batch.x, batch.y, y_pred, batch.sample_weight);
 }
 
-Tensor Model::predict_step(const Tensor& x) { return (*this)(x, layers::CallContext{.training = false}); }
+std::vector<Tensor> Model::predict_step(const std::vector<Tensor>& x) {
+  return call_all(x, layers::CallContext{.training = false});
+}
 
 Logs Model::run_step(const Batch& global, bool training) {
   auto& s = *state_;
   const Batch local = s.replicas.local_batch(global);
-  s.global_rows = samples_of(global.x);
-  s.local_rows = samples_of(local.x);
+  s.global_rows = samples_of(global.x.at(0));
+  s.local_rows = samples_of(local.x.at(0));
   // Synchronized BatchNormalization all-reduces over the replicas.
   std::optional<ReplicaContextScope> replica;
   if (s.replicas.distributed()) replica.emplace(s.replicas.strategy());
   return training ? train_step(local) : test_step(local);
 }
 
-History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
+std::pair<std::vector<Tensor>, std::vector<Tensor>> Model::checked_data(const ModelData& x, const ModelData& y,
+                                                                         const Tensor& sample_weight,
+                                                                         const char* what) const {
+  const auto inputs = input_names(), outputs = output_names();
+  std::pair<std::vector<Tensor>, std::vector<Tensor>> xy{x.in_order(inputs, what, "x"), y.in_order(outputs, what, "y")};
+  check_samples(xy.first, inputs, xy.second, outputs, sample_weight, what);
+  return xy;
+}
+
+History Model::fit(const ModelData& x_data, const ModelData& y_data, FitOptions o) {
   require_compiled("fit");
-  check_xy(x, y, o.sample_weight, "fit");
+  const auto [x, y] = checked_data(x_data, y_data, o.sample_weight, "fit");
   check_batch_size(o.batch_size, "fit");
   check_fit_loop(o.epochs, o.initial_epoch, o.verbose);
+  if (!o.class_weight.empty() && y.size() > 1)
+    throw ValueError(fmt::format("fit: class_weight is only supported for a model with one output; '{}' has {}",
+                                 name(), y.size()));
   auto& s = *state_;
   auto entry = s.calls.enter(Access::fit, "fit", name());
 
   // Validation: the last fraction, before shuffling; or explicit data.
-  Tensor x_train = x, y_train = y, w_train = o.sample_weight, x_val, y_val;
+  std::vector<Tensor> x_train = x, y_train = y, x_val, y_val;
+  Tensor w_train = o.sample_weight;
   if (o.validation_data) {
-    x_val = o.validation_data->first;
-    y_val = o.validation_data->second;
-    check_xy(x_val, y_val, Tensor(), "fit (validation_data)");
+    std::tie(x_val, y_val) = checked_data(o.validation_data->first, o.validation_data->second, Tensor(),
+                                          "fit (validation_data)");
   } else if (!(o.validation_split >= 0 && o.validation_split < 1)) {
     throw ValueError(fmt::format("fit: validation_split must be in [0, 1), got {}", o.validation_split));
   } else if (o.validation_split > 0) {
-    data::Split split = data::split_last_fraction(samples_of(x), o.validation_split);
-    x_train = rows(x, split.train_begin, split.train_end);
-    y_train = rows(y, split.train_begin, split.train_end);
+    data::Split split = data::split_last_fraction(samples_of(x[0]), o.validation_split);
+    x_train = rows_of_each(x, split.train_begin, split.train_end);
+    y_train = rows_of_each(y, split.train_begin, split.train_end);
     w_train = rows(o.sample_weight, split.train_begin, split.train_end);
-    x_val = rows(x, split.val_begin, split.val_end);
-    y_val = rows(y, split.val_begin, split.val_end);
+    x_val = rows_of_each(x, split.val_begin, split.val_end);
+    y_val = rows_of_each(y, split.val_begin, split.val_end);
   }
 
-  if (!built()) build_from(x_train.shape());
+  if (!built()) build_from(x_train[0].shape());
   check_targets(x, y, o.sample_weight, "fit, y");  // the whole data set, a validation split included
   if (o.validation_data) check_targets(x_val, y_val, Tensor(), "fit, validation_data");
   prepare_training();
+  const std::int64_t val_samples = x_val.empty() ? 0 : samples_of(x_val[0]);
   s.replicas = models::detail::ReplicaGroup::current();
-  s.replicas.begin_fit(*this, samples_of(x_train), x_val.defined() ? samples_of(x_val) : 0, o);
+  s.replicas.begin_fit(*this, samples_of(x_train[0]), val_samples, o);
 
   models::detail::TensorEpochIterator batches(x_train, y_train, w_train,
                                               {.batch_size = o.batch_size, .shuffle = o.shuffle,
@@ -230,7 +297,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions o) {
                                                .class_weight = o.class_weight});
   models::detail::FitLoop loop{.epochs = o.epochs, .initial_epoch = o.initial_epoch, .verbose = o.verbose,
                                .callbacks = o.callbacks};
-  if (x_val.defined() && samples_of(x_val) > 0)
+  if (val_samples > 0)
     loop.validate = [&] {
       models::detail::TensorEpochIterator val(x_val, y_val, Tensor(), {.batch_size = o.batch_size});
       return run_evaluation(val, 0, "fit (validation_data)");
@@ -295,14 +362,20 @@ History Model::run_fit(models::detail::EpochIterator& batches, const models::det
 
 // The loss once over all of y against a zero prediction: a bad label, target shape or input shape is
 // refused before the first step, with its row counted in the whole data set.
-void Model::check_targets(const Tensor& x, const Tensor& y, const Tensor& sample_weight, const char* what) {
-  auto in_context = [what](const std::exception& e) { return fmt::format("{}: {}", what, e.what()); };
+void Model::check_targets(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const Tensor& sample_weight,
+                          const char* what) {
+  const auto& s = *state_;
+  std::string context = what;
+  auto in_context = [&context](const std::exception& e) { return fmt::format("{}: {}", context, e.what()); };
   try {
     NoGrad no_grad;
-    Tensor probe = (*this)(rows(x, 0, 1), layers::CallContext{.training = false});
-    Shape shape = probe.shape();
-    if (!shape.empty()) shape[0] = samples_of(y);
-    (*state_->loss)(y, Tensor::zeros(shape, probe.dtype()), sample_weight);
+    const std::vector<Tensor> probe = call_all(rows_of_each(x, 0, 1), layers::CallContext{.training = false});
+    for (std::size_t i = 0; i < s.losses.size() && i < probe.size(); ++i) {
+      if (s.losses.size() > 1) context = fmt::format("{} '{}'", what, s.output_names[i]);
+      Shape shape = probe[i].shape();
+      if (!shape.empty()) shape[0] = samples_of(y[i]);
+      (*s.losses[i])(y[i], Tensor::zeros(shape, probe[i].dtype()), sample_weight);
+    }
   } catch (const ShapeError& e) {
     throw ShapeError(in_context(e));
   } catch (const IndexError& e) {
@@ -318,7 +391,7 @@ std::vector<double> Model::run_evaluation(models::detail::EpochIterator& batches
   batches.begin_epoch(0);
   std::int64_t step = 0;
   while (std::optional<Batch> batch = batches.next()) {
-    if (!built()) build_from(batch->x.shape());
+    if (!built()) build_from(batch->x.at(0).shape());
     bar.update(++step, run_step(*batch, false));
   }
   if (step == 0) throw ValueError(fmt::format("{}: the data is empty (no batch to evaluate)", what));
@@ -327,59 +400,80 @@ std::vector<double> Model::run_evaluation(models::detail::EpochIterator& batches
   return in_order(logs, metrics_names());
 }
 
-std::vector<double> Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions o) {
+std::vector<double> Model::evaluate(const ModelData& x_data, const ModelData& y_data, EvaluateOptions o) {
   auto entry = state_->calls.enter(Access::exclusive, "evaluate", name());
   require_compiled("evaluate");
-  check_xy(x, y, o.sample_weight, "evaluate");
+  const auto [x, y] = checked_data(x_data, y_data, o.sample_weight, "evaluate");
   check_batch_size(o.batch_size, "evaluate");
-  if (!built()) build_from(x.shape());
+  if (!built()) build_from(x[0].shape());
   state_->replicas = models::detail::ReplicaGroup::current();
   models::detail::TensorEpochIterator batches(x, y, o.sample_weight, {.batch_size = o.batch_size});
   return run_evaluation(batches, o.verbose, "evaluate");
 }
 
-Tensor Model::predict(const Tensor& x, PredictOptions o) {
+Tensor Model::predict(const ModelData& x, PredictOptions o) {
+  std::vector<Tensor> outputs = predict_all(x, o);
+  if (outputs.size() != 1)
+    throw UsageError(fmt::format("predict: model '{}' has {} outputs; call predict_all() for all of them", name(),
+                                 outputs.size()));
+  return outputs[0];
+}
+
+std::vector<Tensor> Model::predict_all(const ModelData& x_data, PredictOptions o) {
   auto entry = enter_inference(state_->calls, *this, "predict");
   check_batch_size(o.batch_size, "predict");
-  if (!x.defined() || x.dim() == 0 || samples_of(x) == 0)
-    throw ValueError(fmt::format("predict: x has no samples (shape {})", x.defined() ? to_string(x.shape()) : "undefined"));
+  const std::vector<Tensor> x = x_data.in_order(input_names(), "predict", "x");
+  check_samples(x, input_names(), {}, {}, Tensor(), "predict");
   NoGrad no_grad;
   // Not state_->replicas: predict may run on several threads at once.
   const auto replicas = models::detail::ReplicaGroup::current();
-  std::vector<Tensor> outputs;
-  for (const auto& [b, e] : data::batch_ranges(samples_of(x), o.batch_size)) {
-    const Tensor batch = rows(x, b, e);
-    outputs.push_back(replicas.gather_rows(predict_step(replicas.local_rows(batch)), samples_of(batch)));
+  std::vector<std::vector<Tensor>> batches;  // per output, its batches
+  for (const auto& [b, e] : data::batch_ranges(samples_of(x[0]), o.batch_size)) {
+    std::vector<Tensor> local;
+    for (const Tensor& input : x) local.push_back(replicas.local_rows(rows(input, b, e)));
+    const std::vector<Tensor> predicted = predict_step(local);
+    batches.resize(predicted.size());
+    for (std::size_t i = 0; i < predicted.size(); ++i) batches[i].push_back(replicas.gather_rows(predicted[i], e - b));
   }
-  return outputs.size() == 1 ? outputs[0] : ops::concat(outputs, 0);
+  std::vector<Tensor> outputs;
+  for (const auto& output : batches) outputs.push_back(output.size() == 1 ? output[0] : ops::concat(output, 0));
+  return outputs;
 }
 
-std::vector<double> Model::train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+std::vector<double> Model::train_on_batch(const ModelData& x_data, const ModelData& y_data, const Tensor& sample_weight) {
   auto entry = state_->calls.enter(Access::exclusive, "train_on_batch", name());
   require_compiled("train_on_batch");
-  check_xy(x, y, sample_weight, "train_on_batch");
-  if (!built()) build_from(x.shape());
+  auto [x, y] = checked_data(x_data, y_data, sample_weight, "train_on_batch");
+  if (!built()) build_from(x[0].shape());
   prepare_training();
   state_->replicas = models::detail::ReplicaGroup::current();
   state_->drop_nonfinite_steps = false;
   reset_metrics();
-  return in_order(run_step({.x = x, .y = y, .sample_weight = sample_weight}, true), metrics_names());
+  return in_order(run_step({.x = std::move(x), .y = std::move(y), .sample_weight = sample_weight}, true), metrics_names());
 }
 
-std::vector<double> Model::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight) {
+std::vector<double> Model::test_on_batch(const ModelData& x_data, const ModelData& y_data, const Tensor& sample_weight) {
   auto entry = state_->calls.enter(Access::exclusive, "test_on_batch", name());
   require_compiled("test_on_batch");
-  check_xy(x, y, sample_weight, "test_on_batch");
-  if (!built()) build_from(x.shape());
+  auto [x, y] = checked_data(x_data, y_data, sample_weight, "test_on_batch");
+  if (!built()) build_from(x[0].shape());
   state_->replicas = models::detail::ReplicaGroup::current();
   reset_metrics();
-  return in_order(run_step({.x = x, .y = y, .sample_weight = sample_weight}, false), metrics_names());
+  return in_order(run_step({.x = std::move(x), .y = std::move(y), .sample_weight = sample_weight}, false), metrics_names());
 }
 
-Tensor Model::predict_on_batch(const Tensor& x) {
+Tensor Model::predict_on_batch(const ModelData& x) {
+  std::vector<Tensor> outputs = predict_all_on_batch(x);
+  if (outputs.size() != 1)
+    throw UsageError(fmt::format("predict_on_batch: model '{}' has {} outputs; call predict_all_on_batch() for all of "
+                                 "them", name(), outputs.size()));
+  return outputs[0];
+}
+
+std::vector<Tensor> Model::predict_all_on_batch(const ModelData& x) {
   auto entry = enter_inference(state_->calls, *this, "predict_on_batch");
   NoGrad no_grad;
-  return predict_step(x);
+  return predict_step(x.in_order(input_names(), "predict_on_batch", "x"));
 }
 
 }  // namespace keel

@@ -48,7 +48,7 @@ std::optional<Batch> DatasetEpochIterator::read() {
                                  what_, read_, tensors.size()));
   ++read_;
   for (Tensor& t : tensors) t = within_global_batch(t, element->global_rows, element->first_row);
-  return Batch{.x = tensors[0], .y = tensors[1], .sample_weight = tensors.size() == 3 ? tensors[2] : Tensor()};
+  return Batch{.x = {tensors[0]}, .y = {tensors[1]}, .sample_weight = tensors.size() == 3 ? tensors[2] : Tensor()};
 }
 
 const Batch& DatasetEpochIterator::first() {

@@ -31,11 +31,12 @@ Tensor combine_weights(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-TensorEpochIterator::TensorEpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options)
+TensorEpochIterator::TensorEpochIterator(std::vector<Tensor> x, std::vector<Tensor> y, Tensor sample_weight,
+                                         Options options)
     : x_(std::move(x)), y_(std::move(y)), sample_weight_(std::move(sample_weight)), options_(std::move(options)),
-      samples_(samples_of(x_)), ranges_(data::batch_ranges(samples_, options_.batch_size)) {
+      samples_(samples_of(x_.at(0))), ranges_(data::batch_ranges(samples_, options_.batch_size)) {
   if (!options_.class_weight.empty())
-    sample_weight_ = combine_weights(sample_weight_, class_weights_for(y_, options_.class_weight));
+    sample_weight_ = combine_weights(sample_weight_, class_weights_for(y_.at(0), options_.class_weight));
 }
 
 void TensorEpochIterator::begin_epoch(std::int64_t epoch) {
@@ -49,10 +50,13 @@ std::optional<Batch> TensorEpochIterator::next() {
   if (next_range_ == ranges_.size()) return std::nullopt;
   profile::Scope scope("batch gather");
   const auto [begin, end] = ranges_[next_range_++];
-  if (!options_.shuffle)
-    return Batch{.x = rows(x_, begin, end), .y = rows(y_, begin, end), .sample_weight = rows(sample_weight_, begin, end)};
-  Tensor idx = order_.narrow(0, begin, end - begin);
-  return Batch{.x = rows_at(x_, idx), .y = rows_at(y_, idx), .sample_weight = rows_at(sample_weight_, idx)};
+  auto batch_of = [&](const Tensor& t) {
+    return options_.shuffle ? rows_at(t, order_.narrow(0, begin, end - begin)) : rows(t, begin, end);
+  };
+  Batch batch{.sample_weight = batch_of(sample_weight_)};
+  for (const Tensor& t : x_) batch.x.push_back(batch_of(t));
+  for (const Tensor& t : y_) batch.y.push_back(batch_of(t));
+  return batch;
 }
 
 }  // namespace keel::models::detail

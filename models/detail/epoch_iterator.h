@@ -23,9 +23,9 @@ class EpochIterator {
   virtual std::optional<Batch> next() = 0;
 };
 
-// In-memory tensors: consecutive batches of batch_size rows, the last one partial; with shuffle, the
+// In-memory tensors (one per model input and output, with as many rows each): consecutive batches of batch_size rows, the last one partial; with shuffle, the
 // rows in a permutation drawn for each epoch from seed + epoch (data::shuffled_indices). Class weights
-// become per-sample weights, multiplied into the sample weights.
+// become per-sample weights (from the one target), multiplied into the sample weights.
 class TensorEpochIterator final : public EpochIterator {
  public:
   struct Options {
@@ -35,14 +35,15 @@ class TensorEpochIterator final : public EpochIterator {
     std::map<std::int64_t, double> class_weight = {};
   };
 
-  TensorEpochIterator(Tensor x, Tensor y, Tensor sample_weight, Options options);
+  TensorEpochIterator(std::vector<Tensor> x, std::vector<Tensor> y, Tensor sample_weight, Options options);
 
   std::int64_t steps() const override { return static_cast<std::int64_t>(ranges_.size()); }
   void begin_epoch(std::int64_t epoch) override;
   std::optional<Batch> next() override;
 
  private:
-  Tensor x_, y_, sample_weight_;
+  std::vector<Tensor> x_, y_;
+  Tensor sample_weight_;
   Options options_;
   std::int64_t samples_;
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges_;

@@ -123,10 +123,12 @@ Tensor ReplicaGroup::local_rows(const Tensor& x) const {
 
 Batch ReplicaGroup::local_batch(const Batch& global) const {
   if (!strategy_) return global;
-  const distribute::Share s = distribute::share_of(samples_of(global.x), strategy_->num_replicas(), strategy_->rank());
+  const distribute::Share s = distribute::share_of(samples_of(global.x.at(0)), strategy_->num_replicas(), strategy_->rank());
   auto rows = [&s](const Tensor& t) { return t.defined() ? t.narrow(0, s.begin, s.size()) : t; };
-  return {.x = rows(global.x), .y = rows(global.y), .sample_weight = rows(global.sample_weight),
-          .first_sample = global.first_sample + s.begin};
+  Batch local{.sample_weight = rows(global.sample_weight), .first_sample = global.first_sample + s.begin};
+  for (const Tensor& t : global.x) local.x.push_back(rows(t));
+  for (const Tensor& t : global.y) local.y.push_back(rows(t));
+  return local;
 }
 
 Tensor ReplicaGroup::gather_rows(const Tensor& local, std::int64_t global_rows) const {

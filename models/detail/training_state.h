@@ -15,10 +15,17 @@ namespace keel::models::detail {
 struct TrainingState {
   bool compiled = false;
   std::shared_ptr<optim::Optimizer> optimizer;
-  std::shared_ptr<losses::Loss> loss;
-  std::vector<MetricSpec> metric_specs;
-  std::vector<std::shared_ptr<metrics::Metric>> metrics;  // resolved at the first batch
+  // Per output, in output_names order (one entry for a single-output model).
+  std::vector<std::string> output_names;
+  std::vector<std::shared_ptr<losses::Loss>> losses;
+  std::vector<double> loss_weights;                         // empty: none given (no factor)
+  std::vector<std::vector<MetricSpec>> metric_specs;
+  std::vector<std::vector<std::shared_ptr<metrics::Metric>>> metrics;  // resolved at the first batch
   double loss_sum = 0, loss_weight = 0;  // the running, sample-weighted mean reported as "loss"
+  // With several outputs: the running sums of each output's unweighted loss (weighted like loss_sum),
+  // and this replica's parts of them from the last compute_loss, which track_loss adds.
+  std::vector<double> output_loss_sums;
+  std::vector<double> pending_output_losses;
   std::vector<Variable> trained;          // the weights trainable at compile time
   bool snapshot_taken = false;
   bool drop_nonfinite_steps = false;      // set by fit while a TerminateOnNaN is active

@@ -165,3 +165,53 @@ TEST_CASE("Unsynchronized BN normalizes each replica with its own statistics and
     }
   }
 }
+
+TEST_CASE("A model with two inputs and two outputs trains under two replicas like one process", "[mpi]") {
+  auto make = [] {
+    test::Floatx floatx(DType::float64);
+    auto a = keel::Input({.shape = {3}, .name = "a"});
+    auto b = keel::Input({.shape = {2}, .name = "b"});
+    auto joined = layers::Concatenate({})({layers::Dense({.units = 4, .activation = "tanh"})(a), b});
+    auto reg = layers::Dense({.units = 2}, "reg")(joined);
+    auto cls = layers::Dense({.units = 3}, "cls")(joined);
+    auto model = Model::functional({a, b}, {reg, cls}, "two_by_two");
+    model->compile({.optimizer = "sgd",
+                    .loss = {{"reg", "mse"},
+                             {"cls", std::make_shared<losses::SparseCategoricalCrossentropy>(
+                                         losses::SparseCategoricalCrossentropy::Options{.from_logits = true})}},
+                    .loss_weights = {0.5, 2.0},
+                    .metrics = {"mae", "accuracy"}});
+    return model;
+  };
+  set_random_seed(7);
+  auto distributed = make(), single = make();
+  single->set_weights(distributed->get_weights());
+  const std::int64_t n = 13;
+  Tensor xa = test::wave({n, 3}, 0.4, DType::float64), xb = test::wave({n, 2}, 0.7, DType::float64);
+  Tensor y_reg = test::wave({n, 2}, 0.3, DType::float64), y_cls = test::labels(n, 3);
+  FitOptions o{.batch_size = 5, .epochs = 2, .verbose = 0, .sample_weight = test::wave({n}, 0.9, DType::float64) + 2.0,
+               .seed = 4};
+  History got;
+  {
+    distribute::StrategyScope scope(mpi());
+    got = distributed->fit({xa, xb}, {y_reg, y_cls}, o);
+  }
+  History want = single->fit({xa, xb}, {y_reg, y_cls}, o);
+  test::require_same_weights(*distributed, *single, 1e-12);
+  REQUIRE(got.history.size() == want.history.size());
+  for (const auto& [key, values] : want.history) {
+    INFO(key);
+    REQUIRE(got.history[key].size() == values.size());
+    for (std::size_t e = 0; e < values.size(); ++e) CHECK(got.history[key][e] == Approx(values[e]).epsilon(1e-12));
+  }
+  CHECK(want.history.count("cls_loss") == 1);
+  std::vector<double> want_eval = single->evaluate({xa, xb}, {y_reg, y_cls}, {.batch_size = 4});
+  std::vector<Tensor> want_pred = single->predict_all({xa, xb}, {.batch_size = 3});
+  distribute::StrategyScope scope(mpi());
+  std::vector<double> got_eval = distributed->evaluate({xa, xb}, {y_reg, y_cls}, {.batch_size = 4});
+  std::vector<Tensor> got_pred = distributed->predict_all({xa, xb}, {.batch_size = 3});
+  REQUIRE(got_eval.size() == want_eval.size());
+  for (std::size_t i = 0; i < got_eval.size(); ++i) CHECK(got_eval[i] == Approx(want_eval[i]).epsilon(1e-12));
+  REQUIRE(got_pred.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) CHECK(test::relative_error(got_pred[i], want_pred[i]) <= 1e-12);
+}

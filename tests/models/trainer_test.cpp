@@ -28,7 +28,7 @@ class DoubledLoss : public Sequential {
   Logs train_step(const Batch& batch) override {
     ++train_steps;
     layers::StateUpdates staged;
-    Tensor y_pred = (*this)(batch.x, layers::CallContext{.training = true, .staged = &staged});
+    std::vector<Tensor> y_pred = call_all(batch.x, layers::CallContext{.training = true, .staged = &staged});
     Tensor loss = compute_loss(batch.x, batch.y, y_pred, batch.sample_weight) * 2.0;
     track_loss(loss);
     apply_gradients(loss, staged);
@@ -38,7 +38,9 @@ class DoubledLoss : public Sequential {
     ++test_steps;
     return Sequential::test_step(batch);
   }
-  Tensor predict_step(const Tensor& x) override { return Sequential::predict_step(x) + 1.0; }
+  std::vector<Tensor> predict_step(const std::vector<Tensor>& x) override {
+    return {Sequential::predict_step(x)[0] + 1.0};
+  }
 };
 
 }  // namespace
