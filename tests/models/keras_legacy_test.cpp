@@ -1,6 +1,11 @@
 // Real Keras legacy HDF5 files from ../shared/keras_files (README.md there says where each comes from): each
 // loads through keel::load_model, predicts what Keras recorded, and has the structure the README describes.
+#include <hdf5.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <iterator>
+#include <span>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -12,9 +17,12 @@
 #include "keel/data/npy.h"
 #include "keel/layers/batch_normalization.h"
 #include "keel/models/functional.h"
+#include "keel/models/keras_files.h"
 #include "keel/models/model.h"
+#include "keel/models/saving.h"
 #include "keel/models/sequential.h"
 #include "support/floatx.h"
+#include "support/temp_dir.h"
 #include "support/throws.h"
 
 using Catch::Matchers::Contains;
@@ -232,5 +240,158 @@ TEST_CASE("keras legacy h5: SeparableConv2D model from tf.keras 2.2.4 and a .ker
     CHECK(parameter_count(*model) == (8 + 1) * 4 + (4 + 1) * 2);
     // Keras 3's "Custom>RMSprop" with no loss: uncompiled (with a warning).
     CHECK_FALSE(model->compiled());
+  }
+}
+
+namespace {
+
+// A legacy file as tf.keras 2.x writes it, built with libhdf5 directly: Dense(2) on 3 inputs, kernel
+// [[1, 2], [3, 4], [5, 6]], bias [0.5, -0.5].
+struct LegacyFixture {
+  std::string model_class = "Dense";
+  Shape kernel_shape = {3, 2};
+  bool with_bias = true;
+  bool full_model = true;  // model_config + model_weights; otherwise weights only (layer_names at the root)
+};
+
+void write_strings_attribute(hid_t location, const char* name, const std::vector<std::string>& values) {
+  std::size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size());
+  std::vector<char> data(width * values.size(), '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), data.begin() + i * width);
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, width);
+  H5Tset_strpad(type, H5T_STR_NULLPAD);
+  hsize_t count = values.size();
+  hid_t space = H5Screate_simple(1, &count, nullptr);
+  hid_t attribute = H5Acreate2(location, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(attribute, type, data.data());
+  H5Aclose(attribute);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+void write_float_dataset(hid_t group, const char* name, const Shape& shape, const std::vector<float>& values) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t dataset = H5Dcreate2(group, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  H5Dclose(dataset);
+  H5Sclose(space);
+}
+
+const char* kDenseJson =
+    R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [{"class_name": "CLASS", "config":
+    {"name": "dense", "trainable": true, "batch_input_shape": [null, 3], "dtype": "float32", "units": 2,
+     "activation": "linear", "use_bias": true, "kernel_initializer": {"class_name": "GlorotUniform", "config":
+     {"seed": null}}, "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": null,
+     "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null}}]}})";
+
+std::string dense_json(const std::string& class_name) {
+  std::string text = kDenseJson;
+  text.replace(text.find("CLASS"), 5, class_name);
+  return text;
+}
+
+void write_legacy_file(const std::filesystem::path& path, const LegacyFixture& f) {
+  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t weights = file;
+  if (f.full_model) {
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    hid_t scalar = H5Screate(H5S_SCALAR);
+    hid_t attribute = H5Acreate2(file, "model_config", type, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    const std::string text = dense_json(f.model_class);
+    const char* p = text.c_str();
+    H5Awrite(attribute, type, &p);
+    H5Aclose(attribute);
+    H5Sclose(scalar);
+    H5Tclose(type);
+    weights = H5Gcreate2(file, "model_weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  }
+  write_strings_attribute(weights, "layer_names", {"dense"});
+  hid_t layer = H5Gcreate2(weights, "dense", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  std::vector<std::string> names = {"dense/kernel:0"};
+  if (f.with_bias) names.push_back("dense/bias:0");
+  write_strings_attribute(layer, "weight_names", names);
+  hid_t inner = H5Gcreate2(layer, "dense", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  std::int64_t n = 1;
+  for (auto d : f.kernel_shape) n *= d;
+  std::vector<float> kernel(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < kernel.size(); ++i) kernel[i] = static_cast<float>(i + 1);
+  write_float_dataset(inner, "kernel:0", f.kernel_shape, kernel);
+  if (f.with_bias) write_float_dataset(inner, "bias:0", {2}, {0.5F, -0.5F});
+  H5Gclose(inner);
+  H5Gclose(layer);
+  if (weights != file) H5Gclose(weights);
+  H5Fclose(file);
+}
+
+std::vector<std::byte> file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(chars.size());
+  std::transform(chars.begin(), chars.end(), out.begin(), [](char c) { return static_cast<std::byte>(c); });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("keras legacy h5: a weights-only file loads into the model built from the same config", "[keras_legacy]") {
+  keel::test::TempDir dir("keras_legacy");
+  write_legacy_file(dir / "w.h5", {.full_model = false});
+  auto model = keel::model_from_json(dense_json("Dense"));
+  model->load_weights(dir / "w.h5");
+  // y = x W + b with x = [1, 0, 1]: row 0 + row 2 of [[1, 2], [3, 4], [5, 6]] plus [0.5, -0.5].
+  Tensor y = model->predict(Tensor::from_vector({1, 0, 1}, {1, 3}));
+  CHECK(at(y, 0) == 6.5);
+  CHECK(at(y, 1) == 7.5);
+  // The full file's weights load the same way.
+  write_legacy_file(dir / "full.h5", {});
+  auto other = keel::model_from_json(dense_json("Dense"));
+  other->load_weights(dir / "full.h5");
+  CHECK(at(other->predict(Tensor::from_vector({1, 0, 1}, {1, 3})), 0) == 6.5);
+  KEEL_CHECK_THROWS(keel::load_model(dir / "w.h5"), keel::IOError, Contains("no model_config"));
+}
+
+TEST_CASE("keras legacy h5: hostile files are an IOError naming the layer, and leave the model as it was",
+          "[keras_legacy]") {
+  keel::test::TempDir dir("keras_legacy");
+  SECTION("a dataset of the wrong shape") {
+    write_legacy_file(dir / "bad.h5", {.kernel_shape = {2, 3}, .full_model = false});
+    auto model = keel::model_from_json(dense_json("Dense"));
+    std::vector<Tensor> before = model->get_weights();
+    KEEL_CHECK_THROWS(model->load_weights(dir / "bad.h5"), keel::IOError,
+                      Contains("layer 'dense'") && Contains("dense/kernel:0") && Contains("[2, 3]") &&
+                          Contains("[3, 2]"));
+    std::vector<Tensor> after = model->get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i)
+      for (std::int64_t k = 0; k < before[i].numel(); ++k) CHECK(at(after[i], k) == at(before[i], k));
+    // load_model refuses the config's weight before allocating it: the file holds no [3, 2] dataset.
+    write_legacy_file(dir / "bad_full.h5", {.kernel_shape = {2, 3}});
+    KEEL_CHECK_THROWS(keel::load_model(dir / "bad_full.h5"), keel::IOError,
+                      Contains("kernel") && Contains("[3, 2]"));
+  }
+  SECTION("a missing weight") {
+    write_legacy_file(dir / "nobias.h5", {.with_bias = false});
+    KEEL_CHECK_THROWS(keel::load_model(dir / "nobias.h5"), keel::IOError, Contains("bias"));
+    write_legacy_file(dir / "nobias_w.h5", {.with_bias = false, .full_model = false});
+    auto model = keel::model_from_json(dense_json("Dense"));
+    KEEL_CHECK_THROWS(model->load_weights(dir / "nobias_w.h5"), keel::IOError,
+                      Contains("layer 'dense'") && Contains("missing weight 'bias'"));
+  }
+  SECTION("an unknown layer class") {
+    write_legacy_file(dir / "lstm.h5", {.model_class = "LSTM"});
+    KEEL_CHECK_THROWS(keel::load_model(dir / "lstm.h5"), keel::IOError,
+                      Contains("'dense'") && Contains("LSTM") && Contains("Conv2D"));
+  }
+  SECTION("truncated files") {
+    std::vector<std::byte> bytes = file_bytes(keras_file("dl4j_cnn_batch_norm.h5"));
+    for (std::size_t size : {std::size_t{8}, std::size_t{512}, bytes.size() / 2, bytes.size() - 1}) {
+      INFO("first " << size << " bytes");
+      CHECK_THROWS_AS(keel::load_model_from_bytes(std::span(bytes.data(), size), "cut.h5"), keel::IOError);
+    }
+    std::ofstream(dir / "cut.h5", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), 4000);
+    CHECK_THROWS_AS(keel::load_model(dir / "cut.h5"), keel::IOError);
   }
 }
