@@ -4,6 +4,7 @@
 
 #include "keel/core/error.h"
 #include "keel/layers/registry.h"
+#include "keel/models/detail/keras_compile.h"
 #include "keel/models/detail/keras_config.h"
 #include "keel/models/saving.h"
 
@@ -26,6 +27,9 @@ std::shared_ptr<Model> model_from_json(const std::string& text) {
   }
   if (!model) throw ValueError("model_from_json: the config does not describe a model");
   model->build_from_declared_input();
+  // Keras 3's deserialization compiles a model whose config carries a compile_config.
+  if (keras.is_object() && keras.contains("compile_config") && !keras["compile_config"].is_null())
+    keras::compile_from_compile_config(*model, keras["compile_config"], "model_from_json");
   return model;
 }
 

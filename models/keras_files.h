@@ -8,9 +8,10 @@
 
 namespace keel {
 
-// Builds the (uncompiled, freshly initialized) model that Keras's model.to_json() describes: Keras 2.1 to 3,
+// Builds the freshly initialized model that Keras's model.to_json() describes: Keras 2.1 to 3,
 // Sequential, Functional or Model. A layer class or argument keel lacks is a ValueError naming the layer,
-// its class and the argument; nothing is dropped silently.
+// its class and the argument; nothing is dropped silently. A Keras 3 compile_config compiles the model
+// where keel has its optimizer, loss and metrics (otherwise a warning, and the model stays uncompiled).
 std::shared_ptr<Model> model_from_json(const std::string& text);
 
 }  // namespace keel

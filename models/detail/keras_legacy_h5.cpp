@@ -1,7 +1,6 @@
 #include "keel/models/detail/keras_legacy_h5.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <map>
 #include <string>
@@ -11,11 +10,9 @@
 #include "keel/core/error.h"
 #include "keel/layers/registry.h"
 #include "keel/layers/weight_creation_check.h"
+#include "keel/models/detail/keras_compile.h"
 #include "keel/models/detail/keras_config.h"
-#include "keel/models/losses.h"
-#include "keel/models/metrics.h"
 #include "keel/models/saving.h"
-#include "keel/optim/registry.h"
 
 namespace keel::keras {
 namespace {
@@ -134,58 +131,6 @@ layers::WeightCreationCheck weights_the_file_holds(const Group& weights_group) {
                                 file, layer.class_name(), layer.name(), weight, to_string(shape)));
     --it->second;
   };
-}
-
-// Keras 2 optimizer configs: "lr" is learning_rate, decay 0 is no decay; Keras 3 prefixes "Custom>".
-nlohmann::json keel_optimizer_config(nlohmann::json config) {
-  std::string class_name = config.value("class_name", std::string());
-  if (class_name.rfind("Custom>", 0) == 0) config["class_name"] = class_name.substr(7);
-  nlohmann::json& c = config["config"];
-  if (c.is_object()) {
-    if (c.contains("lr") && !c.contains("learning_rate")) c["learning_rate"] = c["lr"];
-    c.erase("lr");
-    if (c.contains("decay") && c["decay"] == 0.0) c.erase("decay");
-  }
-  return config;
-}
-
-std::vector<MetricSpec> keel_metrics(const nlohmann::json& metrics) {
-  std::vector<MetricSpec> out;
-  if (metrics.is_null()) return out;
-  if (!metrics.is_array()) throw ValueError(fmt::format("metrics {} are not a list", metrics.dump()));
-  for (const auto& m : metrics) {
-    if (m.is_array()) {  // one list per output
-      for (auto& inner : keel_metrics(m)) out.push_back(std::move(inner));
-    } else if (m.is_string()) {
-      out.emplace_back(m.get<std::string>());
-    } else if (m.is_object() && m.contains("config") && m["config"].contains("name") && m["config"]["name"].is_string()) {
-      out.emplace_back(m["config"]["name"].get<std::string>());
-    } else {
-      throw ValueError(fmt::format("metric {} is neither a name nor a Keras metric object", m.dump()));
-    }
-  }
-  return out;
-}
-
-// Compiles `model` as the file's training_config says, where keel has the optimizer, loss and metrics.
-void compile_from_training_config(Model& model, const std::string& text, const std::string& file) {
-  try {
-    nlohmann::json training = nlohmann::json::parse(text);
-    const nlohmann::json& loss = training.value("loss", nlohmann::json());
-    if (loss.is_null()) throw ValueError("it has no loss");
-    CompileOptions options;
-    options.optimizer = optim::from_config(keel_optimizer_config(training.value("optimizer_config", nlohmann::json())));
-    options.loss = loss.is_string() ? losses::get(loss.get<std::string>())
-                                    : losses::from_config(without_class_locations(loss));
-    options.metrics = keel_metrics(training.value("metrics", nlohmann::json()));
-    model.compile(std::move(options));
-  } catch (const Error& e) {
-    spdlog::warn("load_model: '{}': the model stays uncompiled, as its training_config does not map onto keel: {}",
-                 file, e.what());
-  } catch (const nlohmann::json::exception& e) {
-    spdlog::warn("load_model: '{}': the model stays uncompiled, as its training_config is malformed: {}", file,
-                 e.what());
-  }
 }
 
 }  // namespace

@@ -172,6 +172,8 @@ TEST_CASE("keras legacy h5: the MLPerf Tiny anomaly, wake-word and VWW models lo
     const std::int64_t expected = (3 * 40 + 5 * 128 + 10 * 128 + 15 * 128) +
                                   (40 * 128 + 128 * 128 + 128 * 128 + 128 * 32) + 4 * (128 * 3 + 32) + (32 * 3 + 3);
     CHECK(parameter_count(*model) == expected);
+    // tf.keras 2.14's Adam (EMA off, jit_compile) and a CategoricalCrossentropy object map onto keel.
+    CHECK(model->compiled());
   }
   {
     auto model = keel::load_model(keras_file("tiny_vww96_mobilenetv1.h5"));
