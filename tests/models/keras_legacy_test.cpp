@@ -22,6 +22,7 @@
 #include "keel/models/saving.h"
 #include "keel/models/sequential.h"
 #include "support/floatx.h"
+#include "support/file_bytes.h"
 #include "support/temp_dir.h"
 #include "support/throws.h"
 
@@ -329,13 +330,6 @@ void write_legacy_file(const std::filesystem::path& path, const LegacyFixture& f
   H5Fclose(file);
 }
 
-std::vector<std::byte> file_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(chars.size());
-  std::transform(chars.begin(), chars.end(), out.begin(), [](char c) { return static_cast<std::byte>(c); });
-  return out;
-}
 
 }  // namespace
 
@@ -388,7 +382,7 @@ TEST_CASE("keras legacy h5: hostile files are an IOError naming the layer, and l
                       Contains("'dense'") && Contains("LSTM") && Contains("Conv2D"));
   }
   SECTION("truncated files") {
-    std::vector<std::byte> bytes = file_bytes(keras_file("dl4j_cnn_batch_norm.h5"));
+    std::vector<std::byte> bytes = keel::test::file_bytes(keras_file("dl4j_cnn_batch_norm.h5"));
     for (std::size_t size : {std::size_t{8}, std::size_t{512}, bytes.size() / 2, bytes.size() - 1}) {
       INFO("first " << size << " bytes");
       CHECK_THROWS_AS(keel::load_model_from_bytes(std::span(bytes.data(), size), "cut.h5"), keel::IOError);
