@@ -95,7 +95,11 @@ void apply_weights(const Model& model, const io::KeelFileContents& file, const s
   for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
 }
 
+// Only a regular file is opened here: a FIFO or a device is left to the keel reader, which refuses it
+// without reading.
 bool is_hdf5_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::array<std::byte, 8> head{};
   std::ifstream in(path, std::ios::binary);
   in.read(reinterpret_cast<char*>(head.data()), head.size());

@@ -163,7 +163,7 @@ TEST_CASE("model_from_json: Functional with Keras 2 list and Keras 3 dict inboun
   CHECK(keras3->count_params() == 8);
 }
 
-TEST_CASE("model_from_json: Keras's default float32 policy follows keel's floatx; float64 stays", "[keras_files]") {
+TEST_CASE("model_from_json: Keras's default float32 policy follows keel's floatx, float64 stays", "[keras_files]") {
   {
     keel::test::Floatx floatx(DType::float64);
     CHECK(keel::model_from_json(kKeras3Sequential)->weights()[0].dtype() == DType::float64);

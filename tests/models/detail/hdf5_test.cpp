@@ -192,8 +192,10 @@ TEST_CASE("hdf5: writes groups in creation order, string attributes and datasets
   hid_t attribute = H5Aopen(file, "keras_version", H5P_DEFAULT);
   hid_t memtype = H5Tcopy(H5T_C_S1);
   H5Tset_size(memtype, H5T_VARIABLE);
+  H5Tset_cset(memtype, H5T_CSET_UTF8);  // h5py's str
   char* version = nullptr;
-  H5Aread(attribute, memtype, &version);
+  REQUIRE(H5Aread(attribute, memtype, &version) >= 0);
+  REQUIRE(version != nullptr);
   CHECK(std::string(version) == "3.5.0");
   H5free_memory(version);
   H5Tclose(memtype);
