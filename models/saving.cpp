@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -17,6 +19,8 @@
 #include "keel/layers/registry.h"
 #include "keel/layers/weight_creation_check.h"
 #include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/hdf5.h"
+#include "keel/models/detail/keras_legacy_h5.h"
 #include "keel/models/detail/training_state.h"
 #include "keel/models/detail/keel_file.h"
 #include "keel/models/model.h"
@@ -89,6 +93,17 @@ void apply_weights(const Model& model, const io::KeelFileContents& file, const s
   }
   NoGrad no_grad;
   for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
+}
+
+// Only a regular file is opened here: a FIFO or a device is left to the keel reader, which refuses it
+// without reading.
+bool is_hdf5_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::array<std::byte, 8> head{};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  return in.gcount() == static_cast<std::streamsize>(head.size()) && io::hdf5::File::has_signature(head);
 }
 
 // A keel file's bytes, never more than its header accounts for (a huge file, or one that only grows
@@ -273,6 +288,16 @@ void Model::save(const std::filesystem::path& path, SaveOptions options) const {
 
 void Model::load_weights(const std::filesystem::path& path) {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
+  if (is_hdf5_file(path)) {
+    io::hdf5::File file = io::hdf5::File::open(path);
+    if (!built()) build_from_declared_input();
+    if (!built())
+      throw UsageError(fmt::format("load_weights: model '{}' must be built (call it once, or start it with an Input) "
+                                   "before loading weights from '{}'",
+                                   name(), path.string()));
+    keras::load_legacy_weights(*this, file);
+    return;
+  }
   io::KeelFileContents file = read_keel_file(path, false);
   if (!built()) build_from_declared_input();
   if (!built())
@@ -283,10 +308,13 @@ void Model::load_weights(const std::filesystem::path& path) {
 }
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
+  // Keras's legacy .h5 (also under a .keras name) is recognized by its signature, not its name.
+  if (is_hdf5_file(path)) return keras::load_legacy_model(io::hdf5::File::open(path));
   return load_model_from_bytes(read_keel_file_bytes(path), path.string());
 }
 
 std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {
+  if (io::hdf5::File::has_signature(bytes)) return keras::load_legacy_model(io::hdf5::File::open_bytes(bytes, path));
   register_model_classes();
   io::KeelFileContents file = io::decode_keel_file(bytes, path, true);
   nlohmann::json config;
