@@ -49,7 +49,8 @@ void TensorEpochIterator::begin_epoch(std::int64_t epoch) {
 std::optional<Batch> TensorEpochIterator::next() {
   if (next_range_ == ranges_.size()) return std::nullopt;
   profile::Scope scope("batch gather");
-  const auto [begin, end] = ranges_[next_range_++];
+  const std::int64_t begin = ranges_[next_range_].first, end = ranges_[next_range_].second;
+  ++next_range_;
   auto batch_of = [&](const Tensor& t) {
     return options_.shuffle ? rows_at(t, order_.narrow(0, begin, end - begin)) : rows(t, begin, end);
   };

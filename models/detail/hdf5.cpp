@@ -4,9 +4,13 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include "keel/core/error.h"
+#include "keel/models/detail/hdf5_isolation.h"
 
 namespace keel::io::hdf5 {
 namespace {
@@ -314,23 +318,28 @@ bool File::has_signature(std::span<const std::byte> first_bytes) {
 }
 
 File File::open(const std::filesystem::path& path) {
-  silence_library_errors();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail_file(path.string(), "no such file");
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) fail_file(path.string(), "not a readable HDF5 file (truncated, corrupt or another format)");
-  return File(Handle(id, close_file), path.string());
+  // Read once: the child process and this one open the same bytes.
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) fail_file(path.string(), "cannot read the file");
+  return open_bytes(std::as_bytes(std::span<const char>(bytes)), path.string());
 }
 
 File File::open_bytes(std::span<const std::byte> bytes, const std::string& name) {
   silence_library_errors();
   if (!has_signature(bytes)) fail_file(name, "the bytes do not start with the HDF5 signature");
+  check_in_child_process(bytes, name);
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
   // The core driver serves the file from memory; backing_store=0 never writes it anywhere.
   if (fapl.id() < 0 || H5Pset_fapl_core(fapl.id(), 64 * 1024, 0) < 0 ||
       H5Pset_file_image(fapl.id(), const_cast<std::byte*>(bytes.data()), bytes.size()) < 0)
     fail_file(name, "cannot set up reading from memory");
-  hid_t id = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.id());
+  // A name of its own: libhdf5 matches open files by name, and the image's path may be open for writing.
+  static std::atomic<std::uint64_t> images{0};
+  const std::string image_name = fmt::format("keel-hdf5-image-{}", images++);
+  hid_t id = H5Fopen(image_name.c_str(), H5F_ACC_RDONLY, fapl.id());
   if (id < 0) fail_file(name, "not a readable HDF5 file (truncated, corrupt or another format)");
   return File(Handle(id, close_file), name);
 }
