@@ -17,6 +17,9 @@
 #include "keel/layers/registry.h"
 #include "keel/layers/weight_creation_check.h"
 #include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/hdf5.h"
+#include "keel/models/detail/keras3_archive.h"
+#include "keel/models/detail/keras3_weights.h"
 #include "keel/models/detail/training_state.h"
 #include "keel/models/detail/keel_file.h"
 #include "keel/models/model.h"
@@ -208,6 +211,16 @@ NamedTensorList weight_tensors(const Model& model) {
   return out;
 }
 
+// Keras 3's formats are chosen by the name when writing, as Keras does: "x.keras", "x.weights.h5".
+bool names_keras_archive(const std::filesystem::path& path) { return path.string().ends_with(".keras"); }
+bool names_keras_weights(const std::filesystem::path& path) { return path.string().ends_with(".weights.h5"); }
+
+// A Keras 3 weights file has "layers" and "vars" groups; a legacy Keras weights file has "layer_names".
+bool is_keras3_weights_file(const io::hdf5::File& file) {
+  const io::hdf5::Group root = file.root();
+  return !root.has_attribute("layer_names") && (root.has_group("vars") || root.has_group("layers"));
+}
+
 void write_keel_file(const std::filesystem::path& path, const NamedTensorList& tensors, const std::string& config) {
   std::vector<io::TensorView> views;
   for (const auto& [name, t] : tensors) views.push_back(view_of(name, t));
@@ -220,12 +233,20 @@ void write_keel_file(const std::filesystem::path& path, const NamedTensorList& t
 void Model::save_weights(const std::filesystem::path& path) const {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::shared, "save_weights", name());
   if (!distribute::current_strategy().is_chief()) return;
+  if (names_keras_weights(path)) {
+    io::atomic_write_file(path, models::detail::keras3_weights_file_bytes(*this, true, path.string()));
+    return;
+  }
   write_keel_file(path, weight_tensors(*this), "");
 }
 
 void Model::save(const std::filesystem::path& path, SaveOptions options) const {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::shared, "save", name());
   if (!distribute::current_strategy().is_chief()) return;
+  if (names_keras_archive(path)) {
+    models::detail::write_keras3_archive(*this, path, options.include_optimizer);
+    return;
+  }
   NamedTensorList tensors = weight_tensors(*this);
   nlohmann::json config = {{"model", serialize()}};
   if (compiled()) {
@@ -239,21 +260,40 @@ void Model::save(const std::filesystem::path& path, SaveOptions options) const {
 
 void Model::load_weights(const std::filesystem::path& path) {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
-  io::KeelFileContents file = read_keel_file(path, false);
+  const io::FileBytes head = io::read_file_bytes_as_needed(
+      path, [](std::span<const std::byte> b) -> std::uint64_t { return b.size() < 8 ? 8 : 0; });
+  const bool hdf5 = io::hdf5::File::has_signature(head.bytes);
+  std::optional<io::hdf5::File> keras3_file;
+  std::optional<io::KeelFileContents> file;
+  if (hdf5) {
+    keras3_file = io::hdf5::File::open(path);
+    if (!is_keras3_weights_file(*keras3_file))
+      throw IOError(fmt::format("load_weights: '{}' is an HDF5 file without Keras 3's 'vars' or 'layers' groups",
+                                path.string()));
+  } else {
+    file = read_keel_file(path, false);
+  }
   if (!built()) build_from_declared_input();
   if (!built())
     throw UsageError(fmt::format("load_weights: model '{}' must be built (call it once, or start it with an Input) "
                                  "before loading weights from '{}'",
                                  name(), path.string()));
-  apply_weights(*this, file, path.string());
+  if (keras3_file)
+    models::detail::load_keras3_weights(*this, *keras3_file);
+  else
+    apply_weights(*this, *file, path.string());
 }
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
+  const io::FileBytes head = io::read_file_bytes_as_needed(
+      path, [](std::span<const std::byte> b) -> std::uint64_t { return b.size() < 4 ? 4 : 0; });
+  if (models::detail::is_zip_archive(head.bytes)) return load_model_from_bytes(io::read_file_bytes(path), path.string());
   return load_model_from_bytes(read_keel_file_bytes(path), path.string());
 }
 
 std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {
   register_model_classes();
+  if (models::detail::is_zip_archive(bytes)) return models::detail::load_keras3_archive(bytes, path);
   io::KeelFileContents file = io::decode_keel_file(bytes, path, true);
   nlohmann::json config;
   if (!file.config.empty()) config = nlohmann::json::parse(file.config);  // decode_keel_file checked the syntax
