@@ -61,20 +61,18 @@ ZipReader::ZipReader(const std::filesystem::path& path) : source_(path.string())
   open(archive);
 }
 
-ZipReader::~ZipReader() {
-  if (archive_) zip_discard(archive_);
-}
+void ZipReader::Discard::operator()(zip_t* archive) const { zip_discard(archive); }
 
 void ZipReader::open(zip_t* archive) {
-  archive_ = archive;
-  zip_int64_t count = zip_get_num_entries(archive_, 0);
+  archive_.reset(archive);
+  zip_int64_t count = zip_get_num_entries(archive, 0);
   if (count < 0) throw IOError(fmt::format("'{}': cannot list the zip archive's members", source_));
   std::set<std::string, std::less<>> names;
   for (zip_int64_t i = 0; i < count; ++i) {
     zip_stat_t st;
     zip_stat_init(&st);
-    if (zip_stat_index(archive_, static_cast<zip_uint64_t>(i), 0, &st) != 0)
-      throw IOError(fmt::format("'{}': cannot read zip member {}: {}", source_, i, archive_error(archive_)));
+    if (zip_stat_index(archive, static_cast<zip_uint64_t>(i), 0, &st) != 0)
+      throw IOError(fmt::format("'{}': cannot read zip member {}: {}", source_, i, archive_error(archive)));
     constexpr zip_uint64_t needed = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
     if ((st.valid & needed) != needed)
       throw IOError(fmt::format("'{}': zip member {} lacks its name, sizes or method", source_, i));
@@ -115,11 +113,11 @@ std::vector<std::byte> ZipReader::read(std::string_view name, std::uint64_t max_
     throw IOError(fmt::format("'{}': deflated zip member '{}' claims {} bytes from {} compressed bytes, more than "
                               "deflate can produce",
                               source_, m.name, m.size, m.compressed_size));
-  zip_int64_t index = zip_name_locate(archive_, m.name.c_str(), ZIP_FL_ENC_RAW);
+  zip_int64_t index = zip_name_locate(archive_.get(), m.name.c_str(), ZIP_FL_ENC_RAW);
   std::unique_ptr<zip_file_t, FileCloser> file(
-      index < 0 ? nullptr : zip_fopen_index(archive_, static_cast<zip_uint64_t>(index), 0));
+      index < 0 ? nullptr : zip_fopen_index(archive_.get(), static_cast<zip_uint64_t>(index), 0));
   if (!file)
-    throw IOError(fmt::format("'{}': cannot open zip member '{}': {}", source_, m.name, archive_error(archive_)));
+    throw IOError(fmt::format("'{}': cannot open zip member '{}': {}", source_, m.name, archive_error(archive_.get())));
   std::vector<std::byte> out(m.size);
   std::uint64_t filled = 0;
   while (filled < m.size) {

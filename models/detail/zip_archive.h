@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,7 +30,6 @@ class ZipReader {
   explicit ZipReader(const std::filesystem::path& path);
   ZipReader(const ZipReader&) = delete;
   ZipReader& operator=(const ZipReader&) = delete;
-  ~ZipReader();
 
   const std::string& source() const { return source_; }
   // In central-directory order. Only stored and deflated, unencrypted members exist: others are refused
@@ -42,11 +42,15 @@ class ZipReader {
   std::vector<std::byte> read(std::string_view name, std::uint64_t max_bytes) const;
 
  private:
+  // Takes ownership of `archive` first, so it is freed when listing the members throws.
   void open(struct zip* archive);
   const ZipMember& member(std::string_view name) const;
 
+  struct Discard {
+    void operator()(struct zip* archive) const;
+  };
   std::string source_;
-  struct zip* archive_ = nullptr;
+  std::unique_ptr<struct zip, Discard> archive_;
   std::vector<ZipMember> members_;
 };
 
