@@ -92,6 +92,7 @@
 #include "keel/models/dataset_fit.h"
 #include "keel/models/history.h"
 #include "keel/models/history_plot.h"
+#include "keel/models/keras_files.h"
 #include "keel/models/losses.h"
 #include "keel/models/metrics.h"
 #include "keel/models/model.h"

@@ -141,6 +141,14 @@ LayerPtr deserialize(const nlohmann::json& serialized) {
   return factory(config);
 }
 
+std::vector<std::string> known_classes() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : builtin()) names.push_back(name);
+  std::lock_guard lock(g_mutex);
+  for (const auto& [name, factory] : registered()) names.push_back(name);
+  return names;
+}
+
 void register_layer(const std::string& class_name, LayerFactory factory) {
   if (!factory) throw ValueError(fmt::format("register_layer: the factory for '{}' is empty", class_name));
   if (builtin().count(class_name))

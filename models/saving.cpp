@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,6 +22,7 @@
 #include "keel/models/detail/hdf5.h"
 #include "keel/models/detail/keras3_archive.h"
 #include "keel/models/detail/keras3_weights.h"
+#include "keel/models/detail/keras_legacy_h5.h"
 #include "keel/models/detail/training_state.h"
 #include "keel/models/detail/keel_file.h"
 #include "keel/models/model.h"
@@ -92,6 +95,13 @@ void apply_weights(const Model& model, const io::KeelFileContents& file, const s
   }
   NoGrad no_grad;
   for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
+}
+
+bool is_hdf5_file(const std::filesystem::path& path) {
+  std::array<std::byte, 8> head{};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  return in.gcount() == static_cast<std::streamsize>(head.size()) && io::hdf5::File::has_signature(head);
 }
 
 // A keel file's bytes, never more than its header accounts for (a huge file, or one that only grows
@@ -260,31 +270,29 @@ void Model::save(const std::filesystem::path& path, SaveOptions options) const {
 
 void Model::load_weights(const std::filesystem::path& path) {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
-  const io::FileBytes head = io::read_file_bytes_as_needed(
-      path, [](std::span<const std::byte> b) -> std::uint64_t { return b.size() < 8 ? 8 : 0; });
-  const bool hdf5 = io::hdf5::File::has_signature(head.bytes);
-  std::optional<io::hdf5::File> keras3_file;
-  std::optional<io::KeelFileContents> file;
-  if (hdf5) {
-    keras3_file = io::hdf5::File::open(path);
-    if (!is_keras3_weights_file(*keras3_file))
-      throw IOError(fmt::format("load_weights: '{}' is an HDF5 file without Keras 3's 'vars' or 'layers' groups",
-                                path.string()));
-  } else {
-    file = read_keel_file(path, false);
-  }
+  // The file is read (and refused if broken) before the model is built from its Input.
+  std::optional<io::hdf5::File> h5;
+  std::optional<io::KeelFileContents> keel_file;
+  if (is_hdf5_file(path))
+    h5 = io::hdf5::File::open(path);
+  else
+    keel_file = read_keel_file(path, false);
   if (!built()) build_from_declared_input();
   if (!built())
     throw UsageError(fmt::format("load_weights: model '{}' must be built (call it once, or start it with an Input) "
                                  "before loading weights from '{}'",
                                  name(), path.string()));
-  if (keras3_file)
-    models::detail::load_keras3_weights(*this, *keras3_file);
+  if (keel_file)
+    apply_weights(*this, *keel_file, path.string());
+  else if (is_keras3_weights_file(*h5))
+    models::detail::load_keras3_weights(*this, *h5);
   else
-    apply_weights(*this, *file, path.string());
+    keras::load_legacy_weights(*this, *h5);
 }
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
+  // Keras's legacy .h5 (also under a .keras name) is recognized by its signature, not its name.
+  if (is_hdf5_file(path)) return keras::load_legacy_model(io::hdf5::File::open(path));
   const io::FileBytes head = io::read_file_bytes_as_needed(
       path, [](std::span<const std::byte> b) -> std::uint64_t { return b.size() < 4 ? 4 : 0; });
   if (models::detail::is_zip_archive(head.bytes)) return load_model_from_bytes(io::read_file_bytes(path), path.string());
@@ -292,6 +300,7 @@ std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
 }
 
 std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {
+  if (io::hdf5::File::has_signature(bytes)) return keras::load_legacy_model(io::hdf5::File::open_bytes(bytes, path));
   register_model_classes();
   if (models::detail::is_zip_archive(bytes)) return models::detail::load_keras3_archive(bytes, path);
   io::KeelFileContents file = io::decode_keel_file(bytes, path, true);

@@ -178,12 +178,14 @@ std::optional<std::vector<std::string>> read_strings(hid_t attribute, std::strin
   Handle type(H5Aget_type(attribute), close_type);
   Handle space(H5Aget_space(attribute), close_space);
   if (type.id() < 0 || space.id() < 0) return problem = "cannot read its type", std::nullopt;
-  if (H5Tget_class(type.id()) != H5T_STRING) return problem = "it is not a string attribute", std::nullopt;
   std::optional<Shape> shape = simple_extent(space.id());
   if (!shape || shape->size() > 1) return problem = "it is neither a scalar nor a list of strings", std::nullopt;
   std::optional<std::uint64_t> count = element_count(*shape, kMaxAttributeBytes);
   if (!count) return problem = "it holds too many strings", std::nullopt;
   std::vector<std::string> out;
+  // h5py stores an empty Python list as an empty float64 array (Keras's weight_names of a layer without weights).
+  if (*count == 0 && !shape->empty()) return out;
+  if (H5Tget_class(type.id()) != H5T_STRING) return problem = "it is not a string attribute", std::nullopt;
   if (H5Tis_variable_str(type.id()) > 0) {
     Handle memtype(H5Tcopy(H5T_C_S1), close_type);
     if (memtype.id() < 0 || H5Tset_size(memtype.id(), H5T_VARIABLE) < 0 ||

@@ -57,6 +57,7 @@ class Group {
   // A scalar string attribute, fixed or variable length. An array attribute of one string is accepted.
   std::string string_attribute(const std::string& name) const;
   // A one-dimensional string array attribute (or a scalar, read as a list of one), fixed or variable length.
+  // An empty array of any element type is an empty list (h5py writes [] as an empty float64 array).
   std::vector<std::string> string_list_attribute(const std::string& name) const;
   // Written as variable-length UTF-8 strings, as h5py writes Python str.
   void write_string_attribute(const std::string& name, const std::string& value) const;

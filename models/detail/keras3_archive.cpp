@@ -10,8 +10,7 @@
 #include "keel/models/detail/keras3_config.h"
 #include "keel/models/detail/keras3_weights.h"
 #include "keel/models/detail/zip_archive.h"
-#include "keel/layers/registry.h"
-#include "keel/models/saving.h"
+#include "keel/models/keras_files.h"
 #include "keel/models/model.h"
 
 namespace keel::models::detail {
@@ -64,9 +63,7 @@ std::shared_ptr<Model> load_keras3_archive(std::span<const std::byte> bytes, con
   const std::vector<std::byte> config = archive.read(kConfigMember, kMaxConfigBytes);
   std::shared_ptr<Model> model;
   try {
-    register_model_classes();
-    const nlohmann::json keras3 = nlohmann::json::parse(config.begin(), config.end());
-    model = std::dynamic_pointer_cast<Model>(layers::deserialize(keel_config_from_keras3(keras3)));
+    model = model_from_json(std::string(reinterpret_cast<const char*>(config.data()), config.size()));
   } catch (const IOError&) {
     throw;
   } catch (const Error& e) {

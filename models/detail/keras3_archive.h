@@ -23,7 +23,8 @@ bool is_zip_archive(std::span<const std::byte> bytes);
 // Writes `model` as a `.keras` archive, atomically.
 void write_keras3_archive(const Model& model, const std::filesystem::path& path, bool include_optimizer);
 
-// A model rebuilt from a `.keras` archive held in memory: config.json through model_from_json, then every
+// A model rebuilt from a `.keras` archive held in memory: config.json through model_from_json (compiled when
+// its compile_config maps to keel), then every
 // weight from model.weights.h5. Members read with libzip, sizes bounded before allocation; every failure is
 // an IOError naming `path` and the member.
 std::shared_ptr<Model> load_keras3_archive(std::span<const std::byte> bytes, const std::string& path);

@@ -164,44 +164,7 @@ json keras3_compile_config(const json& keel_compile) {
           {"jit_compile", false}};
 }
 
-json keel_entry(const json& object);
-
-json keel_layer_config(const std::string& class_name, json config) {
-  if (config.contains("dtype") && config["dtype"].is_object()) config["dtype"] = config["dtype"].at("config").at("name");
-  for (auto& [key, value] : config.items())
-    if (value.is_object() && value.contains("module") && value.contains("class_name"))
-      value = json{{"class_name", value.at("class_name")}, {"config", value.value("config", json::object())}};
-  if (class_name == "InputLayer") {
-    const json batch = config.at("batch_shape");
-    if (config.value("sparse", false)) throw ValueError("InputLayer: sparse inputs are not supported");
-    json shape = json::array();
-    for (std::size_t i = 1; i < batch.size(); ++i) shape.push_back(batch[i].is_null() ? json(-1) : batch[i]);
-    return {{"name", config.at("name")}, {"dtype", config.at("dtype")}, {"shape", shape}};
-  }
-  if (class_name == "Sequential" || class_name == "Functional") {
-    for (auto& layer : config.at("layers")) layer = keel_entry(layer);
-    if (config.contains("build_input_shape")) {
-      json& shape = config["build_input_shape"];
-      if (!shape.empty() && shape[0].is_null()) shape[0] = 1;  // keel builds with a batch of one
-    }
-  }
-  if (class_name == "Functional")
-    for (const char* key : {"input_layers", "output_layers"})
-      if (!config.at(key).empty() && config[key][0].is_string()) config[key] = json::array({config[key]});
-  return config;
-}
-
-json keel_entry(const json& object) {
-  const std::string class_name = object.at("class_name").get<std::string>();
-  json out = {{"class_name", class_name}, {"config", keel_layer_config(class_name, object.at("config"))}};
-  for (const char* key : {"name", "inbound_nodes"})
-    if (object.contains(key)) out[key] = object[key];
-  return out;
-}
-
 }  // namespace
-
-json keel_config_from_keras3(const json& keras3_object) { return keel_entry(keras3_object); }
 
 json keras3_model_config(const Model& model) {
   json out = keras3_layer(model, model.serialize());

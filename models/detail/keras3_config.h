@@ -15,11 +15,5 @@ namespace keel::models::detail {
 // defaults are left out.
 nlohmann::json keras3_model_config(const Model& model);
 
-// The inverse for what keras3_model_config writes, and for Keras 3's own files of the same layers: a Keras 3
-// model object ({"module", "class_name", "config", ...}) in the form keel's layer registry reads (module,
-// registered_name, build_config and compile_config dropped, DTypePolicy objects as their name, InputLayer
-// batch_shape as a per-sample shape, a single input or output triple as a list). Used until
-// model_from_json reads Keras 3 configs.
-nlohmann::json keel_config_from_keras3(const nlohmann::json& keras3_object);
 
 }  // namespace keel::models::detail

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keel/core/error.h"
+#include "support/file_bytes.h"
 #include "support/temp_dir.h"
 #include "support/throws.h"
 
@@ -71,13 +72,6 @@ void write_fixture(const std::filesystem::path& path) {
   H5Fclose(file);
 }
 
-std::vector<std::byte> read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(chars.size());
-  std::transform(chars.begin(), chars.end(), out.begin(), [](char c) { return static_cast<std::byte>(c); });
-  return out;
-}
 
 void check_fixture(const hdf5::File& file) {
   hdf5::Group root = file.root();
@@ -119,7 +113,7 @@ TEST_CASE("hdf5: reads groups, fixed and variable-length string attributes and f
 TEST_CASE("hdf5: reads the same file from bytes in memory", "[hdf5]") {
   keel::test::TempDir dir("hdf5");
   write_fixture(dir / "model.h5");
-  std::vector<std::byte> bytes = read_bytes(dir / "model.h5");
+  std::vector<std::byte> bytes = keel::test::file_bytes(dir / "model.h5");
   hdf5::File file = hdf5::File::open_bytes(bytes, "member model.weights.h5");
   bytes.assign(bytes.size(), std::byte{0});  // the file keeps its own copy
   CHECK(file.name() == "member model.weights.h5");
@@ -153,7 +147,7 @@ TEST_CASE("hdf5: refuses missing, foreign and truncated files with an IOError", 
   KEEL_CHECK_THROWS(hdf5::File::open(dir / "text.h5"), IOError, Contains("text.h5"));
 
   write_fixture(dir / "model.h5");
-  std::vector<std::byte> bytes = read_bytes(dir / "model.h5");
+  std::vector<std::byte> bytes = keel::test::file_bytes(dir / "model.h5");
   CHECK(hdf5::File::has_signature(bytes));
   const std::vector<std::byte> text(16, std::byte{'x'});
   KEEL_CHECK_THROWS(hdf5::File::open_bytes(text, "x.h5"), IOError, Contains("x.h5") && Contains("signature"));
