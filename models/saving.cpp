@@ -3,10 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -97,12 +95,14 @@ void apply_weights(const Model& model, const io::KeelFileContents& file, const s
   for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
 }
 
-bool is_hdf5_file(const std::filesystem::path& path) {
-  std::array<std::byte, 8> head{};
-  std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char*>(head.data()), head.size());
-  return in.gcount() == static_cast<std::streamsize>(head.size()) && io::hdf5::File::has_signature(head);
+// The first bytes of a file; a FIFO or device is refused (IOError) without blocking on it.
+std::vector<std::byte> first_bytes(const std::filesystem::path& path, std::uint64_t n) {
+  return io::read_file_bytes_as_needed(path, [n](std::span<const std::byte> b) -> std::uint64_t {
+           return b.size() < n ? n : 0;
+         }).bytes;
 }
+
+bool is_hdf5_file(const std::filesystem::path& path) { return io::hdf5::File::has_signature(first_bytes(path, 8)); }
 
 // A keel file's bytes, never more than its header accounts for (a huge file, or one that only grows
 // with its trailing bytes, is refused without reading them).
@@ -293,9 +293,8 @@ void Model::load_weights(const std::filesystem::path& path) {
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
   // Keras's legacy .h5 (also under a .keras name) is recognized by its signature, not its name.
   if (is_hdf5_file(path)) return keras::load_legacy_model(io::hdf5::File::open(path));
-  const io::FileBytes head = io::read_file_bytes_as_needed(
-      path, [](std::span<const std::byte> b) -> std::uint64_t { return b.size() < 4 ? 4 : 0; });
-  if (models::detail::is_zip_archive(head.bytes)) return load_model_from_bytes(io::read_file_bytes(path), path.string());
+  if (models::detail::is_zip_archive(first_bytes(path, 4)))
+    return load_model_from_bytes(io::read_file_bytes(path), path.string());
   return load_model_from_bytes(read_keel_file_bytes(path), path.string());
 }
 
