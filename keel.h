@@ -98,6 +98,7 @@
 #include "keel/models/metrics.h"
 #include "keel/models/model.h"
 #include "keel/models/functional.h"
+#include "keel/models/keras3_format.h"
 #include "keel/models/sequential.h"
 
 // Distribution: the Strategy interface and its single-replica default (always), the MPI strategy when

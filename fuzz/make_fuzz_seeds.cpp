@@ -14,10 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/core/random.h"
+#include "keel/layers/batch_normalization.h"
 #include "keel/layers/dense.h"
 #include "keel/layers/input.h"
 #include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/keel_file.h"
+#include "keel/models/functional.h"
 #include "keel/models/sequential.h"
 
 namespace {
@@ -130,16 +132,33 @@ void write_hostile_variants(const fs::path& dir) {
                                                         std::string(54, '\x01'));
 }
 
+// Keras 3 .keras archives as keel saves them: a compiled BatchNormalization model after a step of
+// training, and a Functional model with a nested Sequential.
+void write_keras_archives(const fs::path& dir) {
+  keel::set_random_seed(1);
+  auto sequential = std::make_shared<keel::Sequential>(std::vector<keel::layers::LayerPtr>{
+      keel::layers::Input({.shape = {3}}), keel::layers::Dense({.units = 2}), keel::layers::BatchNormalization({})});
+  sequential->compile({.optimizer = "adam", .loss = "mse"});
+  sequential->fit(keel::random::normal({4, 3}, 0, 1, 1), keel::random::normal({4, 2}, 0, 1, 2),
+                  {.batch_size = 4, .epochs = 1, .verbose = 0, .seed = 1});
+  sequential->save(dir / "sequential_bn.keras");
+  auto in = keel::Input({.shape = {2}});
+  auto inner = std::make_shared<keel::Sequential>(
+      std::vector<keel::layers::LayerPtr>{keel::layers::Input({.shape = {2}}), keel::layers::Dense({.units = 2})});
+  keel::Model::functional(in, keel::layers::Dense({.units = 1})((*inner)(in)))->save(dir / "functional_nested.keras");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s SEED_DIR\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s SEED_DIR [KERAS_SEED_DIR]\n", argv[0]);
     return 2;
   }
   const fs::path dir = argv[1];
   write_basic_files(dir);
   write_saved_models(dir);
   write_hostile_variants(dir);
+  if (argc == 3) write_keras_archives(argv[2]);
   return 0;
 }

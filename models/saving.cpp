@@ -3,10 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,6 +18,8 @@
 #include "keel/layers/weight_creation_check.h"
 #include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/hdf5.h"
+#include "keel/models/detail/keras3_archive.h"
+#include "keel/models/detail/keras3_weights.h"
 #include "keel/models/detail/keras_legacy_h5.h"
 #include "keel/models/detail/training_state.h"
 #include "keel/models/detail/keel_file.h"
@@ -95,16 +95,14 @@ void apply_weights(const Model& model, const io::KeelFileContents& file, const s
   for (const auto& [name, v] : weights) v.assign(tensor_from(*by_name[name]));
 }
 
-// Only a regular file is opened here: a FIFO or a device is left to the keel reader, which refuses it
-// without reading.
-bool is_hdf5_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return false;
-  std::array<std::byte, 8> head{};
-  std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char*>(head.data()), head.size());
-  return in.gcount() == static_cast<std::streamsize>(head.size()) && io::hdf5::File::has_signature(head);
+// The first bytes of a file; a FIFO or device is refused (IOError) without blocking on it.
+std::vector<std::byte> first_bytes(const std::filesystem::path& path, std::uint64_t n) {
+  return io::read_file_bytes_as_needed(path, [n](std::span<const std::byte> b) -> std::uint64_t {
+           return b.size() < n ? n : 0;
+         }).bytes;
 }
+
+bool is_hdf5_file(const std::filesystem::path& path) { return io::hdf5::File::has_signature(first_bytes(path, 8)); }
 
 // A keel file's bytes, never more than its header accounts for (a huge file, or one that only grows
 // with its trailing bytes, is refused without reading them).
@@ -257,6 +255,16 @@ NamedTensorList weight_tensors(const Model& model) {
   return out;
 }
 
+// Keras 3's formats are chosen by the name when writing, as Keras does: "x.keras", "x.weights.h5".
+bool names_keras_archive(const std::filesystem::path& path) { return path.string().ends_with(".keras"); }
+bool names_keras_weights(const std::filesystem::path& path) { return path.string().ends_with(".weights.h5"); }
+
+// A Keras 3 weights file has "layers" and "vars" groups; a legacy Keras weights file has "layer_names".
+bool is_keras3_weights_file(const io::hdf5::File& file) {
+  const io::hdf5::Group root = file.root();
+  return !root.has_attribute("layer_names") && (root.has_group("vars") || root.has_group("layers"));
+}
+
 void write_keel_file(const std::filesystem::path& path, const NamedTensorList& tensors, const std::string& config) {
   std::vector<io::TensorView> views;
   for (const auto& [name, t] : tensors) views.push_back(view_of(name, t));
@@ -269,12 +277,20 @@ void write_keel_file(const std::filesystem::path& path, const NamedTensorList& t
 void Model::save_weights(const std::filesystem::path& path) const {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::shared, "save_weights", name());
   if (!distribute::current_strategy().is_chief()) return;
+  if (names_keras_weights(path)) {
+    io::atomic_write_file(path, models::detail::keras3_weights_file_bytes(*this, true, path.string()));
+    return;
+  }
   write_keel_file(path, weight_tensors(*this), "");
 }
 
 void Model::save(const std::filesystem::path& path, SaveOptions options) const {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::shared, "save", name());
   if (!distribute::current_strategy().is_chief()) return;
+  if (names_keras_archive(path)) {
+    models::detail::write_keras3_archive(*this, path, options.include_optimizer);
+    return;
+  }
   NamedTensorList tensors = weight_tensors(*this);
   nlohmann::json config = {{"model", serialize()}};
   if (compiled()) {
@@ -288,34 +304,38 @@ void Model::save(const std::filesystem::path& path, SaveOptions options) const {
 
 void Model::load_weights(const std::filesystem::path& path) {
   auto entry = state_->calls.enter(models::detail::CallGuard::Access::exclusive, "load_weights", name());
-  if (is_hdf5_file(path)) {
-    io::hdf5::File file = io::hdf5::File::open(path);
-    if (!built()) build_from_declared_input();
-    if (!built())
-      throw UsageError(fmt::format("load_weights: model '{}' must be built (call it once, or start it with an Input) "
-                                   "before loading weights from '{}'",
-                                   name(), path.string()));
-    keras::load_legacy_weights(*this, file);
-    return;
-  }
-  io::KeelFileContents file = read_keel_file(path, false);
+  // The file is read (and refused if broken) before the model is built from its Input.
+  std::optional<io::hdf5::File> h5;
+  std::optional<io::KeelFileContents> keel_file;
+  if (is_hdf5_file(path))
+    h5 = io::hdf5::File::open(path);
+  else
+    keel_file = read_keel_file(path, false);
   if (!built()) build_from_declared_input();
   if (!built())
     throw UsageError(fmt::format("load_weights: model '{}' must be built (call it once, or start it with an Input) "
                                  "before loading weights from '{}'",
                                  name(), path.string()));
-  apply_weights(*this, file, path.string());
+  if (keel_file)
+    apply_weights(*this, *keel_file, path.string());
+  else if (is_keras3_weights_file(*h5))
+    models::detail::load_keras3_weights(*this, *h5);
+  else
+    keras::load_legacy_weights(*this, *h5);
 }
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
   // Keras's legacy .h5 (also under a .keras name) is recognized by its signature, not its name.
   if (is_hdf5_file(path)) return keras::load_legacy_model(io::hdf5::File::open(path));
+  if (models::detail::is_zip_archive(first_bytes(path, 4)))
+    return load_model_from_bytes(io::read_file_bytes(path), path.string());
   return load_model_from_bytes(read_keel_file_bytes(path), path.string());
 }
 
 std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {
   if (io::hdf5::File::has_signature(bytes)) return keras::load_legacy_model(io::hdf5::File::open_bytes(bytes, path));
   register_model_classes();
+  if (models::detail::is_zip_archive(bytes)) return models::detail::load_keras3_archive(bytes, path);
   io::KeelFileContents file = io::decode_keel_file(bytes, path, true);
   nlohmann::json config;
   if (!file.config.empty()) config = nlohmann::json::parse(file.config);  // decode_keel_file checked the syntax

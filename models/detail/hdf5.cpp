@@ -74,7 +74,15 @@ std::optional<DType> float_dtype(hid_t type) {
   return std::nullopt;
 }
 
-hid_t native_type(DType dtype) { return dtype == DType::float64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT; }
+hid_t native_type(DType dtype) {
+  if (dtype == DType::int64) return H5T_NATIVE_INT64;
+  return dtype == DType::float64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
+}
+
+hid_t file_type(DType dtype) {
+  if (dtype == DType::int64) return H5T_STD_I64LE;
+  return dtype == DType::float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+}
 
 }  // namespace
 
@@ -291,17 +299,18 @@ Tensor Group::read_dataset(const std::string& name, const Shape& expected_shape,
 }
 
 void Group::write_dataset(const std::string& name, const Tensor& tensor) const {
-  if (tensor.dtype() != DType::float32 && tensor.dtype() != DType::float64)
-    fail(child_path(name), fmt::format("cannot write a {} tensor (float32 or float64 only)", dtype_name(tensor.dtype())));
+  if (tensor.dtype() != DType::float32 && tensor.dtype() != DType::float64 && tensor.dtype() != DType::int64)
+    fail(child_path(name),
+         fmt::format("cannot write a {} tensor (float32, float64 or int64 only)", dtype_name(tensor.dtype())));
   Tensor data = tensor.contiguous();
   std::vector<hsize_t> dims(data.shape().begin(), data.shape().end());
   Handle space(data.shape().empty() ? H5Screate(H5S_SCALAR)
                                     : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                close_space);
   if (space.id() < 0) fail(child_path(name), "cannot set up the dataset's shape");
-  hid_t type = data.dtype() == DType::float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
-  Handle dataset(H5Dcreate2(handle_.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                 close_dataset);
+  Handle dataset(
+      H5Dcreate2(handle_.id(), name.c_str(), file_type(data.dtype()), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      close_dataset);
   if (dataset.id() < 0) fail(child_path(name), "cannot create the dataset");
   if (data.numel() > 0 &&
       H5Dwrite(dataset.id(), native_type(data.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.raw_data()) < 0)
@@ -352,6 +361,25 @@ File File::create(const std::filesystem::path& path) {
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), H5P_DEFAULT);
   if (id < 0) fail_file(path.string(), "cannot create the file");
   return File(Handle(id, close_file), path.string());
+}
+
+File File::create_in_memory(const std::string& name) {
+  silence_library_errors();
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
+  if (fapl.id() < 0 || H5Pset_fapl_core(fapl.id(), 64 * 1024, 0) < 0)
+    fail_file(name, "cannot set up writing to memory");
+  hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+  if (id < 0) fail_file(name, "cannot create the file in memory");
+  return File(Handle(id, close_file), name);
+}
+
+std::string File::image() const {
+  flush();
+  ssize_t size = H5Fget_file_image(handle_.id(), nullptr, 0);
+  std::string out(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+  if (size <= 0 || H5Fget_file_image(handle_.id(), out.data(), out.size()) != size)
+    fail_file(name_, "cannot take the file's bytes");
+  return out;
 }
 
 Group File::root() const {

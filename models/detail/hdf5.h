@@ -67,7 +67,7 @@ class Group {
   // Reads a float dataset converted to `dtype` (float32 or float64). Its shape must equal `expected_shape`
   // and its element type must be float32 or float64; both are checked before anything is allocated.
   Tensor read_dataset(const std::string& name, const Shape& expected_shape, DType dtype) const;
-  // Writes a float32 or float64 tensor as a new dataset of that element type and the tensor's shape.
+  // Writes a float32, float64 or int64 tensor as a new dataset of that element type and the tensor's shape.
   void write_dataset(const std::string& name, const Tensor& tensor) const;
 
  private:
@@ -88,6 +88,8 @@ class File {
   static File open_bytes(std::span<const std::byte> bytes, const std::string& name);
   // Creates (or truncates) a file for writing; its groups track creation order.
   static File create(const std::filesystem::path& path);
+  // Creates a file held only in memory (libhdf5's core driver); image() gives its bytes.
+  static File create_in_memory(const std::string& name);
   // The file's HDF5 signature, "\x89HDF\r\n\x1a\n".
   static bool has_signature(std::span<const std::byte> first_bytes);
 
@@ -95,6 +97,8 @@ class File {
   const std::string& name() const { return name_; }
   // Writes everything to disk; also happens when the last handle into the file closes.
   void flush() const;
+  // The whole file as bytes, after a flush (a file from create_in_memory, to be stored elsewhere).
+  std::string image() const;
 
  private:
   File(Handle handle, std::string name);

@@ -210,3 +210,39 @@ TEST_CASE("hdf5: writes groups in creation order, string attributes and datasets
                     Contains("creation order"));
   CHECK(hdf5::File::open(dir / "plain.h5").root().children() == std::vector<std::string>{"dense"});
 }
+
+TEST_CASE("hdf5: a file created in memory gives its bytes, with int64 scalars libhdf5 reads back", "[hdf5]") {
+  using keel::io::hdf5::File;
+  File file = File::create_in_memory("mem.h5");
+  file.root().create_group("optimizer").write_dataset("iterations", Tensor::scalar(42, DType::int64));
+  file.root().write_dataset("w", Tensor::from_vector({1.5, -2}, {2}, DType::float32));
+  const std::string image = file.image();
+  REQUIRE(File::has_signature({reinterpret_cast<const std::byte*>(image.data()), image.size()}));
+
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  REQUIRE(H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0);
+  REQUIRE(H5Pset_file_image(fapl, const_cast<char*>(image.data()), image.size()) >= 0);
+  hid_t f = H5Fopen("mem_check.h5", H5F_ACC_RDONLY, fapl);
+  REQUIRE(f >= 0);
+  hid_t ds = H5Dopen2(f, "optimizer/iterations", H5P_DEFAULT);
+  REQUIRE(ds >= 0);
+  hid_t type = H5Dget_type(ds);
+  CHECK(H5Tget_class(type) == H5T_INTEGER);
+  CHECK(H5Tget_size(type) == 8);
+  hid_t space = H5Dget_space(ds);
+  CHECK(H5Sget_simple_extent_ndims(space) == 0);
+  long long value = 0;
+  REQUIRE(H5Dread(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) >= 0);
+  CHECK(value == 42);
+  float w[2] = {0, 0};
+  hid_t wds = H5Dopen2(f, "w", H5P_DEFAULT);
+  REQUIRE(H5Dread(wds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) >= 0);
+  CHECK(w[0] == 1.5f);
+  CHECK(w[1] == -2.0f);
+  H5Dclose(wds);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Dclose(ds);
+  H5Fclose(f);
+  H5Pclose(fapl);
+}
