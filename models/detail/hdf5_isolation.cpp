@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -109,8 +110,10 @@ void check_in_child_process(std::span<const std::byte> bytes, const std::string&
                               strerror(errno)));
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the reader
-    // Die quietly by the signal: no sanitizer or fuzzer crash handler speaks for the child.
+    // Die quietly by the signal: no sanitizer or fuzzer crash handler speaks for the child, and nothing
+    // libhdf5 (or a sanitizer watching it) prints reaches the user.
     for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(fatal, SIG_DFL);
+    if (const int null = open("/dev/null", O_WRONLY); null >= 0) dup2(null, STDERR_FILENO);
     read_everything(bytes, name);
     _exit(0);
   }

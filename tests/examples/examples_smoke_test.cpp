@@ -63,3 +63,8 @@ TEST_CASE("mobilenet_fashion --help lists its flags", "[examples]") {
   check_help("mobilenet_fashion", {"--epochs", "--batch-size", "--learning-rate", "--alpha", "--subset", "--threads",
                                    "--verbose", "--seed", "--data-dir", "--output-dir"});
 }
+
+TEST_CASE("keras_fine_tuning --help lists its flags", "[examples]") {
+  check_help("keras_fine_tuning", {"--model", "--epochs", "--fine-tune-epochs", "--batch-size", "--input-scale",
+                                   "--subset", "--threads", "--verbose", "--seed", "--data-dir", "--output-dir"});
+}
