@@ -35,7 +35,7 @@ class DatasetNode {
   virtual std::int64_t cardinality() const = 0;
 
   // A pass whose consumer uses only the positions `needed` accepts: a node that can save work there
-  // (map) gives placeholders at the other positions (its unmapped input). By default a full pass.
+  // (map) passes the other positions through unmapped (their values are never read). By default a full pass.
   virtual std::unique_ptr<ElementStream> open_needed(const NeededPositions& needed) const;
   // The layout of the batch() whose batches this node's elements are, one to one (batch itself, and
   // prefetch over it); nothing when there is none or its input's length is unknown.
