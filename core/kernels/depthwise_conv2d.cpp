@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/error.h"
@@ -22,8 +23,11 @@ constexpr std::int64_t kMaxChunks = 64;
 // Output pixels computed together: each kernel vector loaded serves this many FMAs.
 constexpr int kPixels = 4;
 
+// Every lane computes its own output channels, so the ISA's own width serves (core/kernels/simd.h).
 template <class T>
-using Vec = typename Simd<T>::V;
+using Vec = typename NativeSimd<T>::V;
+template <class T>
+constexpr std::int64_t kLanes = NativeSimd<T>::lanes;
 
 // Rows [0, rows) cut into bands, and the chunk grain over all (image, band) units of a batch.
 struct Bands {
@@ -107,13 +111,13 @@ RowSpan rows_read(const DepthwiseConv2dGeometry& g, std::int64_t oh0, std::int64
 template <class T, class U, int P>
 void forward_pixels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
                     std::int64_t o, const T* kernel, const T* bias, T* y_px) {
-  const std::int64_t oc = g.out_c();
+  const std::int64_t oc = g.out_c(), kernel_h = g.kernel_h, kernel_w = g.kernel_w;
   U acc[P];
   for (int p = 0; p < P; ++p) acc[p] = bias ? load_as<U>(bias + o) : U{};
-  for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+  for (std::int64_t i = 0; i < kernel_h; ++i) {
     const T* s = src.row(oh * g.stride_h + i * g.dilation_h) + ow * g.stride_w * oc + o;
-    const T* k = kernel + i * g.kernel_w * oc + o;
-    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+    const T* k = kernel + i * kernel_w * oc + o;
+    for (std::int64_t j = 0; j < kernel_w; ++j) {
       const U kv = load_as<U>(k + j * oc);
       const T* sj = s + j * g.dilation_w * oc;
       for (int p = 0; p < P; ++p) acc[p] += load_as<U>(sj + p * g.stride_w * oc) * kv;
@@ -127,8 +131,79 @@ void forward_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std:
                       const T* kernel, const T* bias, T* y_px) {
   const std::int64_t oc = g.out_c();
   std::int64_t o = 0;
-  for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) forward_pixels<T, Vec<T>, P>(g, src, oh, ow, o, kernel, bias, y_px);
+  for (; o + kLanes<T> <= oc; o += kLanes<T>) forward_pixels<T, Vec<T>, P>(g, src, oh, ow, o, kernel, bias, y_px);
   for (; o < oc; ++o) forward_pixels<T, T, P>(g, src, oh, ow, o, kernel, bias, y_px);
+}
+
+// Output row oh (or input row, for the gathered input gradient) of one image from padded rows src, any
+// kernel size: P pixels at a time, all channels of each.
+template <class T>
+void forward_row_any(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
+                     const T* kernel, const T* bias, T* y_row) {
+  const std::int64_t oc = g.out_c();
+  std::int64_t ow = 0;
+  for (; ow + kPixels <= width; ow += kPixels)
+    forward_channels<T, kPixels>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
+  for (; ow < width; ++ow) forward_channels<T, 1>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
+}
+
+// P output pixels from ow on, channels [o, o + width of U), of a KH x KW kernel known at compile time whose
+// vectors k the caller holds in registers; P independent sums keep the FMA units busy. Each output sums
+// bias, then the taps in forward_pixels' order, so both paths give the same bits.
+// Contiguous (stride 1, dilation 1 along the row): neighbouring pixels read the same input columns, loaded
+// once for all P.
+template <class T, class U, int KH, int KW, int P, bool Contiguous>
+void block_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance, std::int64_t oc,
+                  const U (&k)[KH * KW], const U& b, T* y) {
+  U acc[P];
+  for (int p = 0; p < P; ++p) acc[p] = b;
+  for (int i = 0; i < KH; ++i) {
+    if constexpr (Contiguous) {
+      const T* s = rows[i] + ow * oc;
+      U column[P + KW - 1];
+      for (int c = 0; c < P + KW - 1; ++c) column[c] = load_as<U>(s + c * oc);
+      for (int j = 0; j < KW; ++j)
+        for (int p = 0; p < P; ++p) acc[p] += column[p + j] * k[i * KW + j];
+    } else {
+      const T* s = rows[i] + ow * advance;
+      for (int j = 0; j < KW; ++j)
+        for (int p = 0; p < P; ++p) acc[p] += load_as<U>(s + p * advance + j * step) * k[i * KW + j];
+    }
+  }
+  for (int p = 0; p < P; ++p) store_as(y + (ow + p) * oc, acc[p]);
+}
+
+// The row of forward_row_any for a KH x KW kernel known at compile time, channel block by channel block:
+// the block's KH * KW kernel vectors stay in registers while it sweeps the row.
+template <class T, class U, int KH, int KW>
+void forward_block_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
+                       std::int64_t o, const T* kernel, const T* bias, T* y_row) {
+  const std::int64_t oc = g.out_c(), step = g.dilation_w * oc, advance = g.stride_w * oc;
+  U k[KH * KW];
+  for (int t = 0; t < KH * KW; ++t) k[t] = load_as<U>(kernel + t * oc + o);
+  const U b = bias ? load_as<U>(bias + o) : U{};
+  const T* rows[KH];
+  for (int i = 0; i < KH; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h) + o;
+  const auto sweep = [&](auto contiguous) {
+    std::int64_t ow = 0;
+    for (; ow + kPixels <= width; ow += kPixels)
+      block_pixels<T, U, KH, KW, kPixels, contiguous()>(rows, ow, step, advance, oc, k, b, y_row + o);
+    for (; ow < width; ++ow) block_pixels<T, U, KH, KW, 1, contiguous()>(rows, ow, step, advance, oc, k, b, y_row + o);
+  };
+  if (step == oc && advance == oc)
+    sweep(std::true_type{});
+  else
+    sweep(std::false_type{});
+}
+
+template <class T>
+void forward_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
+                 const T* kernel, const T* bias, T* y_row) {
+  if (g.kernel_h != 3 || g.kernel_w != 3) return forward_row_any(g, src, oh, width, kernel, bias, y_row);
+  const std::int64_t oc = g.out_c();
+  std::int64_t o = 0;
+  for (; o + kLanes<T> <= oc; o += kLanes<T>) forward_block_row<T, Vec<T>, 3, 3>(g, src, oh, width, o, kernel, bias, y_row);
+  for (; o < oc; ++o) forward_block_row<T, T, 3, 3>(g, src, oh, width, o, kernel, bias, y_row);
 }
 
 // The kernel and bias gradients' terms of P pixels of one output row, channels [o, o + width of U).
@@ -160,8 +235,45 @@ void kernel_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::
                      const T* gy_px, T* gk, T* gb) {
   const std::int64_t oc = g.out_c();
   std::int64_t o = 0;
-  for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) kernel_terms<T, Vec<T>, P>(g, src, oh, ow, o, gy_px, gk, gb);
+  for (; o + kLanes<T> <= oc; o += kLanes<T>) kernel_terms<T, Vec<T>, P>(g, src, oh, ow, o, gy_px, gk, gb);
   for (; o < oc; ++o) kernel_terms<T, T, P>(g, src, oh, ow, o, gy_px, gk, gb);
+}
+
+// The kernel and bias gradients' terms of one whole output row, channels [o, o + width of U), for a KH x KW
+// kernel known at compile time: the KH * KW sums stay in registers across the row. Each sum takes the
+// pixels in the same order as kernel_terms does, so the two paths give the same bits.
+template <class T, class U, int KH, int KW>
+void kernel_row_terms(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t o,
+                      const T* gy_row, T* gk, T* gb) {
+  const std::int64_t oc = g.out_c();
+  U acc[KH * KW];
+  for (int t = 0; t < KH * KW; ++t) acc[t] = load_as<U>(gk + t * oc + o);
+  U bias_sum = gb != nullptr ? load_as<U>(gb + o) : U{};
+  const T* rows[KH];
+  for (int i = 0; i < KH; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h) + o;
+  for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+    const U gy = load_as<U>(gy_row + ow * oc + o);
+    bias_sum += gy;
+    for (int i = 0; i < KH; ++i)
+      for (int j = 0; j < KW; ++j)
+        acc[i * KW + j] += load_as<U>(rows[i] + (ow * g.stride_w + j * g.dilation_w) * oc) * gy;
+  }
+  for (int t = 0; t < KH * KW; ++t) store_as(gk + t * oc + o, acc[t]);
+  if (gb != nullptr) store_as(gb + o, bias_sum);
+}
+
+template <class T>
+void kernel_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, const T* gy_row, T* gk, T* gb) {
+  const std::int64_t oc = g.out_c();
+  if (g.kernel_h == 3 && g.kernel_w == 3) {
+    std::int64_t o = 0;
+    for (; o + kLanes<T> <= oc; o += kLanes<T>) kernel_row_terms<T, Vec<T>, 3, 3>(g, src, oh, o, gy_row, gk, gb);
+    for (; o < oc; ++o) kernel_row_terms<T, T, 3, 3>(g, src, oh, o, gy_row, gk, gb);
+    return;
+  }
+  std::int64_t ow = 0;
+  for (; ow + kPixels <= g.out_w; ow += kPixels) kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+  for (; ow < g.out_w; ++ow) kernel_channels<T, 1>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
 }
 
 // One padded input row's gradient (out_c values per padded column) from output row oh through kernel row i:
@@ -209,13 +321,8 @@ void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, cons
     const RowSpan span = rows_read(g, oh0, oh1);
     ScratchBuffer<T> buffer(span.copy_size(g));
     const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
-    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
-      T* y_row = y + (n * g.out_h + oh) * g.out_w * oc;
-      std::int64_t ow = 0;
-      for (; ow + kPixels <= g.out_w; ow += kPixels)
-        forward_channels<T, kPixels>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
-      for (; ow < g.out_w; ++ow) forward_channels<T, 1>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
-    }
+    for (std::int64_t oh = oh0; oh < oh1; ++oh)
+      forward_row(g, src, oh, g.out_w, kernel, bias, y + (n * g.out_h + oh) * g.out_w * oc);
   });
 }
 
@@ -253,7 +360,7 @@ void backward_input_scatter(const DepthwiseConv2dGeometry& g, const T* grad_y, c
         const T* gy_row = grad_y + (n * g.out_h + t / g.stride_h) * g.out_w * oc;
         const T* kernel_row = kernel + i * g.kernel_w * oc;
         std::int64_t o = 0;
-        for (; o + Simd<T>::lanes <= oc; o += Simd<T>::lanes) input_terms<T, Vec<T>>(g, gy_row, kernel_row, o, row);
+        for (; o + kLanes<T> <= oc; o += kLanes<T>) input_terms<T, Vec<T>>(g, gy_row, kernel_row, o, row);
         for (; o < oc; ++o) input_terms<T, T>(g, gy_row, kernel_row, o, row);
       }
       // Columns the windows never reach (the right edge under "valid") get zero.
@@ -304,13 +411,9 @@ void backward_input_gather(const DepthwiseConv2dGeometry& g, const T* grad_y, co
     for (std::int64_t ih = ih0; ih < ih1; ++ih) {
       T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
       T* target = g.multiplier == 1 ? gx_row : terms;
-      const std::int64_t r = ih + g.pad_top;
-      std::int64_t iw = 0;
-      for (; iw + kPixels <= g.in_w; iw += kPixels)
-        forward_channels<T, kPixels>(unit, src, r, iw, flipped.data(), nullptr, target + iw * oc);
-      for (; iw < g.in_w; ++iw) forward_channels<T, 1>(unit, src, r, iw, flipped.data(), nullptr, target + iw * oc);
+      forward_row<T>(unit, src, ih + g.pad_top, g.in_w, flipped.data(), nullptr, target);
       if (g.multiplier > 1)
-        for (iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
+        for (std::int64_t iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
     }
   });
 }
@@ -338,12 +441,7 @@ void depthwise_conv2d_backward_kernel(const DepthwiseConv2dGeometry& g, const T*
     const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
     T* gk = parts.data() + chunk * part_size;
     T* gb = grad_bias != nullptr ? gk + kernel_size : nullptr;
-    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
-      const T* gy_row = grad_y + (n * g.out_h + oh) * g.out_w * oc;
-      std::int64_t ow = 0;
-      for (; ow + kPixels <= g.out_w; ow += kPixels) kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
-      for (; ow < g.out_w; ++ow) kernel_channels<T, 1>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
-    }
+    for (std::int64_t oh = oh0; oh < oh1; ++oh) kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * oc, gk, gb);
   });
   std::vector<T> total(static_cast<std::size_t>(part_size));
   sum_partials(parts, chunks, part_size, total.data());

@@ -16,21 +16,44 @@ struct Simd {
   static constexpr std::int64_t lanes = 64 / sizeof(T);
 };
 
-// U is T or Simd<T>::V.
+// The widest vector one register of the build's ISA holds (64 bytes with AVX-512, 32 with AVX, else 16),
+// for loops whose lanes never meet: each lane computes its own outputs in a fixed order, so the width
+// cannot change a result, while 64-byte vectors lowered to halves get spilled in such loops' register-heavy
+// bodies. Loops that fold lanes together keep Simd<T>.
+#if defined(__AVX512F__)
+inline constexpr int kNativeVectorBytes = 64;
+#elif defined(__AVX__)
+inline constexpr int kNativeVectorBytes = 32;
+#else
+inline constexpr int kNativeVectorBytes = 16;
+#endif
+
+template <class T>
+struct NativeSimd {
+  typedef T V __attribute__((vector_size(kNativeVectorBytes)));
+  typedef T Unaligned __attribute__((vector_size(kNativeVectorBytes), aligned(alignof(T))));
+  static constexpr std::int64_t lanes = kNativeVectorBytes / sizeof(T);
+};
+
+// U is T, Simd<T>::V or NativeSimd<T>::V.
 template <class U, class T>
 inline U load_as(const T* p) {
   if constexpr (std::is_same_v<U, T>)
     return *p;
-  else
+  else if constexpr (std::is_same_v<U, typename Simd<T>::V>)
     return *reinterpret_cast<const typename Simd<T>::Unaligned*>(p);
+  else
+    return *reinterpret_cast<const typename NativeSimd<T>::Unaligned*>(p);
 }
 
 template <class U, class T>
 inline void store_as(T* p, const U& v) {
   if constexpr (std::is_same_v<U, T>)
     *p = v;
-  else
+  else if constexpr (std::is_same_v<U, typename Simd<T>::V>)
     *reinterpret_cast<typename Simd<T>::Unaligned*>(p) = v;
+  else
+    *reinterpret_cast<typename NativeSimd<T>::Unaligned*>(p) = v;
 }
 
 }  // namespace keel::kernels
