@@ -4,12 +4,13 @@
 
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <system_error>
 #include <vector>
 
+#include "keel/core/detail/zip_archive.h"
 #include "keel/core/error.h"
 #include "keel/data/detail/atomic_write.h"
-#include "keel/data/detail/zip_archive.h"
 #include "keel/data/npy.h"
 
 namespace keel::data {
@@ -32,40 +33,45 @@ std::vector<std::byte> read_whole_file(const fs::path& path, std::string_view so
   return bytes;
 }
 
-void save(const fs::path& path, const NamedTensors& arrays, bool deflate, std::string_view op) {
-  std::vector<detail::ZipInput> files;
+void save(const fs::path& path, const NamedTensors& arrays, io::ZipCompression compression, std::string_view op) {
+  std::vector<std::pair<std::string, std::string>> npy_files;  // entry name, .npy bytes
   for (const auto& [name, tensor] : arrays) {
     if (!tensor.defined())
       throw ValueError(fmt::format("{}: '{}': the tensor '{}' is undefined (default-constructed)", op, path.string(), name));
-    files.push_back({name + std::string(kNpySuffix), encode_npy(tensor)});
+    npy_files.emplace_back(name + std::string(kNpySuffix), encode_npy(tensor));
   }
-  detail::write_file_atomically(path, detail::write_zip(files, deflate, op), op);
+  std::vector<io::ZipMemberBytes> members;
+  for (const auto& [entry, bytes] : npy_files) members.push_back({entry, bytes});
+  const std::string archive = io::zip_archive_bytes(members, fmt::format("{}: '{}'", op, path.string()), compression);
+  detail::write_file_atomically(path, archive, op);
 }
 
 }  // namespace
 
 NamedTensors load_npz(const fs::path& path) {
-  const std::string source = fmt::format("load_npz: '{}'", path.string());
-  return decode_npz(read_whole_file(path, source), source);
+  return decode_npz(read_whole_file(path, fmt::format("load_npz: '{}'", path.string())), path.string());
 }
 
-NamedTensors decode_npz(std::span<const std::byte> archive, std::string_view source_name) {
-  const std::string source(source_name);
+NamedTensors decode_npz(std::span<const std::byte> archive, std::string_view source) {
+  const io::ZipReader reader(archive, std::string(source));
   NamedTensors arrays;
-  for (const detail::ZipEntry& entry : detail::read_zip_directory(archive, source)) {
-    const std::string entry_source = fmt::format("{} entry '{}'", source, entry.name);
+  for (const io::ZipMember& entry : reader.members()) {
+    const std::string entry_source = fmt::format("'{}' entry '{}'", source, entry.name);
     if (!entry.name.ends_with(kNpySuffix) || entry.name.size() == kNpySuffix.size())
       throw IOError(fmt::format("{}: not a .npy file; an .npz archive holds only <name>.npy entries", entry_source));
-    const std::vector<std::byte> npy = detail::extract_zip_entry(archive, entry, source);
+    // Stored sizes are bounded by the archive and deflated ones by deflate's ratio (checked on opening).
+    const std::vector<std::byte> npy = reader.read(entry.name, std::numeric_limits<std::uint64_t>::max());
     arrays.add(entry.name.substr(0, entry.name.size() - kNpySuffix.size()), decode_npy(npy, entry_source));
   }
   return arrays;
 }
 
-void save_npz(const fs::path& path, const NamedTensors& arrays) { save(path, arrays, false, "save_npz"); }
+void save_npz(const fs::path& path, const NamedTensors& arrays) {
+  save(path, arrays, io::ZipCompression::stored, "save_npz");
+}
 
 void save_npz_compressed(const fs::path& path, const NamedTensors& arrays) {
-  save(path, arrays, true, "save_npz_compressed");
+  save(path, arrays, io::ZipCompression::deflated, "save_npz_compressed");
 }
 
 }  // namespace keel::data

@@ -80,3 +80,37 @@ inline ShortRunArgs parse_short_run(int argc, char** argv, void (*usage)(), std:
   }
   return a;
 }
+
+// The flags the Fashion-MNIST trainers share (fashion_mnist_convnet, residual_convnet, mobilenet_fashion,
+// keras_fine_tuning). Each derives its Args from it, giving its own default epochs:
+//
+//   struct Args : TrainingRunFlags {
+//     Args() : TrainingRunFlags{.epochs = 6} {}
+//     double alpha = 1.0;
+//   };
+//   ...  if (cl.is("--alpha")) a.alpha = cl.number();
+//        else if (!a.take(cl)) cl.reject();
+struct TrainingRunFlags {
+  std::int64_t epochs = 0;
+  std::int64_t batch_size = 64;
+  std::int64_t subset = 0;  // 0: all 60,000 training images
+  int threads = 0;
+  int verbose = 1;
+  std::uint64_t seed = 1;
+  std::string data_dir{};  // empty: $KEEL_DATA_DIR or the Debian package's folder
+  std::string output_dir = ".";
+
+  // Reads the flag `cl` is at when it is one of these; false when it is not.
+  bool take(CommandLine& cl) {
+    if (cl.is("--epochs")) epochs = cl.integer();
+    else if (cl.is("--batch-size")) batch_size = cl.integer();
+    else if (cl.is("--subset")) subset = cl.integer();
+    else if (cl.is("--threads")) threads = static_cast<int>(cl.integer());
+    else if (cl.is("--verbose")) verbose = static_cast<int>(cl.integer());
+    else if (cl.is("--seed")) seed = static_cast<std::uint64_t>(cl.integer());
+    else if (cl.is("--data-dir")) data_dir = cl.value();
+    else if (cl.is("--output-dir")) output_dir = cl.value();
+    else return false;
+    return true;
+  }
+};

@@ -6,14 +6,14 @@
 // carrying the Keras-style class name. Registered with layers::register_layer, it trains through
 // fit like any built-in layer and survives save / load_model; the reloaded model's predictions are
 // compared bitwise with the original's.
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <keel/keel.h>
 #include <string>
 
+#include "classifier_training.h"
 #include "command_line.h"
+#include "fashion_mnist_data.h"
 
 using namespace keel;
 
@@ -106,12 +106,8 @@ int main(int argc, char** argv) try {
     return ChannelScaleLayer::from_config(config);
   });
 
-  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
-  Tensor x_train = data.train.x, y_train = data.train.y;
-  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
-    x_train = x_train.narrow(0, 0, args.subset);
-    y_train = y_train.narrow(0, 0, args.subset);
-  }
+  datasets::Dataset data = load_fashion_mnist(args.data_dir);
+  const datasets::Split train = first_images(data.train, args.subset);
 
   auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
       layers::Input({.shape = {28, 28, 1}}),
@@ -123,20 +119,17 @@ int main(int argc, char** argv) try {
       layers::Dense({.units = 10}),
   });
   model->compile({.optimizer = "adam",
-                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
-                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                  .loss = logits_crossentropy(),
                   .metrics = {"accuracy"}});
   model->summary();
-  model->fit(x_train, y_train, {.batch_size = 64, .epochs = args.epochs, .verbose = 2, .seed = 1});
+  model->fit(train.x, train.y, {.batch_size = 64, .epochs = args.epochs, .verbose = 2, .seed = 1});
   const double accuracy = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000})[1];
   std::cout << "Test accuracy: " << accuracy << "\nLearned scales:";
   auto scale = std::dynamic_pointer_cast<ChannelScaleLayer>(model->get_layer("scale"))->scale().value();
   for (double s : scale.to_vector()) std::cout << " " << s;
   std::cout << "\n";
 
-  std::filesystem::create_directories(args.output_dir);
-  const std::filesystem::path path = std::filesystem::path(args.output_dir) / "custom_layer.keel";
-  model->save(path);
+  const auto path = save_in(*model, args.output_dir, "custom_layer.keel");
   auto reloaded = std::dynamic_pointer_cast<Sequential>(load_model(path));
   if (!std::dynamic_pointer_cast<ChannelScaleLayer>(reloaded->get_layer("scale"))) {
     std::cerr << "custom_layer: the reloaded 'scale' layer is not a ChannelScaleLayer\n";

@@ -12,9 +12,6 @@
 // Data parallel over MPI (docs/distributed.md): `mpirun -np 2 fashion_mnist_convnet --distributed
 // --threads 1`; --batch-size is then the global batch, split across the processes.
 #include <chrono>
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <keel/keel.h>
@@ -22,15 +19,16 @@
 #include <optional>
 #include <string>
 
+#include "classifier_training.h"
 #include "command_line.h"
+#include "fashion_mnist_data.h"
 
 using namespace keel;
 
 namespace {
 
-struct Args {
-  std::int64_t epochs = 5;
-  std::int64_t batch_size = 64;
+struct Args : TrainingRunFlags {
+  Args() : TrainingRunFlags{.epochs = 5} {}
   double learning_rate = 3e-3;
   double weight_decay = 0;  // > 0: AdamW
   double dropout = 0.25;
@@ -38,12 +36,6 @@ struct Args {
   double shift = 0;
   std::string interpolation = "bilinear";
   double validation_split = 0.1;
-  std::int64_t subset = 0;  // 0: all 60,000 training images
-  int threads = 0;
-  int verbose = 1;
-  std::uint64_t seed = 1;
-  std::string data_dir;
-  std::string output_dir = ".";
   bool distributed = false;
 };
 
@@ -87,8 +79,7 @@ The cosine schedule always stretches over all epochs.
 Args parse(int argc, char** argv) {
   Args a;
   for (CommandLine cl(argc, argv, usage); cl.next();) {
-    if (cl.is("--epochs")) a.epochs = cl.integer();
-    else if (cl.is("--recipe")) {
+    if (cl.is("--recipe")) {
       if (cl.value() != "long") throw ValueError("--recipe: the only recipe is 'long'");
       a.epochs = 50, a.augment = true, a.shift = 0.04, a.interpolation = "nearest", a.validation_split = 0;
       a.dropout = 0.5;  // the rate its 93.2% was measured with
@@ -97,17 +88,10 @@ Args parse(int argc, char** argv) {
     else if (cl.is("--augment")) a.augment = true;
     else if (cl.is("--shift")) a.shift = cl.number();
     else if (cl.is("--interpolation")) a.interpolation = cl.value();
-    else if (cl.is("--batch-size")) a.batch_size = cl.integer();
     else if (cl.is("--learning-rate")) a.learning_rate = cl.number();
     else if (cl.is("--validation-split")) a.validation_split = cl.number();
-    else if (cl.is("--subset")) a.subset = cl.integer();
-    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
-    else if (cl.is("--verbose")) a.verbose = static_cast<int>(cl.integer());
-    else if (cl.is("--seed")) a.seed = static_cast<std::uint64_t>(cl.integer());
-    else if (cl.is("--data-dir")) a.data_dir = cl.value();
-    else if (cl.is("--output-dir")) a.output_dir = cl.value();
     else if (cl.is("--distributed")) a.distributed = true;
-    else cl.reject();
+    else if (!a.take(cl)) cl.reject();
   }
   return a;
 }
@@ -134,16 +118,8 @@ int main(int argc, char** argv) try {
   distribute::Strategy& replicas = distribute::current_strategy();
   const bool chief = replicas.is_chief();
 
-  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
-  Tensor x_train = data.train.x, y_train = data.train.y;
-  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
-    x_train = x_train.narrow(0, 0, args.subset);
-    y_train = y_train.narrow(0, 0, args.subset);
-  }
-
-  // Standardize with the training set's mean and standard deviation (a Rescaling layer).
-  double mean = ops::mean(x_train).item();
-  double stddev = std::sqrt(ops::var(x_train).item());
+  datasets::Dataset data = load_fashion_mnist(args.data_dir);
+  const datasets::Split train = first_images(data.train, args.subset);
 
   std::vector<layers::LayerPtr> stack = {layers::Input({.shape = {28, 28, 1}})};
   if (args.augment) {
@@ -156,7 +132,7 @@ int main(int argc, char** argv) try {
                                                  .interpolation = args.interpolation}));
   }
   std::vector<layers::LayerPtr> network = {
-      layers::Rescaling({.scale = 1.0 / stddev, .offset = -mean / stddev}),
+      standardization(train.x),
       layers::Conv2D({.filters = 32, .kernel_size = 3}),
       layers::BatchNormalization({}),
       layers::Activation({.activation = "relu"}),
@@ -175,32 +151,29 @@ int main(int argc, char** argv) try {
   stack.insert(stack.end(), network.begin(), network.end());
   auto model = std::make_shared<Sequential>(stack);
 
-  const std::int64_t train_samples = static_cast<std::int64_t>(
-      std::floor(static_cast<double>(x_train.shape()[0]) * (1.0 - args.validation_split)));
-  const std::int64_t steps = args.epochs * ((train_samples + args.batch_size - 1) / args.batch_size);
-  auto schedule = std::make_shared<optim::CosineDecay>(args.learning_rate, std::max<std::int64_t>(steps, 1));
+  const std::int64_t train_samples = samples_after_validation_split(train.x.shape()[0], args.validation_split);
+  auto schedule = cosine_decay_over_run(args.learning_rate, train_samples, args.batch_size, args.epochs);
   std::shared_ptr<optim::Optimizer> optimizer =
       args.weight_decay > 0
           ? std::shared_ptr<optim::Optimizer>(std::make_shared<optim::AdamW>(
                 optim::AdamW::Options{.learning_rate = schedule, .weight_decay = args.weight_decay}))
           : std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = schedule});
   model->compile({.optimizer = optimizer,
-                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
-                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                  .loss = logits_crossentropy(),
                   .metrics = {"accuracy"}});
   if (chief) model->summary();
 
   std::filesystem::path out = args.output_dir;
   std::filesystem::create_directories(out);
   auto start = std::chrono::steady_clock::now();
-  History history = model->fit(x_train, y_train,
+  History history = model->fit(train.x, train.y,
                                {.batch_size = args.batch_size,
                                 .epochs = args.epochs,
                                 .verbose = args.verbose,
                                 .callbacks = {std::make_shared<callbacks::CSVLogger>(out / "fashion_mnist_history.csv")},
                                 .validation_split = args.validation_split,
                                 .seed = args.seed});
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
 
   std::vector<double> test = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000});
   model->save(out / "fashion_mnist_convnet.keel");  // rank 0 only under a strategy

@@ -9,16 +9,15 @@
 //   3. unfreeze the base's top block (its last Conv2D + BatchNormalization) and fine-tune with a low
 //      learning rate, after compiling again.
 #include <chrono>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <keel/keel.h>
 #include <string>
 
+#include "classifier_training.h"
 #include "command_line.h"
+#include "fashion_mnist_data.h"
 
 using namespace keel;
 
@@ -71,8 +70,7 @@ std::shared_ptr<Sequential> classifier_head(const layers::LayerPtr& base, const 
 
 void compile(Sequential& model, double learning_rate) {
   model.compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = learning_rate}),
-                 .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
-                     losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                 .loss = logits_crossentropy(),
                  .metrics = {"accuracy"}});
 }
 
@@ -123,10 +121,6 @@ int fail(const std::string& message) {
   return 2;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -136,17 +130,15 @@ int main(int argc, char** argv) try {
   set_random_seed(1);
   const auto start = std::chrono::steady_clock::now();
 
-  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
+  datasets::Dataset data = load_fashion_mnist(args.data_dir);
   datasets::Split old_train = classes(data.train, 0, 5, args.subset), old_test = classes(data.test, 0, 5, 0);
   datasets::Split new_train = classes(data.train, 5, 5, args.subset), new_test = classes(data.test, 5, 5, 0);
   const FitOptions fit_options{.batch_size = 64, .epochs = args.epochs, .verbose = 2, .seed = 1};
 
   // 1. The base: the reference convnet's two convolutional blocks, standardizing its own input.
-  const double mean = ops::mean(old_train.x).item();
-  const double stddev = std::sqrt(ops::var(old_train.x).item());
   auto base = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{
       layers::Input({.shape = {28, 28, 1}}),
-      layers::Rescaling({.scale = 1.0 / stddev, .offset = -mean / stddev}),
+      standardization(old_train.x),
       layers::Conv2D({.filters = 32, .kernel_size = 3}, "block1_conv"),
       layers::BatchNormalization({}, "block1_bn"),
       layers::Activation({.activation = "relu"}),
@@ -161,9 +153,7 @@ int main(int argc, char** argv) try {
   compile(*pretrained, 1e-3);
   std::cout << "== 1. Pretraining on classes 0-4 (" << old_train.x.shape()[0] << " images)\n";
   const double pretrained_accuracy = train(*pretrained, old_train, old_test, fit_options);
-  std::filesystem::create_directories(args.output_dir);
-  const std::filesystem::path saved = std::filesystem::path(args.output_dir) / "fine_tuning_base.keel";
-  pretrained->save(saved);
+  const auto saved = save_in(*pretrained, args.output_dir, "fine_tuning_base.keel");
   std::cout << "Test accuracy on classes 0-4: " << pretrained_accuracy << "; saved " << saved.string() << "\n";
 
   // 2. Reload, freeze the base, train a new head on classes 5-9.

@@ -10,30 +10,23 @@
 //   4. save the fine-tuned model as a Keras 3 .keras file, load it back, and check that the reloaded
 //      model predicts exactly what the trained one does.
 #include <chrono>
-#include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <keel/keel.h>
 #include <string>
 
+#include "classifier_training.h"
 #include "command_line.h"
+#include "fashion_mnist_data.h"
 
 using namespace keel;
 
 namespace {
 
-struct Args {
+struct Args : TrainingRunFlags {
+  Args() : TrainingRunFlags{.epochs = 2} {}
   std::string model;
-  std::int64_t epochs = 2;
   std::int64_t fine_tune_epochs = 2;
-  std::int64_t batch_size = 64;
   double input_scale = 255.0;
-  std::int64_t subset = 0;  // 0: all 60,000 training images
-  int threads = 0;
-  int verbose = 1;
-  std::uint64_t seed = 1;
-  std::string data_dir;
-  std::string output_dir = ".";
 };
 
 void usage() {
@@ -66,25 +59,12 @@ Args parse(int argc, char** argv) {
   Args a;
   for (CommandLine cl(argc, argv, usage); cl.next();) {
     if (cl.is("--model")) a.model = cl.value();
-    else if (cl.is("--epochs")) a.epochs = cl.integer();
     else if (cl.is("--fine-tune-epochs")) a.fine_tune_epochs = cl.integer();
-    else if (cl.is("--batch-size")) a.batch_size = cl.integer();
     else if (cl.is("--input-scale")) a.input_scale = cl.number();
-    else if (cl.is("--subset")) a.subset = cl.integer();
-    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
-    else if (cl.is("--verbose")) a.verbose = static_cast<int>(cl.integer());
-    else if (cl.is("--seed")) a.seed = static_cast<std::uint64_t>(cl.integer());
-    else if (cl.is("--data-dir")) a.data_dir = cl.value();
-    else if (cl.is("--output-dir")) a.output_dir = cl.value();
-    else cl.reject();
+    else if (!a.take(cl)) cl.reject();
   }
   if (a.model.empty()) throw UsageError("--model: give the path of tiny_resnet8.h5 (see --help)");
   return a;
-}
-
-std::shared_ptr<losses::Loss> crossentropy() {
-  return std::make_shared<losses::SparseCategoricalCrossentropy>(
-      losses::SparseCategoricalCrossentropy::Options{.from_logits = true});
 }
 
 }  // namespace
@@ -94,12 +74,8 @@ int main(int argc, char** argv) try {
   set_num_threads(args.threads);
   set_random_seed(args.seed);
 
-  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
-  Tensor x_train = data.train.x, y_train = data.train.y;
-  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
-    x_train = x_train.narrow(0, 0, args.subset);
-    y_train = y_train.narrow(0, 0, args.subset);
-  }
+  datasets::Dataset data = load_fashion_mnist(args.data_dir);
+  const datasets::Split train = first_images(data.train, args.subset);
 
   // 1. The base: the Keras model up to its Flatten layer, frozen.
   auto resnet = std::dynamic_pointer_cast<Functional>(load_model(args.model));
@@ -116,11 +92,11 @@ int main(int argc, char** argv) try {
   x = layers::Dropout({.rate = 0.2})(x);
   auto model = Model::functional(inputs, layers::Dense({.units = 10})(x), "fashion_resnet8");
   model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = 1e-3}),
-                  .loss = crossentropy(), .metrics = {"accuracy"}});
+                  .loss = logits_crossentropy(), .metrics = {"accuracy"}});
   if (args.verbose > 0) model->summary({.expand_nested = false, .show_trainable = true});
 
   auto start = std::chrono::steady_clock::now();
-  model->fit(x_train, y_train, {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = args.verbose,
+  model->fit(train.x, train.y, {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = args.verbose,
                                 .seed = args.seed});
   const double head_accuracy = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000})[1];
   std::cout << "Test accuracy with the base frozen: " << head_accuracy << "\n";
@@ -132,19 +108,17 @@ int main(int argc, char** argv) try {
     if (layer->name() == "activation_4") top_block = true;
   }
   model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = 1e-4}),
-                  .loss = crossentropy(), .metrics = {"accuracy"}});
-  model->fit(x_train, y_train, {.batch_size = args.batch_size, .epochs = args.fine_tune_epochs,
+                  .loss = logits_crossentropy(), .metrics = {"accuracy"}});
+  model->fit(train.x, train.y, {.batch_size = args.batch_size, .epochs = args.fine_tune_epochs,
                                 .verbose = args.verbose, .seed = args.seed + 1});
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   const double tuned_accuracy = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000})[1];
   std::cout << "Test accuracy after fine-tuning the top block: " << tuned_accuracy << "\n"
             << "Training time: " << seconds << " s (" << args.epochs + args.fine_tune_epochs << " epochs, "
             << num_threads() << " threads)\n";
 
   // 4. Keras 3's file format, and back.
-  std::filesystem::create_directories(args.output_dir);
-  const std::filesystem::path out = std::filesystem::path(args.output_dir) / "keras_fine_tuning.keras";
-  model->save(out);
+  const auto out = save_in(*model, args.output_dir, "keras_fine_tuning.keras");
   auto reloaded = load_model(out);
   const Tensor sample = data.test.x.narrow(0, 0, 1000);
   const Tensor before = model->predict(sample, {.batch_size = 250});

@@ -6,12 +6,13 @@
 // The Dense layers before BatchNormalization have no bias (BN's beta takes its place). Adam, then the
 // test accuracy.
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
 #include <keel/keel.h>
 #include <string>
 
+#include "classifier_training.h"
 #include "command_line.h"
+#include "fashion_mnist_data.h"
 
 using namespace keel;
 
@@ -78,12 +79,8 @@ int main(int argc, char** argv) try {
   set_num_threads(args.threads);
   set_random_seed(1);
 
-  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
-  Tensor x_train = data.train.x, y_train = data.train.y;
-  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
-    x_train = x_train.narrow(0, 0, args.subset);
-    y_train = y_train.narrow(0, 0, args.subset);
-  }
+  datasets::Dataset data = load_fashion_mnist(args.data_dir);
+  const datasets::Split train = first_images(data.train, args.subset);
 
   auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{layers::Input({.shape = {28, 28, 1}}),
                                                                           layers::Flatten({})},
@@ -93,18 +90,15 @@ int main(int argc, char** argv) try {
   model->add(layers::Dense({.units = 10}));
 
   model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = args.learning_rate}),
-                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
-                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
+                  .loss = logits_crossentropy(),
                   .metrics = {"accuracy"}});
   model->summary();
 
   const auto start = std::chrono::steady_clock::now();
-  model->fit(x_train, y_train,
+  model->fit(train.x, train.y,
              {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = args.verbose, .validation_split = 0.1, .seed = 1});
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<double> test = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000});
-  std::cout << "Training time: " << seconds << " s (" << args.epochs << " epochs, " << num_threads() << " threads)\n"
-            << "Test loss: " << test[0] << "\nTest accuracy: " << test[1] << "\n";
+  const double seconds = seconds_since(start);
+  print_test_results(seconds, args.epochs, model->evaluate(data.test.x, data.test.y, {.batch_size = 1000}));
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "mlp: " << e.what() << "\n";

@@ -8,32 +8,25 @@
 //
 // trained with Adam on a cosine-decayed learning rate; prints the summary and the test accuracy, and
 // saves the model.
-#include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <keel/keel.h>
 #include <string>
 
+#include "classifier_training.h"
 #include "command_line.h"
+#include "fashion_mnist_data.h"
 
 using namespace keel;
 
 namespace {
 
-struct Args {
-  std::int64_t epochs = 6;
-  std::int64_t batch_size = 64;
+struct Args : TrainingRunFlags {
+  Args() : TrainingRunFlags{.epochs = 6} {}
   double learning_rate = 3e-3;
   double alpha = 1.0;
   double dropout = 0.2;
   double validation_split = 0.1;
-  std::int64_t subset = 0;  // 0: all 60,000 training images
-  int threads = 0;
-  int verbose = 1;
-  std::uint64_t seed = 1;
-  std::string data_dir;
-  std::string output_dir = ".";
 };
 
 void usage() {
@@ -61,19 +54,11 @@ the functional API, on Fashion-MNIST and prints its test accuracy.
 Args parse(int argc, char** argv) {
   Args a;
   for (CommandLine cl(argc, argv, usage); cl.next();) {
-    if (cl.is("--epochs")) a.epochs = cl.integer();
-    else if (cl.is("--batch-size")) a.batch_size = cl.integer();
-    else if (cl.is("--learning-rate")) a.learning_rate = cl.number();
+    if (cl.is("--learning-rate")) a.learning_rate = cl.number();
     else if (cl.is("--alpha")) a.alpha = cl.number();
     else if (cl.is("--dropout")) a.dropout = cl.number();
     else if (cl.is("--validation-split")) a.validation_split = cl.number();
-    else if (cl.is("--subset")) a.subset = cl.integer();
-    else if (cl.is("--threads")) a.threads = static_cast<int>(cl.integer());
-    else if (cl.is("--verbose")) a.verbose = static_cast<int>(cl.integer());
-    else if (cl.is("--seed")) a.seed = static_cast<std::uint64_t>(cl.integer());
-    else if (cl.is("--data-dir")) a.data_dir = cl.value();
-    else if (cl.is("--output-dir")) a.output_dir = cl.value();
-    else cl.reject();
+    else if (!a.take(cl)) cl.reject();
   }
   if (!(a.alpha > 0)) throw ValueError("--alpha must be > 0");
   return a;
@@ -98,20 +83,14 @@ int main(int argc, char** argv) try {
   set_num_threads(args.threads);
   set_random_seed(args.seed);
 
-  datasets::Dataset data = args.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(args.data_dir);
-  Tensor x_train = data.train.x, y_train = data.train.y;
-  if (args.subset > 0 && args.subset < x_train.shape()[0]) {
-    x_train = x_train.narrow(0, 0, args.subset);
-    y_train = y_train.narrow(0, 0, args.subset);
-  }
-  const double mean = ops::mean(x_train).item();
-  const double stddev = std::sqrt(ops::var(x_train).item());
+  datasets::Dataset data = load_fashion_mnist(args.data_dir);
+  const datasets::Split train = first_images(data.train, args.subset);
   auto width = [&](std::int64_t filters) {
     return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(static_cast<double>(filters) * args.alpha)));
   };
 
   auto inputs = keel::Input({.shape = {28, 28, 1}, .name = "image"});
-  SymbolicTensor x = layers::Rescaling({.scale = 1.0 / stddev, .offset = -mean / stddev})(inputs);
+  SymbolicTensor x = standardization(train.x)(inputs);
   x = layers::Conv2D({.filters = width(32), .kernel_size = 3, .strides = 2, .padding = "same", .use_bias = false})(x);
   x = bn_relu6(x);
   const std::pair<std::int64_t, std::int64_t> blocks[] = {{64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}};
@@ -120,28 +99,7 @@ int main(int argc, char** argv) try {
   x = layers::Dropout({.rate = args.dropout})(x);
   auto model = Model::functional(inputs, layers::Dense({.units = 10})(x), "mobilenet_fashion");
 
-  const std::int64_t train_samples = static_cast<std::int64_t>(
-      std::floor(static_cast<double>(x_train.shape()[0]) * (1.0 - args.validation_split)));
-  const std::int64_t steps = args.epochs * ((train_samples + args.batch_size - 1) / args.batch_size);
-  auto schedule = std::make_shared<optim::CosineDecay>(args.learning_rate, std::max<std::int64_t>(steps, 1));
-  model->compile({.optimizer = std::make_shared<optim::Adam>(optim::Adam::Options{.learning_rate = schedule}),
-                  .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
-                      losses::SparseCategoricalCrossentropy::Options{.from_logits = true}),
-                  .metrics = {"accuracy"}});
-  if (args.verbose > 0) model->summary();
-
-  auto start = std::chrono::steady_clock::now();
-  model->fit(x_train, y_train,
-             {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = args.verbose,
-              .validation_split = args.validation_split, .seed = args.seed});
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<double> test = model->evaluate(data.test.x, data.test.y, {.batch_size = 1000});
-
-  const std::filesystem::path out = std::filesystem::path(args.output_dir) / "mobilenet_fashion.keel";
-  std::filesystem::create_directories(args.output_dir);
-  model->save(out);
-  std::cout << "Training time: " << seconds << " s (" << args.epochs << " epochs, " << num_threads() << " threads)\n"
-            << "Test loss: " << test[0] << "\nTest accuracy: " << test[1] << "\nSaved " << out.string() << "\n";
+  train_evaluate_save(*model, train, data.test, args, "mobilenet_fashion.keel");
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "mobilenet_fashion: " << e.what() << "\n";

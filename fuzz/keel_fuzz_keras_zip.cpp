@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "keel/core/detail/zip_archive.h"
 #include "keel/core/error.h"
-#include "keel/models/detail/zip_archive.h"
 #include "keel/models/model.h"
 #include "keel/models/saving.h"
 

@@ -5,11 +5,12 @@
 #include <cstring>
 #include <ctime>
 
+#include "keel/core/detail/zip_archive.h"
 #include "keel/core/error.h"
+#include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/hdf5.h"
 #include "keel/models/detail/keras3_config.h"
 #include "keel/models/detail/keras3_weights.h"
-#include "keel/models/detail/zip_archive.h"
 #include "keel/models/keras_files.h"
 #include "keel/models/model.h"
 
@@ -51,7 +52,9 @@ void write_keras3_archive(const Model& model, const std::filesystem::path& path,
   const std::string metadata =
       nlohmann::json{{"keras_version", kKerasFormatVersion}, {"date_saved", date_saved()}}.dump();
   const std::string weights = keras3_weights_file_bytes(model, include_optimizer, path.string() + "/" + kWeightsMember);
-  io::write_zip_archive(path, {{kMetadataMember, metadata}, {kConfigMember, config}, {kWeightsMember, weights}});
+  io::atomic_write_file(path, io::zip_archive_bytes({{kMetadataMember, metadata}, {kConfigMember, config},
+                                                    {kWeightsMember, weights}},
+                                                   fmt::format("save '{}'", path.string())));
 }
 
 std::shared_ptr<Model> load_keras3_archive(std::span<const std::byte> bytes, const std::string& path) {
