@@ -20,6 +20,7 @@
 #include "keel/layers/global_pooling2d.h"
 #include "keel/layers/input.h"
 #include "keel/models/functional.h"
+#include "keel/models/keras_files.h"
 #include "keel/models/saving.h"
 #include "keel/models/sequential.h"
 #include "keel/optim/adam.h"
