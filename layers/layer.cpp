@@ -236,6 +236,17 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs, cons
                           2 * SymbolicTensor::free_size_in_sample);
     return text;
   };
+  // A layer this call built and whose call then failed is left unbuilt, as it was.
+  const bool was_built = built_;
+  const std::size_t weight_count = weights_.size();
+  const InputSpec spec = input_spec_;
+  auto unbuild = [&] {
+    if (was_built) return;
+    weights_.erase(weights_.begin() + static_cast<std::ptrdiff_t>(weight_count), weights_.end());
+    input_spec_ = spec;
+    built_input_shape_ = {};
+    built_ = false;
+  };
   try {
     NoGrad no_grad;
     if (free && one_input) build_from(shapes[0]);
@@ -244,8 +255,10 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs, cons
     sample = run(samples);
     if (free) probe = run(probes);
   } catch (const ShapeError& e) {
+    unbuild();
     throw ShapeError(context(e.what()));
   } catch (const ValueError& e) {
+    unbuild();
     throw ValueError(context(e.what()));
   }
   auto node = std::make_shared<Node>(Node{self, inputs, options.training, {}});

@@ -103,8 +103,8 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // A symbolic call (docs/functional.md): builds the layer from the inputs' shapes, runs it on their
   // samples to learn the output's shape and dtype, and records the call as a Node of the graph. A
   // ShapeError names the layer and the shapes it was called on; so does the ValueError of a layer whose
-  // weights would need a size the inputs leave free (-1, Keras's None). The layer must be held by a
-  // shared_ptr (its factory makes one).
+  // weights would need a size the inputs leave free (-1, Keras's None). A layer the failed call built is
+  // left unbuilt. The layer must be held by a shared_ptr (its factory makes one).
   SymbolicTensor operator()(const SymbolicTensor& x, const CallOptions& options = {});
   SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs, const CallOptions& options = {});
   // True for layers whose call takes a list of tensors (merge layers, models with several inputs).

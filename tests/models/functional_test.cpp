@@ -407,9 +407,12 @@ TEST_CASE("a layer whose weights need a free size is refused, naming the layer a
                     Contains("Input 'volume'") && Contains("too many free sizes"));
 
   // A free size is traced at two sizes; a layer that cannot take them says so.
-  KEEL_CHECK_THROWS(layers::Conv2D({.filters = 2, .kernel_size = 40}, "wide")(image), ShapeError,
+  auto wide = layers::Conv2D({.filters = 2, .kernel_size = 40}, "wide");
+  KEEL_CHECK_THROWS(wide(image), ShapeError,
                     Contains("Conv2D 'wide' cannot be called on (None, None, None, 3)") &&
                         Contains("free sizes are traced as 32 and 64"));
+  CHECK_FALSE(wide->built());
+  CHECK(wide->weights().empty());
 }
 
 namespace {
