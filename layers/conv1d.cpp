@@ -92,8 +92,9 @@ Tensor Conv1DLayer::call(const Tensor& x, const CallContext&) {
 Shape Conv1DLayer::compute_output_shape(const Shape& input_shape) const {
   detail::require_rank(*this, input_shape, 3);
   const std::size_t step_axis = channels_first_ ? 2 : 1;
-  Shape out = input_shape;
-  out[step_axis] = kernels::window_extent(fmt::format("Conv1D '{}'", name()), "steps",
+  Shape out = input_shape;  // a free size (-1) stays free
+  if (input_shape[step_axis] != -1)
+    out[step_axis] = kernels::window_extent(fmt::format("Conv1D '{}'", name()), "steps",
                                           input_shape[step_axis] + causal_padding(), options_.kernel_size,
                                           options_.strides, options_.dilation_rate, same_padding_)
                        .out;

@@ -68,9 +68,11 @@ Shape Conv2DTransposeLayer::compute_output_shape(const Shape& input_shape) const
   const std::size_t h_axis = channels_first_ ? 2 : 1;
   const Size2 k = options_.kernel_size, s = options_.strides, d = options_.dilation_rate;
   const Size2 p = options_.output_padding.value_or(Size2{-1, -1});
-  Shape out = input_shape;
-  out[h_axis] = kernels::transposed_extent(input_shape[h_axis], k.h, s.h, d.h, p.h, same_padding_);
-  out[h_axis + 1] = kernels::transposed_extent(input_shape[h_axis + 1], k.w, s.w, d.w, p.w, same_padding_);
+  Shape out = input_shape;  // a free size (-1) stays free
+  if (input_shape[h_axis] != -1)
+    out[h_axis] = kernels::transposed_extent(input_shape[h_axis], k.h, s.h, d.h, p.h, same_padding_);
+  if (input_shape[h_axis + 1] != -1)
+    out[h_axis + 1] = kernels::transposed_extent(input_shape[h_axis + 1], k.w, s.w, d.w, p.w, same_padding_);
   out[channels_first_ ? 1 : 3] = options_.filters;
   return out;
 }

@@ -25,11 +25,13 @@ Shape windowed_output_shape(const Layer& layer, const Shape& input_shape, const 
   require_rank(layer, input_shape, 4);
   const std::size_t h_axis = channels_first ? 2 : 1;
   const std::string op = fmt::format("{} '{}'", layer.class_name(), layer.name());
-  Shape out = input_shape;
-  out[h_axis] = kernels::window_extent(op, "height", input_shape[h_axis], kernel.h, strides.h, dilation_rate.h,
-                                       same_padding).out;
-  out[h_axis + 1] = kernels::window_extent(op, "width", input_shape[h_axis + 1], kernel.w, strides.w, dilation_rate.w,
-                                           same_padding).out;
+  Shape out = input_shape;  // a free size (-1) stays free
+  if (input_shape[h_axis] != -1)
+    out[h_axis] = kernels::window_extent(op, "height", input_shape[h_axis], kernel.h, strides.h, dilation_rate.h,
+                                         same_padding).out;
+  if (input_shape[h_axis + 1] != -1)
+    out[h_axis + 1] = kernels::window_extent(op, "width", input_shape[h_axis + 1], kernel.w, strides.w,
+                                             dilation_rate.w, same_padding).out;
   out[channels_first ? 1 : 3] = channels;
   return out;
 }

@@ -11,6 +11,13 @@ InputLayer::InputLayer(Options options, std::string name) : Layer("InputLayer", 
     if (d <= 0 && d != -1)
       throw ValueError(fmt::format("InputLayer '{}': shape sizes must be positive or -1, got {}", this->name(),
                                    to_string(options_.shape)));
+  if (options_.dtype && *options_.dtype == DType::boolean)
+    throw ValueError(fmt::format("InputLayer '{}': dtype must be float32, float64 or int64, got bool", this->name()));
+  if (options_.dtype && is_floating(*options_.dtype)) set_dtype(*options_.dtype);
+}
+
+DType InputLayer::input_dtype() const {
+  return options_.dtype && !is_floating(*options_.dtype) ? *options_.dtype : dtype();
 }
 
 void InputLayer::check_shape(const Shape& s) const {
@@ -35,12 +42,20 @@ Shape InputLayer::compute_output_shape(const Shape& input_shape) const {
 nlohmann::json InputLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["shape"] = options_.shape;
+  c["dtype"] = dtype_name(input_dtype());  // as Keras: the inputs' dtype, "int64" for index inputs
   return c;
 }
 
 std::shared_ptr<InputLayer> InputLayer::from_config(const nlohmann::json& c) {
-  return make_from_config<InputLayer>("InputLayer", c, [](config::ConfigReader& r) -> Options {
-    return {.shape = r.integers("shape", {})};
+  // An integer dtype is the inputs', which the layer keeps apart from its own (float) dtype.
+  nlohmann::json floating = c;
+  std::optional<DType> input_dtype;
+  if (c.is_object() && c.contains("dtype") && c["dtype"] == dtype_name(DType::int64)) {
+    input_dtype = DType::int64;
+    floating.erase("dtype");
+  }
+  return make_from_config<InputLayer>("InputLayer", floating, [&](config::ConfigReader& r) -> Options {
+    return {.shape = r.integers("shape", {}), .dtype = input_dtype};
   });
 }
 

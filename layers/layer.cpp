@@ -72,8 +72,25 @@ void Layer::build(const Shape&) {}
 
 void Layer::build_from(const Shape& input_shape) {
   if (built_) return;
-  build(input_shape);
-  built_input_shape_ = input_shape;
+  build_or_undo([&] { build(input_shape); }, input_shape);
+}
+
+void Layer::build_from_list(const std::vector<Shape>& input_shapes) {
+  if (built_) return;
+  build_or_undo([&] { build_list(input_shapes); }, input_shapes.empty() ? Shape{} : input_shapes[0]);
+}
+
+void Layer::build_or_undo(const std::function<void()>& create, const Shape& recorded_input_shape) {
+  const std::size_t weight_count = weights_.size();
+  const InputSpec spec = input_spec_;
+  try {
+    create();
+  } catch (...) {
+    weights_.erase(weights_.begin() + static_cast<std::ptrdiff_t>(weight_count), weights_.end());
+    input_spec_ = spec;
+    throw;
+  }
+  built_input_shape_ = recorded_input_shape;
   built_ = true;
 }
 
@@ -162,11 +179,7 @@ Tensor Layer::operator()(const std::vector<Tensor>& inputs, const CallContext& c
     xs.push_back(cast_input(x));
     shapes.push_back(xs.back().shape());
   }
-  if (!built_) {
-    build_list(shapes);
-    built_input_shape_ = shapes.empty() ? Shape{} : shapes[0];
-    built_ = true;
-  }
+  build_from_list(shapes);
   Tensor y;
   {
     profile::Scope scope(class_name_, " forward");
@@ -190,29 +203,68 @@ SymbolicTensor Layer::operator()(const SymbolicTensor& x, const CallOptions& opt
 
 SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs, const CallOptions& options) {
   if (inputs.empty()) throw ValueError(fmt::format("{} '{}': called on an empty list of tensors", class_name_, name_));
-  std::vector<Tensor> samples;
+  // With free sizes, the layer also runs on the probes (the free sizes doubled) and builds from the
+  // symbolic shapes, so that a weight sized by a free axis is an error rather than the sample's size.
+  std::vector<Tensor> samples, probes;
+  std::vector<Shape> shapes;
+  bool free = false;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined())
       throw ValueError(fmt::format("{} '{}': symbolic input {} is undefined", class_name_, name_, i));
     samples.push_back(inputs[i].sample());
+    probes.push_back(inputs[i].probe().defined() ? inputs[i].probe() : inputs[i].sample());
+    free = free || inputs[i].probe().defined();
+    shapes.push_back(inputs[i].shape());
+    if (!shapes.back().empty()) shapes.back()[0] = samples.back().shape()[0];
   }
   std::shared_ptr<Layer> self = weak_from_this().lock();
   if (!self)
     throw UsageError(fmt::format("{} '{}': a layer called on symbolic tensors must be held by a std::shared_ptr "
                                  "(make it with its factory, e.g. layers::Dense)",
                                  class_name_, name_));
-  Tensor sample;
+  const bool one_input = samples.size() == 1 && !takes_input_list();
+  auto run = [&](const std::vector<Tensor>& xs) {
+    return one_input ? (*this)(xs[0], CallContext{}) : (*this)(xs, CallContext{});
+  };
+  Tensor sample, probe;
+  bool tracing = false;
+  // A run that fails on free sizes failed at their traced values: say which.
+  auto context = [&](const char* what) {
+    std::string text = fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), what);
+    if (free && tracing)
+      text += fmt::format(" (free sizes are traced as {} and {})", SymbolicTensor::free_size_in_sample,
+                          2 * SymbolicTensor::free_size_in_sample);
+    return text;
+  };
+  // A layer this call built and whose call then failed is left unbuilt, as it was.
+  const bool was_built = built_;
+  const std::size_t weight_count = weights_.size();
+  const InputSpec spec = input_spec_;
+  auto unbuild = [&] {
+    if (was_built) return;
+    weights_.erase(weights_.begin() + static_cast<std::ptrdiff_t>(weight_count), weights_.end());
+    input_spec_ = spec;
+    built_input_shape_ = {};
+    built_ = false;
+  };
   try {
     NoGrad no_grad;
-    sample = samples.size() == 1 && !takes_input_list() ? (*this)(samples[0], CallContext{}) : (*this)(samples, CallContext{});
+    if (free && one_input) build_from(shapes[0]);
+    if (free && takes_input_list()) build_from_list(shapes);
+    tracing = true;
+    sample = run(samples);
+    if (free) probe = run(probes);
   } catch (const ShapeError& e) {
-    throw ShapeError(fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), e.what()));
+    unbuild();
+    throw ShapeError(context(e.what()));
   } catch (const ValueError& e) {
-    throw ValueError(fmt::format("{} '{}' cannot be called on {}: {}", class_name_, name_, shapes_text(inputs), e.what()));
+    unbuild();
+    throw ValueError(context(e.what()));
   }
-  Shape output_shape = sample.shape();
-  if (!output_shape.empty()) output_shape[0] = -1;
-  return SymbolicTensor::produced_by(std::make_shared<Node>(Node{self, inputs, options.training, output_shape}), sample);
+  auto node = std::make_shared<Node>(Node{self, inputs, options.training, {}});
+  SymbolicTensor output = SymbolicTensor::produced_by(node, sample, probe);
+  node->output_shape = output.shape();
+  return output;
 }
 
 Tensor Layer::operator()(const Tensor& x, bool training) { return (*this)(x, CallContext{.training = training}); }
@@ -222,6 +274,11 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, const We
     throw UsageError(fmt::format("{} '{}': add_weight('{}') after the layer was built", class_name_, name_, name));
   if (!options.initializer)
     throw ValueError(fmt::format("{} '{}': weight '{}' has no initializer", class_name_, name_, name));
+  for (std::int64_t d : shape)
+    if (d < 0)
+      throw ValueError(fmt::format("{} '{}': weight '{}' would have shape {}: a size it needs is one the input leaves "
+                                   "free (None); that axis of the input must be defined",
+                                   class_name_, name_, name, symbolic_shape_text(shape)));
   check_weight_creation(*this, name, shape, dtype_);
   Tensor value = options.initializer(shape, dtype_);
   if (value.shape() != shape)

@@ -19,6 +19,7 @@
 // share a name cleanly). class_name() and serialize() use the Keras name ("Dense"), and
 // layers::deserialize (layers/registry.h) maps it back to <Class>Layer::from_config.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,13 +102,15 @@ class Layer : public std::enable_shared_from_this<Layer> {
   Tensor operator()(const std::vector<Tensor>& inputs, const CallContext& ctx = {});
   // A symbolic call (docs/functional.md): builds the layer from the inputs' shapes, runs it on their
   // samples to learn the output's shape and dtype, and records the call as a Node of the graph. A
-  // ShapeError names the layer and the shapes it was called on. The layer must be held by a shared_ptr
-  // (its factory makes one).
+  // ShapeError names the layer and the shapes it was called on; so does the ValueError of a layer whose
+  // weights would need a size the inputs leave free (-1, Keras's None). A layer the failed call built is
+  // left unbuilt. The layer must be held by a shared_ptr (its factory makes one).
   SymbolicTensor operator()(const SymbolicTensor& x, const CallOptions& options = {});
   SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs, const CallOptions& options = {});
   // True for layers whose call takes a list of tensors (merge layers, models with several inputs).
   virtual bool takes_input_list() const { return false; }
-  // Builds from a full input shape (batch first) without calling.
+  // Builds from a full input shape (batch first) without calling. A build that throws leaves the layer
+  // unbuilt, without the weights it had made.
   void build_from(const Shape& input_shape);
 
   // Weights in creation order (containers: their own, then each inner layer's).
@@ -166,6 +169,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
  private:
   void check_input(const Tensor& x) const;
+  // build_from for a layer that takes a list.
+  void build_from_list(const std::vector<Shape>& input_shapes);
+  // Runs `create` (build or build_list); if it throws, drops the weights it made and the input spec it set.
+  void build_or_undo(const std::function<void()>& create, const Shape& recorded_input_shape);
   // Casts a float input to the layer's dtype (ValueError for an undefined one).
   Tensor cast_input(const Tensor& x) const;
   // After a training call: the activity penalty of its output.

@@ -23,25 +23,33 @@ class SymbolicTensor {
   SymbolicTensor() = default;
   bool defined() const { return data_ != nullptr; }
 
-  // Batch axis first, -1 for the batch size (Keras's None).
+  // Batch axis first, -1 for the batch size and for every size left free (Keras's None).
   const Shape& shape() const;
   DType dtype() const;
   // The layer call that produced this tensor (an InputLayer's for a model input).
   const std::shared_ptr<layers::Node>& node() const;
   // A zero-filled batch of one sample, which every symbolic call runs through the layer it calls so that
-  // the layer builds and its output's shape and dtype are the real ones.
+  // its output's shape and dtype are the real ones (the layer builds from it, or from shape() when that
+  // has free sizes, so that no weight takes its size from a free axis).
   const Tensor& sample() const;
+  // The size a free axis of a model input has in sample(); probe() doubles it.
+  static constexpr std::int64_t free_size_in_sample = 32;
+  // When the shape has free sizes besides the batch size: a second sample, with every free size twice
+  // the sample's. A symbolic call runs it too, and an output size that differs between the two is free.
+  // Undefined when every size but the batch size is known.
+  const Tensor& probe() const;
   // Identity: two copies of one symbolic tensor are the same tensor.
   bool same_as(const SymbolicTensor& other) const { return data_ == other.data_; }
   const void* id() const { return data_.get(); }
 
-  // The output of `node`, whose call on the inputs' samples gave `sample`.
-  static SymbolicTensor produced_by(std::shared_ptr<layers::Node> node, Tensor sample);
+  // The output of `node`, whose call on the inputs' samples gave `sample` (and on their probes, `probe`).
+  static SymbolicTensor produced_by(std::shared_ptr<layers::Node> node, Tensor sample, Tensor probe = {});
 
  private:
   struct Data {
     Shape shape;
     Tensor sample;
+    Tensor probe;
     std::shared_ptr<layers::Node> node;
   };
   std::shared_ptr<const Data> data_;

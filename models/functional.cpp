@@ -7,7 +7,6 @@
 #include <set>
 
 #include "keel/autograd/grad_mode.h"
-#include "keel/core/config.h"
 #include "keel/core/config_reader.h"
 #include "keel/core/error.h"
 #include "keel/layers/layer_options.h"
@@ -20,22 +19,35 @@ namespace keel {
 namespace {
 
 // The symbolic tensor of an InputLayer: its node has no inputs, its sample is one zero sample. A size
-// the layer leaves free (-1) is taken from `sizes` (the per-sample shape of a real input), when given.
-SymbolicTensor input_tensor(const std::shared_ptr<layers::InputLayer>& layer, DType dtype, const Shape& sizes = {}) {
+// the layer leaves free (-1) is taken from `sizes` (the per-sample shape of a real input), when given;
+// otherwise it stays free, traced by the sample and its probe at two sizes.
+SymbolicTensor input_tensor(const std::shared_ptr<layers::InputLayer>& layer, const Shape& sizes = {}) {
   const Shape& declared = layer->input_shape();
-  Shape sample_shape{1};
+  Shape sample_shape{1}, probe_shape{1};
+  bool free = false;
   for (std::size_t i = 0; i < declared.size(); ++i) {
     std::int64_t d = declared[i];
     if (d == -1 && sizes.size() == declared.size()) d = sizes[i];
-    if (d == -1)
-      throw ValueError(fmt::format("Input '{}': functional models need every size but the batch size, got shape {}",
-                                   layer->name(), to_string(declared)));
-    sample_shape.push_back(d);
+    free = free || d == -1;
+    sample_shape.push_back(d == -1 ? SymbolicTensor::free_size_in_sample : d);
+    probe_shape.push_back(d == -1 ? 2 * SymbolicTensor::free_size_in_sample : d);
   }
-  Shape output_shape = sample_shape;
-  output_shape[0] = -1;
-  auto node = std::make_shared<layers::Node>(layers::Node{layer, {}, std::nullopt, output_shape});
-  return SymbolicTensor::produced_by(std::move(node), Tensor::zeros(sample_shape, dtype));
+  // Each free size doubles in the probe: bound what tracing allocates (5 free sizes would need 2^30 elements).
+  constexpr std::int64_t max_probe_elements = std::int64_t{1} << 24;
+  std::int64_t probe_elements = 1;
+  for (std::int64_t d : probe_shape)
+    probe_elements = d > max_probe_elements / probe_elements ? max_probe_elements + 1 : probe_elements * d;
+  if (free && probe_elements > max_probe_elements)
+    throw ValueError(fmt::format("Input '{}': tracing shape {} with its free sizes at {} needs a sample of more "
+                                 "than {} elements (too many free sizes)",
+                                 layer->name(), to_string(declared), 2 * SymbolicTensor::free_size_in_sample,
+                                 max_probe_elements));
+  auto node = std::make_shared<layers::Node>(layers::Node{layer, {}, std::nullopt, {}});
+  const DType dtype = layer->input_dtype();
+  SymbolicTensor t = SymbolicTensor::produced_by(node, Tensor::zeros(sample_shape, dtype),
+                                                 free ? Tensor::zeros(probe_shape, dtype) : Tensor());
+  node->output_shape = t.shape();
+  return t;
 }
 
 bool is_input_node(const layers::Node& node) {
@@ -98,14 +110,11 @@ std::string tensor_origin(const SymbolicTensor& t) {
 }  // namespace
 
 SymbolicTensor Input(InputOptions options) {
-  auto layer = layers::Input({.shape = options.shape}, options.name);
-  const DType dtype = options.dtype.value_or(config::floatx_dtype());
-  if (is_floating(dtype)) layer->set_dtype(dtype);
-  return input_tensor(layer, dtype);
+  return input_tensor(layers::Input({.shape = options.shape, .dtype = options.dtype}, options.name));
 }
 
 SymbolicTensor Input(const std::shared_ptr<layers::InputLayer>& layer, const Shape& sizes) {
-  return input_tensor(layer, layer->dtype(), sizes);
+  return input_tensor(layer, sizes);
 }
 
 layers::Ref<Functional> Model::functional(const SymbolicTensor& inputs, const SymbolicTensor& outputs, std::string name) {
@@ -184,7 +193,9 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     if (last_reader[slot] && std::find(output_slots_.begin(), output_slots_.end(), slot) == output_slots_.end())
       steps_[*last_reader[slot]].last_uses.push_back(slot);
   if (is_floating(inputs_[0].dtype())) Layer::set_dtype(inputs_[0].dtype());
-  build_from(inputs_[0].sample().shape());
+  Shape built_shape = inputs_[0].shape();  // free sizes stay -1; the batch size is the samples' 1
+  built_shape[0] = 1;
+  build_from(built_shape);
 }
 
 Functional::~Functional() = default;
@@ -425,7 +436,7 @@ std::shared_ptr<Functional> Functional::from_config(const nlohmann::json& config
     outputs_of[layer->name()];
     Pending p{layer, {}, 0};
     if (auto input = std::dynamic_pointer_cast<layers::InputLayer>(layer)) {
-      outputs_of[layer->name()].push_back(input_tensor(input, input->dtype()));
+      outputs_of[layer->name()].push_back(input_tensor(input));
     } else {
       const nlohmann::json& nodes = item.contains("inbound_nodes") ? item["inbound_nodes"] : nlohmann::json::array();
       if (!nodes.is_array()) reader.fail("layers", "has inbound_nodes that are not a list", item);

@@ -23,15 +23,16 @@ namespace models::detail {
 struct GraphStep;
 }
 
-// Keras's keras.Input: a model input of the given per-sample shape (no batch axis).
+// Keras's keras.Input: a model input of the given per-sample shape (no batch axis); -1 (Keras's None)
+// for a size that may differ from call to call.
 struct InputOptions {
   Shape shape = {};
-  std::optional<DType> dtype = std::nullopt;  // default: config::floatx()
+  std::optional<DType> dtype = std::nullopt;  // default: config::floatx(); DType::int64 for index inputs
   std::string name = "";
 };
 SymbolicTensor Input(InputOptions options);
 // The symbolic tensor of an existing InputLayer. Sizes the layer leaves free (-1) are taken from
-// `sizes`, a per-sample shape (no batch axis), when given; otherwise they are an error.
+// `sizes`, a per-sample shape (no batch axis), when given; otherwise they stay free.
 SymbolicTensor Input(const std::shared_ptr<layers::InputLayer>& layer, const Shape& sizes = {});
 
 class Functional : public Model {

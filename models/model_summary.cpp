@@ -44,10 +44,11 @@ std::string memory_size(std::int64_t bytes) {
   return fmt::format("{:.2f} {}", v, units[u]);
 }
 
+// Keras's form: the batch size and every free size (-1) are None.
 std::string shape_with_none(const Shape& s) {
   std::string out = "(None";
-  for (std::size_t i = 1; i < s.size(); ++i) out += fmt::format(", {}", s[i]);
-  return out + (s.size() == 2 ? ")" : ")");
+  for (std::size_t i = 1; i < s.size(); ++i) out += s[i] == -1 ? std::string(", None") : fmt::format(", {}", s[i]);
+  return out + ")";
 }
 
 std::string cell(const std::string& text, int width, bool right) {

@@ -160,7 +160,8 @@ std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config
   reader.finish();
   if (!items.is_array()) reader.fail("layers", "must be a list of serialized layers", items);
   for (std::int64_t d : build_input_shape)
-    if (d <= 0) reader.fail("build_input_shape", "must hold positive sizes", config["build_input_shape"]);
+    if (d <= 0 && d != -1)
+      reader.fail("build_input_shape", "must hold positive sizes or -1 (free)", config["build_input_shape"]);
   std::vector<layers::LayerPtr> inner;
   for (const auto& item : items) inner.push_back(layers::deserialize(item));
   auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{}, base.name);

@@ -66,11 +66,13 @@ void mark_nested_objects(json& config) {
   }
 }
 
-// A shape with Keras's unknown batch size: [null, d1, ...]. keel's built shapes carry the batch size of
-// the call that built the layer, which says nothing about the model.
+json size_or_null(std::int64_t size) { return size == -1 ? json(nullptr) : json(size); }
+
+// A shape with Keras's unknown batch size: [null, d1, ...], free sizes null too. keel's built shapes carry
+// the batch size of the call that built the layer, which says nothing about the model.
 json batch_shape(const Shape& shape) {
   json out = json::array({nullptr});
-  for (std::size_t i = 1; i < shape.size(); ++i) out.push_back(shape[i]);
+  for (std::size_t i = 1; i < shape.size(); ++i) out.push_back(size_or_null(shape[i]));
   return out;
 }
 
@@ -78,7 +80,7 @@ json keras3_layer(const layers::Layer& layer, const json& keel_entry);
 
 json input_layer_entry(const json& keel_config) {
   json shape = json::array({nullptr});
-  for (const auto& d : keel_config.at("shape")) shape.push_back(d);
+  for (const auto& d : keel_config.at("shape")) shape.push_back(size_or_null(d.get<std::int64_t>()));
   json config = {{"batch_shape", shape}, {"dtype", keel_config.at("dtype")}, {"sparse", false},
                  {"name", keel_config.at("name")}};
   return keras3_object("keras.layers", "InputLayer", std::move(config));

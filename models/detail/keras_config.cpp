@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/core/dtype.h"
 #include "keel/core/error.h"
 #include "keel/layers/registry.h"
 #include "keel/models/saving.h"
@@ -61,13 +62,15 @@ std::string describe(const std::string& name, const std::string& class_name) {
 
 // Keras writes the dtype policy as "float32" (Keras 2) or {"class_name": "DTypePolicy", "config": {"name":
 // "float32"}} (Keras 3). "float32" is Keras's default policy and leaves the layer on keel's floatx.
+const json& dtype_policy_name(const json& dtype, const std::string& who) {
+  if (!dtype.is_object()) return dtype;
+  if (!dtype.contains("config") || !dtype["config"].is_object() || !dtype["config"].contains("name"))
+    throw ValueError(fmt::format("{}: dtype {} is not a dtype policy object", who, dtype.dump()));
+  return dtype["config"]["name"];
+}
+
 std::optional<std::string> keel_dtype(const json& dtype, const std::string& who) {
-  const json* name = &dtype;
-  if (dtype.is_object()) {
-    if (!dtype.contains("config") || !dtype["config"].is_object() || !dtype["config"].contains("name"))
-      throw ValueError(fmt::format("{}: dtype {} is not a dtype policy object", who, dtype.dump()));
-    name = &dtype["config"]["name"];
-  }
+  const json* name = &dtype_policy_name(dtype, who);
   if (name->is_null()) return std::nullopt;
   if (!name->is_string() || (*name != "float32" && *name != "float64"))
     throw ValueError(fmt::format("{}: argument 'dtype' {} is not supported (keel computes in float32 or float64)", who,
@@ -76,16 +79,27 @@ std::optional<std::string> keel_dtype(const json& dtype, const std::string& who)
   return name->get<std::string>();
 }
 
-// [null, d1, d2, ...] (Keras's batch shape) without its batch axis; every other axis must be known.
+// An InputLayer's dtype may be an integer one (index inputs, an Embedding's): keel's integer dtype is int64.
+bool is_integer_dtype(const json& dtype, const std::string& who) {
+  static const std::vector<std::string> names = {"int8",  "int16",  "int32",  "int64",
+                                                 "uint8", "uint16", "uint32", "uint64"};
+  const json& name = dtype_policy_name(dtype, who);
+  return name.is_string() && std::find(names.begin(), names.end(), name.get<std::string>()) != names.end();
+}
+
+// [null, d1, d2, ...] (Keras's batch shape) without its batch axis; a free size (null) is keel's -1.
 json per_sample_shape(const json& batch_shape, const std::string& who, const char* key) {
   if (!batch_shape.is_array() || batch_shape.empty())
     throw ValueError(fmt::format("{}: argument '{}' {} is not a batch shape [batch, ...]", who, key, batch_shape.dump()));
   json shape = json::array();
   for (std::size_t i = 1; i < batch_shape.size(); ++i) {
+    if (batch_shape[i].is_null()) {
+      shape.push_back(-1);
+      continue;
+    }
     if (!batch_shape[i].is_number_integer() || batch_shape[i].get<std::int64_t>() <= 0)
-      throw ValueError(fmt::format("{}: argument '{}' {} has an axis keel cannot size (keel needs every axis but the "
-                                   "batch known)",
-                                   who, key, batch_shape.dump()));
+      throw ValueError(fmt::format("{}: argument '{}' {} has an axis that is neither a positive size nor null", who,
+                                   key, batch_shape.dump()));
     shape.push_back(batch_shape[i]);
   }
   return shape;
@@ -126,7 +140,10 @@ json keel_layer_config(const std::string& class_name, const json& keras_config) 
       continue;
     }
     if (key == "dtype") {
-      if (auto dtype = keel_dtype(value, who)) config["dtype"] = *dtype;
+      if (class_name == "InputLayer" && is_integer_dtype(value, who))
+        config["dtype"] = dtype_name(DType::int64);
+      else if (auto dtype = keel_dtype(value, who))
+        config["dtype"] = *dtype;
       continue;
     }
     config[key] = without_class_locations(value);

@@ -80,3 +80,21 @@ TEST_CASE("Input declares the per-sample shape and checks it", "[layers][input]"
   auto rebuilt = check_round_trip(input, x);
   CHECK(std::dynamic_pointer_cast<layers::InputLayer>(rebuilt)->input_shape() == Shape{28, -1, 1});
 }
+
+TEST_CASE("Input keeps an integer input dtype apart from its float dtype, in its config too", "[layers][input]") {
+  using keel::DType;
+  auto tokens = layers::Input({.shape = {8}, .dtype = DType::int64}, "tokens");
+  CHECK(tokens->input_dtype() == DType::int64);
+  CHECK(keel::is_floating(tokens->dtype()));
+  CHECK(tokens->get_config()["dtype"] == "int64");
+  auto rebuilt = std::dynamic_pointer_cast<layers::InputLayer>(layers::InputLayer::from_config(tokens->get_config()));
+  REQUIRE(rebuilt);
+  CHECK(rebuilt->input_dtype() == DType::int64);
+  CHECK(rebuilt->get_config() == tokens->get_config());
+
+  auto wide = layers::Input({.shape = {3}, .dtype = DType::float64});
+  CHECK(wide->input_dtype() == DType::float64);
+  CHECK(wide->dtype() == DType::float64);
+  REQUIRE_THROWS_WITH(layers::Input({.shape = {3}, .dtype = DType::boolean}, "flags"),
+                      Contains("InputLayer 'flags'") && Contains("got bool"));
+}

@@ -13,12 +13,20 @@
 #include "keel/core/random.h"
 #include "keel/layers/activation_layer.h"
 #include "keel/layers/batch_normalization.h"
+#include "keel/layers/conv1d.h"
+#include "keel/layers/conv2d.h"
+#include "keel/layers/conv2d_transpose.h"
 #include "keel/layers/dense.h"
+#include "keel/layers/embedding.h"
+#include "keel/layers/flatten.h"
+#include "keel/layers/global_pooling1d.h"
+#include "keel/layers/global_pooling2d.h"
 #include "keel/layers/merging.h"
 #include "keel/layers/registry.h"
 #include "keel/models/functional.h"
 #include "keel/models/losses.h"
 #include "keel/models/saving.h"
+#include "keel/models/sequential.h"
 #include "keel/optim/adam.h"
 #include "support/floatx.h"
 #include "support/make_tensor.h"
@@ -277,4 +285,210 @@ TEST_CASE("summary of a graph has Keras's Connected to column, and options expan
   CHECK_THAT(nested.str(), Contains("│   d1 (Dense)"));
   CHECK_THAT(nested.str(), Contains("│ N         │"));
   CHECK_THAT(nested.str(), Contains("│ Y         │"));
+}
+
+namespace {
+
+// Conv2D (same) -> BN -> ReLU -> Conv2D (valid, stride 2) -> global average pooling -> Dense, on images
+// of the given per-sample shape: with free sizes, a fully convolutional model.
+layers::Ref<Functional> fully_convolutional(const Shape& image_shape) {
+  auto in = keel::Input({.shape = image_shape, .dtype = DType::float64, .name = "image"});
+  auto x = layers::Conv2D({.filters = 4, .kernel_size = 3, .padding = "same"}, "conv")(in);
+  x = layers::Activation({.activation = "relu"}, "relu")(layers::BatchNormalization({}, "bn")(x));
+  x = layers::Conv2D({.filters = 4, .kernel_size = 3, .strides = 2}, "conv_2")(x);
+  auto out = layers::Dense({.units = 3}, "dense")(layers::GlobalAveragePooling2D({}, "gap")(x));
+  return Model::functional(in, out, "fcn");
+}
+
+layers::Ref<Functional> trained_fully_convolutional() {
+  test::Floatx floatx(DType::float64);
+  set_random_seed(5);
+  auto model = fully_convolutional({-1, -1, 3});
+  model->compile({.optimizer = "adam", .loss = "mse"});
+  model->fit(random::normal({4, 12, 10, 3}, 0, 1, 6, DType::float64), random::normal({4, 3}, 0, 1, 7, DType::float64),
+             {.batch_size = 2, .epochs = 1, .verbose = 0, .shuffle = false});
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("an Input with free sizes gives a fully convolutional model that takes any image size",
+          "[functional][free]") {
+  test::Floatx floatx(DType::float64);
+  set_random_seed(3);
+  auto model = fully_convolutional({-1, -1, 3});
+  CHECK(model->inputs()[0].shape() == Shape{-1, -1, -1, 3});
+  CHECK(model->output_of("conv").shape() == Shape{-1, -1, -1, 4});
+  CHECK(model->output_of("conv_2").shape() == Shape{-1, -1, -1, 4});
+  CHECK(model->output_of("gap").shape() == Shape{-1, 4});
+  CHECK(model->outputs()[0].shape() == Shape{-1, 3});
+  // Weights from the known sizes only: conv 3·3·3·4 + 4, bn 4·4, conv_2 3·3·4·4 + 4, dense 4·3 + 3.
+  CHECK(model->count_params() == 112 + 16 + 148 + 15);
+
+  std::ostringstream summary;
+  model->summary(summary);
+  CHECK_THAT(summary.str(), Contains("(None, None, None, 3)"));
+  CHECK_THAT(summary.str(), Contains("(None, None, None, 4)"));
+
+  for (Shape size : {Shape{28, 28}, Shape{32, 40}}) {
+    auto twin = fully_convolutional({size[0], size[1], 3});
+    twin->set_weights(model->get_weights());
+    const Tensor images = random::normal({2, size[0], size[1], 3}, 0, 1, 4, DType::float64);
+    const Tensor got = model->predict(images);
+    CHECK(got.shape() == Shape{2, 3});
+    require_close(got, twin->predict(images), 1e-12);
+  }
+}
+
+TEST_CASE("a model with free sizes trains on one size as its fixed-size twin does", "[functional][free]") {
+  test::Floatx floatx(DType::float64);
+  set_random_seed(8);
+  auto model = fully_convolutional({-1, -1, 3});
+  auto twin = fully_convolutional({12, 10, 3});
+  twin->set_weights(model->get_weights());
+  const Tensor x = random::normal({4, 12, 10, 3}, 0, 1, 9, DType::float64);
+  const Tensor y = random::normal({4, 3}, 0, 1, 10, DType::float64);
+  for (auto& m : {model, twin}) {
+    m->compile({.optimizer = "adam", .loss = "mse"});
+    m->fit(x, y, {.batch_size = 2, .epochs = 2, .verbose = 0, .shuffle = false});
+  }
+  const auto trained = model->get_weights(), want = twin->get_weights();
+  REQUIRE(trained.size() == want.size());
+  for (std::size_t i = 0; i < trained.size(); ++i) require_close(trained[i], want[i], 1e-12);
+  CHECK(model->predict(random::normal({1, 20, 16, 3}, 0, 1, 11, DType::float64)).shape() == Shape{1, 3});
+}
+
+namespace {
+
+// Makes a weight of a known size, then one sized by the input's last axis.
+class KnownThenFree : public layers::Layer {
+ public:
+  KnownThenFree() : Layer("KnownThenFree", "") {}
+
+ protected:
+  void build(const Shape& input_shape) override {
+    add_weight("scale", {2});
+    add_weight("kernel", {input_shape.back(), 2});
+  }
+  Tensor call(const Tensor& x, const layers::CallContext&) override { return x; }
+};
+
+}  // namespace
+
+TEST_CASE("a layer whose weights need a free size is refused, naming the layer and the shape", "[functional][free]") {
+  auto sequence = keel::Input({.shape = {-1}});
+  auto head = layers::Dense({.units = 2}, "head");
+  KEEL_CHECK_THROWS(head(sequence), ValueError,
+                    Contains("Dense 'head' cannot be called on (None, None)") && Contains("weight 'kernel'") &&
+                        Contains("(None, 2)") && Contains("free (None)"));
+  CHECK_FALSE(head->built());
+  CHECK(head->weights().empty());
+
+  // The weights made before the refused one are dropped: the layer is as it was.
+  auto layer = std::make_shared<KnownThenFree>();
+  KEEL_CHECK_THROWS((*layer)(sequence), ValueError, Contains("weight 'kernel'"));
+  CHECK_FALSE(layer->built());
+  CHECK(layer->weights().empty());
+  (*layer)(Tensor::zeros({1, 3}));
+  CHECK(layer->weights().size() == 2);
+
+  auto image = keel::Input({.shape = {-1, -1, 3}});
+  auto flat = layers::Flatten({}, "flatten")(image);
+  CHECK(flat.shape() == Shape{-1, -1});
+  KEEL_CHECK_THROWS(layers::Dense({.units = 2}, "after_flatten")(flat), ValueError,
+                    Contains("Dense 'after_flatten' cannot be called on (None, None)"));
+
+  auto channels = keel::Input({.shape = {8, 8, -1}});
+  KEEL_CHECK_THROWS(layers::Conv2D({.filters = 2, .kernel_size = 3}, "c")(channels), ValueError,
+                    Contains("Conv2D 'c' cannot be called on (None, 8, 8, None)") && Contains("weight 'kernel'"));
+
+  // Five free sizes would trace a 64^5-element sample.
+  KEEL_CHECK_THROWS(keel::Input({.shape = {-1, -1, -1, -1, -1}, .name = "volume"}), ValueError,
+                    Contains("Input 'volume'") && Contains("too many free sizes"));
+
+  // A free size is traced at two sizes; a layer that cannot take them says so.
+  auto wide = layers::Conv2D({.filters = 2, .kernel_size = 40}, "wide");
+  KEEL_CHECK_THROWS(wide(image), ShapeError,
+                    Contains("Conv2D 'wide' cannot be called on (None, None, None, 3)") &&
+                        Contains("free sizes are traced as 32 and 64"));
+  CHECK_FALSE(wide->built());
+  CHECK(wide->weights().empty());
+}
+
+namespace {
+
+// The model rebuilt from its config and loaded from a .keel file, each checked to predict `x` as the model does.
+std::vector<std::shared_ptr<Functional>> config_and_file_copies(const std::shared_ptr<Functional>& model,
+                                                                const Tensor& x) {
+  const nlohmann::json config = model->get_config();
+  auto rebuilt = Functional::from_config(config);
+  CHECK(rebuilt->get_config() == config);
+  rebuilt->set_weights(model->get_weights());
+  CHECK(rebuilt->predict(x).to_vector() == model->predict(x).to_vector());
+
+  test::TempDir dir("functional_copies");
+  model->save(dir.path() / "model.keel");
+  auto loaded = std::dynamic_pointer_cast<Functional>(load_model(dir.path() / "model.keel"));
+  REQUIRE(loaded);
+  CHECK(loaded->predict(x).to_vector() == model->predict(x).to_vector());
+  return {rebuilt, loaded};
+}
+
+}  // namespace
+
+TEST_CASE("a model with free sizes keeps them through get_config, from_config and a .keel file",
+          "[functional][free]") {
+  auto model = trained_fully_convolutional();
+  test::Floatx floatx(DType::float64);
+  nlohmann::json config = model->get_config();
+  CHECK(config["layers"][0]["config"]["shape"] == nlohmann::json::parse("[-1, -1, 3]"));
+  CHECK(config["layers"][1]["inbound_nodes"][0]["args"][0]["config"]["shape"] ==
+        nlohmann::json::parse("[null, null, null, 3]"));
+  const Tensor images = random::normal({2, 32, 40, 3}, 0, 1, 12, DType::float64);
+  for (const auto& copy : config_and_file_copies(model, images))
+    CHECK(copy->inputs()[0].shape() == Shape{-1, -1, -1, 3});
+}
+
+TEST_CASE("an int64 Input feeding an Embedding keeps its dtype through configs and .keel files", "[functional]") {
+  set_random_seed(13);
+  auto tokens = keel::Input({.shape = {8}, .dtype = DType::int64, .name = "tokens"});
+  auto pooled = layers::GlobalAveragePooling1D({})(layers::Embedding({.input_dim = 10, .output_dim = 4})(tokens));
+  auto model = Model::functional(tokens, layers::Dense({.units = 1})(pooled), "bag_of_words");
+  CHECK(model->inputs()[0].dtype() == DType::int64);
+  nlohmann::json config = model->get_config();
+  CHECK(config["layers"][0]["config"]["dtype"] == "int64");
+  CHECK(config["layers"][1]["inbound_nodes"][0]["args"][0]["config"]["dtype"] == "int64");
+  const Tensor x = test::i64({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 9, 0, 9, 0, 9, 0}, {2, 8});
+  for (const auto& copy : config_and_file_copies(model, x)) CHECK(copy->inputs()[0].dtype() == DType::int64);
+}
+
+TEST_CASE("a Sequential called on free sizes inside a functional model keeps them through its config",
+          "[functional][free]") {
+  test::Floatx floatx(DType::float64);
+  set_random_seed(14);
+  auto block = std::make_shared<Sequential>(
+      std::vector<layers::LayerPtr>{layers::Conv2D({.filters = 2, .kernel_size = 3, .padding = "same"}, "block_conv")},
+      "block");
+  auto in = keel::Input({.shape = {-1, -1, 3}});
+  auto model = Model::functional(in, layers::GlobalAveragePooling2D({}, "gap")((*block)(in)), "outer");
+  CHECK(model->output_of("block").shape() == Shape{-1, -1, -1, 2});
+
+  auto rebuilt = std::dynamic_pointer_cast<Functional>(layers::deserialize(model->serialize()));
+  REQUIRE(rebuilt);
+  CHECK(rebuilt->get_config() == model->get_config());
+  rebuilt->set_weights(model->get_weights());
+  const Tensor images = random::normal({2, 5, 7, 3}, 0, 1, 15, DType::float64);
+  CHECK(rebuilt->predict(images).to_vector() == model->predict(images).to_vector());
+}
+
+TEST_CASE("Conv1D and Conv2DTranspose keep a free size free", "[functional][free]") {
+  auto steps = keel::Input({.shape = {-1, 2}});
+  auto conv = layers::Conv1D({.filters = 3, .kernel_size = 3}, "conv1d")(steps);
+  CHECK(conv.shape() == Shape{-1, -1, 3});
+  auto images = keel::Input({.shape = {-1, 6, 2}});
+  auto up = layers::Conv2DTranspose({.filters = 3, .kernel_size = 3, .strides = 2, .padding = "same"}, "up")(images);
+  // "same" with stride 2: each known size doubles (6 -> 12).
+  CHECK(up.shape() == Shape{-1, -1, 12, 3});
+  auto model = Model::functional(images, up, "upsampler");
+  CHECK(model->predict(Tensor::zeros({1, 5, 6, 2})).shape() == Shape{1, 10, 12, 3});
 }

@@ -13,9 +13,14 @@
 #include "keel/core/error.h"
 #include "keel/core/random.h"
 #include "keel/layers/batch_normalization.h"
+#include "keel/layers/conv2d.h"
 #include "keel/layers/dense.h"
+#include "keel/layers/embedding.h"
+#include "keel/layers/global_pooling1d.h"
+#include "keel/layers/global_pooling2d.h"
 #include "keel/layers/input.h"
 #include "keel/models/functional.h"
+#include "keel/models/keras_files.h"
 #include "keel/models/saving.h"
 #include "keel/models/sequential.h"
 #include "keel/optim/adam.h"
@@ -412,5 +417,63 @@ TEST_CASE("keel reads back the .keras files it writes with identical predictions
     CHECK(loaded->class_name() == "Functional");
     CHECK(flat_weights(*loaded) == flat_weights(*model));
     check_same_predictions(*model, *loaded, x);
+  }
+}
+
+namespace {
+
+// Conv2D on images of any size -> global average pooling -> Dense.
+std::shared_ptr<Model> any_size_convnet() {
+  auto in = keel::Input({.shape = {-1, -1, 3}, .name = "image"});
+  auto x = layers::Conv2D({.filters = 2, .kernel_size = 3, .padding = "same"}, "conv")(in);
+  return Model::functional(in, layers::Dense({.units = 2}, "out")(layers::GlobalAveragePooling2D({}, "gap")(x)), "fcn");
+}
+
+// An int64 Input of 5 indices -> Embedding -> average over the sequence -> Dense.
+std::shared_ptr<Model> bag_of_words() {
+  auto tokens = keel::Input({.shape = {5}, .dtype = DType::int64, .name = "tokens"});
+  auto embedded = layers::Embedding({.input_dim = 6, .output_dim = 3}, "emb")(tokens);
+  auto pooled = layers::GlobalAveragePooling1D({}, "mean")(embedded);
+  return Model::functional(tokens, layers::Dense({.units = 1}, "out")(pooled), "bow");
+}
+
+}  // namespace
+
+TEST_CASE("to_json writes free sizes as null and an integer Input's dtype", "[keras3][to_json]") {
+  json j = json::parse(to_json(*any_size_convnet()));
+  const json& layers_json = j["config"]["layers"];
+  CHECK(layers_json[0]["config"]["batch_shape"] == json::parse("[null, null, null, 3]"));
+  CHECK(layers_json[1]["build_config"]["input_shape"] == json::parse("[null, null, null, 3]"));
+  CHECK(layers_json[1]["inbound_nodes"][0]["args"][0]["config"]["shape"] == json::parse("[null, null, null, 3]"));
+  auto read = std::dynamic_pointer_cast<Functional>(model_from_json(j.dump()));
+  REQUIRE(read);
+  CHECK(read->inputs()[0].shape() == Shape{-1, -1, -1, 3});
+
+  json words = json::parse(to_json(*bag_of_words()));
+  CHECK(words["config"]["layers"][0]["config"]["dtype"] == "int64");
+  auto read_words = std::dynamic_pointer_cast<Functional>(model_from_json(words.dump()));
+  REQUIRE(read_words);
+  CHECK(read_words->inputs()[0].dtype() == DType::int64);
+}
+
+TEST_CASE("a .keras file keeps free sizes and an integer Input's dtype", "[keras3][archive]") {
+  test::TempDir dir("k3_free_int");
+  set_random_seed(21);
+  SECTION("free sizes") {
+    auto model = any_size_convnet();
+    model->save(dir / "fcn.keras");
+    auto loaded = std::dynamic_pointer_cast<Functional>(load_model(dir / "fcn.keras"));
+    REQUIRE(loaded);
+    CHECK(loaded->inputs()[0].shape() == Shape{-1, -1, -1, 3});
+    check_same_predictions(*model, *loaded, random::normal({2, 9, 5, 3}, 0, 1, 22));
+    check_same_predictions(*model, *loaded, random::normal({1, 4, 7, 3}, 0, 1, 23));
+  }
+  SECTION("an int64 Input") {
+    auto model = bag_of_words();
+    model->save(dir / "bow.keras");
+    auto loaded = std::dynamic_pointer_cast<Functional>(load_model(dir / "bow.keras"));
+    REQUIRE(loaded);
+    CHECK(loaded->inputs()[0].dtype() == DType::int64);
+    check_same_predictions(*model, *loaded, test::i64({0, 1, 2, 3, 4, 5, 5, 5, 0, 1}, {2, 5}));
   }
 }

@@ -110,6 +110,27 @@ const char* kKeras3Functional = R"({"module": "keras.src.models.functional", "cl
  "input_layers": [["input_layer", 0, 0]], "output_layers": [["dense", 0, 0]]}, "registered_name": "Functional",
  "build_config": {"input_shape": null}})";
 
+// Keras 3's Functional on int32 token ids: Input((4,), dtype="int32") -> Embedding(10, 2) -> Flatten.
+const char* kKeras3Embedding = R"({"module": "keras.src.models.functional", "class_name": "Functional",
+ "config": {"name": "functional", "trainable": true, "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "int32",
+  "sparse": false, "name": "tokens"}, "registered_name": null, "name": "tokens", "inbound_nodes": []},
+ {"module": "keras.layers", "class_name": "Embedding", "config": {"name": "embedding", "trainable": true,
+  "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+  "input_dim": 10, "output_dim": 2, "embeddings_initializer": {"module": "keras.initializers", "class_name":
+  "RandomUniform", "config": {"seed": null, "minval": -0.05, "maxval": 0.05}, "registered_name": null},
+  "embeddings_regularizer": null, "activity_regularizer": null, "embeddings_constraint": null, "mask_zero": false},
+  "registered_name": null, "build_config": {"input_shape": [null, 4]}, "name": "embedding",
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 4], "dtype": "int32",
+  "keras_history": ["tokens", 0, 0]}}], "kwargs": {}}]},
+ {"module": "keras.layers", "class_name": "Flatten", "config": {"name": "flatten", "trainable": true,
+  "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+  "data_format": "channels_last"}, "registered_name": null, "build_config": {"input_shape": [null, 4, 2]},
+  "name": "flatten", "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape":
+  [null, 4, 2], "dtype": "float32", "keras_history": ["embedding", 0, 0]}}], "kwargs": {}}]}],
+ "input_layers": [["tokens", 0, 0]], "output_layers": [["flatten", 0, 0]]}, "registered_name": "Functional",
+ "build_config": {"input_shape": null}})";
+
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   auto at = text.find(from);
   REQUIRE(at != std::string::npos);
@@ -190,4 +211,32 @@ TEST_CASE("model_from_json: what keel lacks is a ValueError naming the layer, cl
   KEEL_CHECK_THROWS(keel::model_from_json("{\"class_name\": \"Sequential\""), ValueError, Contains("not JSON"));
   KEEL_CHECK_THROWS(keel::model_from_json(R"({"class_name": "Dense", "config": {}})"), ValueError,
                     Contains("not a model"));
+}
+
+TEST_CASE("model_from_json: a null size in batch_input_shape or batch_shape is a free size", "[keras_files]") {
+  auto keras2 = std::dynamic_pointer_cast<keel::Functional>(
+      keel::model_from_json(replaced(kKeras2Functional, "[null, 6, 6, 2]", "[null, null, null, 2]")));
+  REQUIRE(keras2);
+  CHECK(keras2->inputs()[0].shape() == Shape{-1, -1, -1, 2});
+  // Conv2D (same) and BatchNormalization keep the image size; Add adds the input back.
+  CHECK(keras2->predict(keel::Tensor::zeros({1, 9, 7, 2})).shape() == Shape{1, 9, 7, 2});
+  CHECK(keras2->count_params() == 46);
+
+  // Keras 3's Input -> Dense with the Dense's input size free: Keras too needs it defined.
+  KEEL_CHECK_THROWS(keel::model_from_json(replaced(kKeras3Functional, "[null, 3]", "[null, null]")), ValueError,
+                    Contains("Dense 'dense' cannot be called on (None, None)") && Contains("free (None)"));
+  KEEL_CHECK_THROWS(keel::model_from_json(replaced(kKeras3Functional, "[null, 3]", "[null, 0]")), ValueError,
+                    Contains("'input_layer'") && Contains("neither a positive size nor null"));
+}
+
+TEST_CASE("model_from_json: an int32 InputLayer loads as keel's int64 and feeds an Embedding", "[keras_files]") {
+  auto model = std::dynamic_pointer_cast<keel::Functional>(keel::model_from_json(kKeras3Embedding));
+  REQUIRE(model);
+  CHECK(model->inputs()[0].dtype() == DType::int64);
+  CHECK(model->count_params() == 10 * 2);
+  // Row i of the embedding table for each index: the Flatten output is the rows side by side.
+  model->set_weights({keel::Tensor::from_vector({0, 0, 1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60, 7, 70, 8, 80, 9, 90},
+                                                {10, 2}, DType::float32)});
+  const auto y = model->predict(keel::Tensor::from_vector({3, 1, 9, 0}, {1, 4}, DType::int64)).to_vector();
+  CHECK(y == std::vector<double>{3, 30, 1, 10, 9, 90, 0, 0});
 }
