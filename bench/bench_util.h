@@ -32,6 +32,13 @@ inline std::int64_t& samples_option() {
   return samples;
 }
 
+// keel_bench --keras-files DIR: the folder of Keras model files the keras_files case loads (empty: the
+// shared/keras_files folder next to the source tree).
+inline std::string& keras_files_option() {
+  static std::string dir;
+  return dir;
+}
+
 struct Case {
   std::string group, name;
   std::function<void()> run;  // prints its own result lines

@@ -319,7 +319,7 @@ void Model::load_weights(const std::filesystem::path& path) {
   if (keel_file)
     apply_weights(*this, *keel_file, path.string());
   else if (is_keras3_weights_file(*h5))
-    models::detail::load_keras3_weights(*this, *h5);
+    models::detail::load_keras3_weights(*this, *h5, false);
   else
     keras::load_legacy_weights(*this, *h5);
 }

@@ -279,17 +279,20 @@ DatasetInfo Group::dataset_info(const std::string& name) const {
   if (type.id() < 0 || space.id() < 0) fail(child_path(name), "cannot read the dataset's type and shape");
   std::optional<Shape> shape = simple_extent(space.id());
   if (!shape) fail(child_path(name), "the dataset's shape is not a simple array of at most 32 dimensions");
-  return {*shape, float_dtype(type.id())};
+  return {*shape, float_dtype(type.id()), H5Tget_class(type.id()) == H5T_INTEGER};
 }
 
 Tensor Group::read_dataset(const std::string& name, const Shape& expected_shape, DType dtype) const {
-  if (dtype != DType::float32 && dtype != DType::float64)
-    fail(child_path(name), fmt::format("cannot read into a {} tensor (float32 or float64 only)", dtype_name(dtype)));
+  if (dtype != DType::float32 && dtype != DType::float64 && dtype != DType::int64)
+    fail(child_path(name),
+         fmt::format("cannot read into a {} tensor (float32, float64 or int64 only)", dtype_name(dtype)));
   DatasetInfo info = dataset_info(name);
   if (info.shape != expected_shape)
     fail(child_path(name), fmt::format("the dataset has shape {} where {} is expected", to_string(info.shape),
                                        to_string(expected_shape)));
-  if (!info.dtype) fail(child_path(name), "the dataset's elements are not float32 or float64");
+  if (dtype == DType::int64 && !info.integer)
+    fail(child_path(name), "the dataset's elements are not integers, so they cannot be read as int64");
+  if (dtype != DType::int64 && !info.dtype) fail(child_path(name), "the dataset's elements are not float32 or float64");
   Handle dataset(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT), close_dataset);
   Tensor out = Tensor::empty(expected_shape, dtype);
   if (out.numel() == 0) return out;

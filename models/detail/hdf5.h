@@ -37,6 +37,8 @@ struct DatasetInfo {
   Shape shape;
   // float32 or float64; std::nullopt for any other element type (integers, strings, compound, ...).
   std::optional<DType> dtype;
+  // Any integer element type, signed or unsigned (Keras's optimizer iteration count).
+  bool integer = false;
 };
 
 class Group {
@@ -64,8 +66,9 @@ class Group {
   void write_string_list_attribute(const std::string& name, const std::vector<std::string>& values) const;
 
   DatasetInfo dataset_info(const std::string& name) const;
-  // Reads a float dataset converted to `dtype` (float32 or float64). Its shape must equal `expected_shape`
-  // and its element type must be float32 or float64; both are checked before anything is allocated.
+  // Reads a float dataset converted to `dtype` (float32 or float64), or an integer dataset converted to int64.
+  // Its shape must equal `expected_shape` and its element type must be float32 or float64 (an integer type for
+  // int64); both are checked before anything is allocated.
   Tensor read_dataset(const std::string& name, const Shape& expected_shape, DType dtype) const;
   // Writes a float32, float64 or int64 tensor as a new dataset of that element type and the tensor's shape.
   void write_dataset(const std::string& name, const Tensor& tensor) const;

@@ -82,7 +82,7 @@ std::shared_ptr<Model> load_keras3_archive(std::span<const std::byte> bytes, con
                               kConfigMember));
   const std::uint64_t bound = weight_bytes(*model) * kWeightsPerVariableByte + kHdf5Overhead;
   const std::vector<std::byte> weights = archive.read(kWeightsMember, bound);
-  load_keras3_weights(*model, io::hdf5::File::open_bytes(weights, path + "/" + kWeightsMember));
+  load_keras3_weights(*model, io::hdf5::File::open_bytes(weights, path + "/" + kWeightsMember), true);
   return model;
 }
 

@@ -8,6 +8,7 @@
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/error.h"
 #include "keel/models/detail/keras3_layout.h"
+#include "keel/models/detail/keras3_optimizer.h"
 #include "keel/models/model.h"
 
 namespace keel::models::detail {
@@ -29,25 +30,6 @@ Group make_groups(const Group& root, const std::string& path) {
   return g;
 }
 
-// Keras 3's optimizer variables: iterations (int64), the learning rate (float32) unless it is a schedule,
-// then each trainable variable's slots, variable by variable, in the model's trainable order.
-void write_optimizer(const Model& model, const Group& root) {
-  const optim::Optimizer& optimizer = *model.optimizer();
-  optim::KeyedVariables trainable;
-  for (const auto& [path, v] : keras3_variables(model))
-    if (v.trainable()) trainable.emplace_back(path, v);
-  optim::NamedTensors state = optimizer.state(trainable);
-  Group vars = make_groups(root, "optimizer/vars");
-  std::size_t index = 0;
-  auto write = [&](const Tensor& t) { vars.write_dataset(std::to_string(index++), t.contiguous()); };
-  for (const auto& [name, value] : state)
-    if (name == "iterations") write(value);
-  if (!optimizer.get_config()["config"]["learning_rate"].is_object())
-    write(Tensor::scalar(optimizer.learning_rate(), DType::float32));
-  for (const auto& [name, value] : state)
-    if (name != "iterations") write(value);
-}
-
 }  // namespace
 
 std::string keras3_weights_file_bytes(const Model& model, bool include_optimizer, const std::string& name) {
@@ -58,11 +40,11 @@ std::string keras3_weights_file_bytes(const Model& model, bool include_optimizer
     for (std::size_t i = 0; i < group.variables.size(); ++i)
       vars.write_dataset(std::to_string(i), group.variables[i].value().contiguous());
   }
-  if (include_optimizer && model.compiled()) write_optimizer(model, root);
+  if (include_optimizer && model.compiled()) write_keras3_optimizer(model, root);
   return file.image();
 }
 
-void load_keras3_weights(Model& model, const io::hdf5::File& file) {
+void load_keras3_weights(Model& model, const io::hdf5::File& file, bool restore_optimizer) {
   const Group root = file.root();
   const auto groups = keras3_groups(model);
   std::vector<std::string> problems;
@@ -105,6 +87,8 @@ void load_keras3_weights(Model& model, const io::hdf5::File& file) {
         problems.push_back(fmt::format("dataset '{}' ({}) is not float32 or float64", path, v.name()));
     }
   }
+  std::optional<Keras3OptimizerState> optimizer_state;
+  if (restore_optimizer) optimizer_state = read_keras3_optimizer(model, root, problems);
   if (problems.empty())
     for (const auto& group : groups) {
       if (group.variables.empty()) continue;
@@ -119,6 +103,7 @@ void load_keras3_weights(Model& model, const io::hdf5::File& file) {
     for (const auto& p : problems) all += "\n  " + p;
     throw IOError(fmt::format("load: '{}' does not match model '{}':{}", file.name(), model.name(), all));
   }
+  if (optimizer_state) restore_keras3_optimizer(model, *optimizer_state);
   NoGrad no_grad;
   for (const auto& [v, value] : values) v.assign(value);
 }

@@ -18,7 +18,8 @@ std::string keras3_weights_file_bytes(const Model& model, bool include_optimizer
 // Reads the model's weights from a Keras 3 weights file. Every group and dataset the model needs is checked
 // (presence, count, shape, element type) and every value read before the first one is assigned, so on any
 // IOError (naming the file, the dataset and both shapes) the model is unchanged. Groups for layers the
-// model does not have are an IOError too. The optimizer's variables are not read.
-void load_keras3_weights(Model& model, const io::hdf5::File& file);
+// model does not have are an IOError too. With `restore_optimizer`, a compiled model's optimizer also gets
+// the file's optimizer variables (models/detail/keras3_optimizer.h), checked with everything else first.
+void load_keras3_weights(Model& model, const io::hdf5::File& file, bool restore_optimizer);
 
 }  // namespace keel::models::detail

@@ -248,6 +248,76 @@ TEST_CASE("keras legacy h5: SeparableConv2D model from tf.keras 2.2.4 and a .ker
 
 namespace {
 
+// A float dataset of a Keras file read with libhdf5 directly (not through keel), as doubles.
+std::vector<double> read_float_dataset(const std::filesystem::path& file, const char* path,
+                                       const std::vector<hsize_t>& shape) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
+  REQUIRE(ds >= 0);
+  hid_t space = H5Dget_space(ds);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(H5Sget_simple_extent_ndims(space)));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  CHECK(dims == shape);
+  std::vector<double> values(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
+  REQUIRE(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0);
+  H5Sclose(space);
+  H5Dclose(ds);
+  H5Fclose(f);
+  return values;
+}
+
+// relu(x · kernel + bias) for one row x, kernel [in, out] row-major.
+std::vector<double> dense_relu(const std::vector<double>& x, const std::vector<double>& kernel,
+                               const std::vector<double>& bias) {
+  std::vector<double> out(bias);
+  for (std::size_t j = 0; j < out.size(); ++j) {
+    for (std::size_t i = 0; i < x.size(); ++i) out[j] += x[i] * kernel[i * out.size() + j];
+    out[j] = std::max(out[j], 0.0);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("keras legacy h5: the hls4ml .keras-named file (tf.keras 2.11) predicts relu(relu(x W1 + b1) W2 + b2)",
+          "[keras_legacy]") {
+  const auto path = keras_file("hls4ml_mlp_streaming_hdf5_named.keras");
+  // The weights as the file holds them (tf.keras 2.x paths), read with libhdf5, not keel.
+  const auto w1 = read_float_dataset(path, "model_weights/fc1/fc1/kernel:0", {8, 4});
+  const auto b1 = read_float_dataset(path, "model_weights/fc1/fc1/bias:0", {4});
+  const auto w2 = read_float_dataset(path, "model_weights/fc2/fc2/kernel:0", {4, 2});
+  const auto b2 = read_float_dataset(path, "model_weights/fc2/fc2/bias:0", {2});
+  const std::vector<std::vector<double>> rows = {{1, -1, 0.5, 2, -0.25, 0, 3, -2},
+                                                 {-1, 1, -0.5, -2, 0.25, 0, -3, 2},
+                                                 {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5},
+                                                 {2, 0, -1, 1, 3, -2, 0.75, 1.5}};
+  std::vector<double> flat;
+  std::vector<std::vector<double>> want;
+  int positive = 0;
+  for (const auto& row : rows) {
+    flat.insert(flat.end(), row.begin(), row.end());
+    want.push_back(dense_relu(dense_relu(row, w1, b1), w2, b2));
+    for (double v : want.back()) positive += v > 0;
+  }
+  REQUIRE(positive >= 2);  // the rows exercise the weights, not only relu's zeros
+  for (DType dtype : {DType::float32, DType::float64}) {
+    keel::test::Floatx floatx(dtype);
+    auto model = keel::load_model(path);
+    Tensor got = model->predict(Tensor::from_vector(flat, {4, 8}, dtype));
+    REQUIRE(got.shape() == Shape{4, 2});
+    REQUIRE(got.dtype() == dtype);
+    for (std::int64_t r = 0; r < 4; ++r)
+      for (std::int64_t c = 0; c < 2; ++c) {
+        INFO("row " << r << " column " << c << ", " << dtype_name(dtype));
+        CHECK(at(got, r * 2 + c) == Approx(want[r][c]).epsilon(1e-6).margin(1e-6));
+      }
+  }
+}
+
+namespace {
+
 // A legacy file as tf.keras 2.x writes it, built with libhdf5 directly: Dense(2) on 3 inputs, kernel
 // [[1, 2], [3, 4], [5, 6]], bias [0.5, -0.5].
 struct LegacyFixture {
