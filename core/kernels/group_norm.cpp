@@ -70,6 +70,134 @@ struct Normalizer {
   T operator()(T x) const { return ((x - hi) - lo) * s; }
 };
 
+// Channels-last samples (after == 1): a group is `per` channels of every pixel, so the loops run over
+// pixels and, inside, over all C contiguous channels at once with per-channel arrays.
+constexpr std::int64_t kPixelBlock = 64;
+
+// The moments of sample x's groups ([pixels, C]): per-channel shifted sums over blocks of pixels in T, the
+// shift per group being the mean of its first pixel's values and then the running mean; each block's
+// channel sums are added up per group in double and merged by Chan's formula.
+template <class T>
+void channels_last_moments(const GroupNormLayout& l, const T* x, std::vector<Moments>& totals, std::vector<T>& shift,
+                           std::vector<T>& s1, std::vector<T>& s2) {
+  const std::int64_t C = l.channels, per = C / l.groups;
+  std::fill(totals.begin(), totals.end(), Moments{});
+  for (std::int64_t g = 0; g < l.groups; ++g)
+    std::fill_n(shift.data() + g * per, per, static_cast<T>(initial_shift(x + g * per, per)));
+  for (std::int64_t p0 = 0; p0 < l.before; p0 += kPixelBlock) {
+    const std::int64_t p1 = std::min(l.before, p0 + kPixelBlock);
+    std::fill(s1.begin(), s1.end(), T(0));
+    std::fill(s2.begin(), s2.end(), T(0));
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const T* px = x + p * C;
+      for (std::int64_t c = 0; c < C; ++c) {
+        const T d = px[c] - shift[static_cast<std::size_t>(c)];
+        s1[static_cast<std::size_t>(c)] += d;
+        s2[static_cast<std::size_t>(c)] += d * d;
+      }
+    }
+    for (std::int64_t g = 0; g < l.groups; ++g) {
+      double a1 = 0, a2 = 0;
+      for (std::int64_t c = g * per; c < (g + 1) * per; ++c) a1 += s1[static_cast<std::size_t>(c)], a2 += s2[static_cast<std::size_t>(c)];
+      Moments& total = totals[static_cast<std::size_t>(g)];
+      total = combine_moments(total, shifted_moments(static_cast<double>((p1 - p0) * per), shift[static_cast<std::size_t>(g * per)], a1, a2));
+      std::fill_n(shift.data() + g * per, per, static_cast<T>(total.mean));
+    }
+  }
+}
+
+template <class T>
+void channels_last_forward(const GroupNormLayout& l, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                           double* mean, double* invstd) {
+  const std::int64_t C = l.channels, per = C / l.groups, size = sample_size(l);
+  parallel::for_each_chunk(0, l.samples, samples_per_chunk(l, 0), [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
+    const auto c_size = static_cast<std::size_t>(C);
+    std::vector<Moments> totals(static_cast<std::size_t>(l.groups));
+    std::vector<T> shift(c_size), s1(c_size), s2(c_size), hi(c_size), lo(c_size), scale(c_size), gam(c_size), bet(c_size);
+    for (std::int64_t c = 0; c < C; ++c) {
+      gam[static_cast<std::size_t>(c)] = gamma ? gamma[c] : T(1);
+      bet[static_cast<std::size_t>(c)] = beta ? beta[c] : T(0);
+    }
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const T* xs = x + n * size;
+      channels_last_moments(l, xs, totals, shift, s1, s2);
+      for (std::int64_t g = 0; g < l.groups; ++g) {
+        const Moments& m = totals[static_cast<std::size_t>(g)];
+        const std::int64_t k = n * l.groups + g;
+        mean[k] = m.mean;
+        const double sd = std::sqrt((m.count > 0 ? m.m2 / m.count : 0.0) + eps);
+        invstd[k] = sd == 0 ? 0.0 : 1.0 / sd;
+        const Normalizer<T> norm(mean[k], invstd[k]);
+        std::fill_n(hi.data() + g * per, per, norm.hi);
+        std::fill_n(lo.data() + g * per, per, norm.lo);
+        std::fill_n(scale.data() + g * per, per, norm.s);
+      }
+      T* ys = y + n * size;
+      for (std::int64_t p = 0; p < l.before; ++p)
+        for (std::int64_t c = 0; c < C; ++c) {
+          const auto i = static_cast<std::size_t>(c);
+          ys[p * C + c] = std::fma(((xs[p * C + c] - hi[i]) - lo[i]) * scale[i], gam[i], bet[i]);
+        }
+    }
+  });
+}
+
+template <class T>
+void channels_last_backward(const GroupNormLayout& l, const T* dy, const T* x, const T* gamma, const double* mean,
+                            const double* invstd, T* dx, std::vector<double>& partials, std::int64_t grain) {
+  const std::int64_t C = l.channels, per = C / l.groups, size = sample_size(l);
+  const bool params = !partials.empty();
+  parallel::for_each_chunk(0, l.samples, grain, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
+    const auto c_size = static_cast<std::size_t>(C);
+    std::vector<double> s_dy(c_size), s_dy_xhat(c_size);
+    std::vector<T> hi(c_size), lo(c_size), scale(c_size), gam(c_size), mean_g(c_size), mean_gx(c_size);
+    for (std::int64_t c = 0; c < C; ++c) gam[static_cast<std::size_t>(c)] = gamma ? gamma[c] : T(1);
+    double* pg = params ? partials.data() + chunk * 2 * C : nullptr;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const T *xs = x + n * size, *dys = dy + n * size;
+      for (std::int64_t g = 0; g < l.groups; ++g) {
+        const Normalizer<T> norm(mean[n * l.groups + g], invstd[n * l.groups + g]);
+        std::fill_n(hi.data() + g * per, per, norm.hi);
+        std::fill_n(lo.data() + g * per, per, norm.lo);
+        std::fill_n(scale.data() + g * per, per, norm.s);
+      }
+      std::fill(s_dy.begin(), s_dy.end(), 0.0);
+      std::fill(s_dy_xhat.begin(), s_dy_xhat.end(), 0.0);
+      for (std::int64_t p = 0; p < l.before; ++p)
+        for (std::int64_t c = 0; c < C; ++c) {
+          const auto i = static_cast<std::size_t>(c);
+          const double d = static_cast<double>(dys[p * C + c]);
+          s_dy[i] += d;
+          s_dy_xhat[i] += d * static_cast<double>(((xs[p * C + c] - hi[i]) - lo[i]) * scale[i]);
+        }
+      if (params)
+        for (std::int64_t c = 0; c < C; ++c) {
+          pg[c] += s_dy_xhat[static_cast<std::size_t>(c)];
+          pg[C + c] += s_dy[static_cast<std::size_t>(c)];
+        }
+      if (!dx) continue;
+      const double count = static_cast<double>(l.before * per);
+      for (std::int64_t g = 0; g < l.groups; ++g) {
+        double sum_g = 0, sum_gx = 0;
+        for (std::int64_t c = g * per; c < (g + 1) * per; ++c) {
+          const auto i = static_cast<std::size_t>(c);
+          sum_g += static_cast<double>(gam[i]) * s_dy[i];
+          sum_gx += static_cast<double>(gam[i]) * s_dy_xhat[i];
+        }
+        std::fill_n(mean_g.data() + g * per, per, static_cast<T>(sum_g / count));
+        std::fill_n(mean_gx.data() + g * per, per, static_cast<T>(sum_gx / count));
+      }
+      T* dxs = dx + n * size;
+      for (std::int64_t p = 0; p < l.before; ++p)
+        for (std::int64_t c = 0; c < C; ++c) {
+          const auto i = static_cast<std::size_t>(c);
+          const T xhat = ((xs[p * C + c] - hi[i]) - lo[i]) * scale[i];
+          dxs[p * C + c] = scale[i] * (dys[p * C + c] * gam[i] - mean_g[i] - xhat * mean_gx[i]);
+        }
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -81,6 +209,7 @@ void group_norm_forward(const GroupNormLayout& l, const T* x, const T* gamma, co
     std::fill(invstd, invstd + l.samples * l.groups, eps > 0 ? 1.0 / std::sqrt(eps) : 0.0);
     return;
   }
+  if (l.after == 1) return channels_last_forward(l, x, gamma, beta, eps, y, mean, invstd);
   parallel::for_each_chunk(0, l.samples, samples_per_chunk(l, 0), [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
     for (std::int64_t n = n0; n < n1; ++n)
       for (std::int64_t g = 0; g < l.groups; ++g) {
@@ -111,7 +240,9 @@ void group_norm_backward(const GroupNormLayout& l, const T* dy, const T* x, cons
   const std::int64_t chunks = l.samples && sample_size(l) ? parallel::num_chunks(0, l.samples, grain) : 0;
   // Per chunk: [dgamma | dbeta] partial sums in double.
   std::vector<double> partials(params ? static_cast<std::size_t>(chunks * 2 * C) : 0, 0.0);
-  if (chunks > 0)
+  if (chunks > 0 && l.after == 1)
+    channels_last_backward(l, dy, x, gamma, mean, invstd, dx, partials, grain);
+  else if (chunks > 0)
     parallel::for_each_chunk(0, l.samples, grain, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
       double* pg = params ? partials.data() + chunk * 2 * C : nullptr;
       for (std::int64_t n = n0; n < n1; ++n)

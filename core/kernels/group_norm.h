@@ -6,7 +6,9 @@
 // positions, y = (x − mean)·invstd·gamma[c] + beta[c].
 //
 // Numerics as core/kernels/layer_norm.h: per-group statistics in double from shifted block sums merged
-// by Chan's formula, the mean subtracted as a T hi + lo pair; backward sums in double. Samples are
+// by Chan's formula, the mean subtracted as a T hi + lo pair; backward sums in double. Channels-last
+// samples (B = 1) run pixel by pixel over all C channels with per-channel arrays (shifted sums in T over
+// blocks of 64 pixels, then per group in double), the others group by group. Samples are
 // independent and dgamma/dbeta are summed over fixed chunks of samples in chunk order, so results are
 // bitwise the same for any thread count.
 //
