@@ -6,8 +6,10 @@
 // blocks of at most kLayerNormBlock values (s: the mean of the row's first values, then the running
 // mean), each block's moments merged in double by Chan's formula; never from raw Σx and Σx². The mean is
 // subtracted as a T hi + lo pair, so an offset of 1e4 on float32 data costs no accuracy.
-// Rows are independent and dgamma/dbeta are summed over fixed chunks of rows in chunk order (double
-// partials), so every result is bitwise the same for any thread count.
+// Rows are independent. dgamma/dbeta terms are summed in T over blocks of 16 rows, the blocks into
+// double partials per fixed chunk of rows, and the partials in chunk order, so every result is bitwise
+// the same for any thread count. The backward pass reads each row twice from L1: once for the sums
+// (mean of g and of g·x̂, the dgamma/dbeta terms), once for dx.
 //
 // gamma/beta may be nullptr (gamma = 1, beta = 0); so may dx, dgamma, dbeta (not wanted). Where
 // var + eps == 0 the inverse standard deviation is 0. A negative or NaN eps is a ValueError.

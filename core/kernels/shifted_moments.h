@@ -21,11 +21,12 @@ double initial_shift(const T* x, std::int64_t n) {
   return k ? sum / static_cast<double>(k) : 0.0;
 }
 
-// Adds Σ(x − s) and Σ(x − s)² over the n values at x to s1 and s2 (SIMD lanes; the order depends on n).
-template <class T>
+// Adds Σ(x − s) and Σ(x − s)² over the n values at x to s1 and s2 (SIMD lanes; the order depends on n
+// and Vectors, lane_sum_pair's accumulator count).
+template <class T, int Vectors = kSumVectors>
 void add_shifted_sums(const T* x, std::int64_t n, T s, T& s1, T& s2) {
   T a1 = 0, a2 = 0;
-  lane_sum_pair<T>(
+  lane_sum_pair<T, Vectors>(
       n,
       [&](std::int64_t i, auto& a, auto& b) {
         using U = std::remove_reference_t<decltype(a)>;

@@ -95,6 +95,34 @@ TEST_CASE("layer_norm kernels match a double reference, several blocks per row",
   check_against_reference<float>(5, 1300, 0.0, 1e-5);
 }
 
+TEST_CASE("layer_norm backward with each gradient optional and no gamma, over many 16-row blocks",
+          "[kernels][layer_norm]") {
+  // 700 rows: several chunks, each summing its dgamma/dbeta terms in float over 16-row blocks and a
+  // shorter last block.
+  const std::int64_t rows = 700, cols = 40;
+  const std::vector<float> x = random_values<float>(rows * cols, 31), dy = random_values<float>(rows * cols, 32);
+  const std::vector<float> ones(cols, 1.0f);
+  const Reference want = reference(rows, cols, to_double(x), to_double(ones), std::vector<double>(cols, 0.0), 1e-3,
+                                   to_double(dy));
+  std::vector<float> y(x.size());
+  std::vector<double> mean(rows), invstd(rows);
+  kernels::layer_norm_forward<float>(rows, cols, x.data(), nullptr, nullptr, 1e-3, y.data(), mean.data(),
+                                     invstd.data());
+  require_close(y, want.y, 1e-5);
+  for (int wanted = 1; wanted < 8; ++wanted) {
+    const bool with_dx = wanted & 1, with_dgamma = wanted & 2, with_dbeta = wanted & 4;
+    INFO("dx " << with_dx << ", dgamma " << with_dgamma << ", dbeta " << with_dbeta);
+    std::vector<float> dx(x.size(), -7.0f), dgamma(cols, -7.0f), dbeta(cols, -7.0f);
+    kernels::layer_norm_backward<float>(rows, cols, dy.data(), x.data(), nullptr, mean.data(), invstd.data(),
+                                        with_dx ? dx.data() : nullptr, with_dgamma ? dgamma.data() : nullptr,
+                                        with_dbeta ? dbeta.data() : nullptr);
+    if (with_dx) require_close(dx, want.dx, 1e-5);
+    if (with_dgamma) require_close(dgamma, want.dgamma, 1e-5);
+    if (with_dbeta) require_close(dbeta, want.dbeta, 1e-5);
+    if (!with_dx) CHECK(dx[0] == -7.0f);  // not written
+  }
+}
+
 TEST_CASE("layer_norm keeps float32 accuracy at an offset of 1e4", "[kernels][layer_norm]") {
   // Values 1e4 + U(-1, 1) in float32: a raw Σx² in float would lose every digit of the variance.
   check_against_reference<float>(16, 256, 1e4, 2e-5);
