@@ -55,10 +55,9 @@ Tensor depthwise_conv2d_kernels(const kernels::DepthwiseConv2dGeometry& g, const
     }
     keel::detail::dispatch_float(x.dtype(), "depthwise_conv2d", [&](auto tag) {
       using T = decltype(tag);
-      if (need_x) kernels::depthwise_conv2d_backward_input<T>(g, gy.data<T>(), kernel.data<T>(), gx.data<T>());
-      if (need_weights)
-        kernels::depthwise_conv2d_backward_kernel<T>(g, x.data<T>(), gy.data<T>(), gk.data<T>(),
-                                                     gb.defined() ? gb.data<T>() : nullptr);
+      auto data = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+      kernels::depthwise_conv2d_backward<T>(g, x.data<T>(), gy.data<T>(), kernel.data<T>(), data(gx), data(gk),
+                                            data(gb));
     });
     return Grads{gx, gk, gb};
   }, {x, kernel});

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -380,17 +381,22 @@ void backward_input_scatter(const DepthwiseConv2dGeometry& g, const T* grad_y, c
 // the forward loops (accumulating in registers) over grad_y zero-padded by (k - 1) * d on each side with the
 // kernel flipped.
 template <class T>
-void backward_input_gather(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
-  const std::int64_t oc = g.out_c(), taps = g.kernel_h * g.kernel_w;
-  const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
-  const std::int64_t width = g.in_w + halo_w;  // the grad_y columns the input row reads, from padded column pad_left
-  std::vector<T> flipped(static_cast<std::size_t>(taps * oc));
-  for (std::int64_t t = 0; t < taps; ++t) std::copy_n(kernel + (taps - 1 - t) * oc, oc, flipped.data() + t * oc);
-  DepthwiseConv2dGeometry unit = g;  // what forward_pixels reads: out_c channels, stride 1
-  unit.in_c = oc;
-  unit.multiplier = 1;
-  const Bands b = bands_of(g.in_h, g.batch);
-  for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
+class InputGather {
+ public:
+  InputGather(const DepthwiseConv2dGeometry& g, const T* kernel)
+      : g_(g), unit_(g), flipped_(static_cast<std::size_t>(g.kernel_h * g.kernel_w * g.out_c())) {
+    const std::int64_t oc = g.out_c(), taps = g.kernel_h * g.kernel_w;
+    for (std::int64_t t = 0; t < taps; ++t) std::copy_n(kernel + (taps - 1 - t) * oc, oc, flipped_.data() + t * oc);
+    unit_.in_c = oc;  // what forward_row reads: out_c channels, stride 1
+    unit_.multiplier = 1;
+  }
+
+  // grad_x rows [ih0, ih1) of image n.
+  void band(const T* grad_y, T* grad_x, std::int64_t n, std::int64_t ih0, std::int64_t ih1) const {
+    const DepthwiseConv2dGeometry& g = g_;
+    const std::int64_t oc = g.out_c();
+    const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
+    const std::int64_t width = g.in_w + halo_w;  // the grad_y columns an input row reads, from padded column pad_left
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
     const std::int64_t rows_size = (a1 - a0) * width * oc;
@@ -411,46 +417,107 @@ void backward_input_gather(const DepthwiseConv2dGeometry& g, const T* grad_y, co
     for (std::int64_t ih = ih0; ih < ih1; ++ih) {
       T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
       T* target = g.multiplier == 1 ? gx_row : terms;
-      forward_row<T>(unit, src, ih + g.pad_top, g.in_w, flipped.data(), nullptr, target);
+      forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, target);
       if (g.multiplier > 1)
         for (std::int64_t iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
     }
-  });
-}
+  }
+
+ private:
+  const DepthwiseConv2dGeometry& g_;
+  DepthwiseConv2dGeometry unit_;
+  std::vector<T> flipped_;
+};
+
+// The kernel and bias gradients: one partial per chunk of output-row bands (kernel, then bias), summed in
+// chunk order by finish().
+template <class T>
+class KernelGradient {
+ public:
+  explicit KernelGradient(const DepthwiseConv2dGeometry& g)
+      : g_(g),
+        bands_(bands_of(g.out_h, g.batch)),
+        kernel_size_(g.kernel_h * g.kernel_w * g.out_c()),
+        part_size_(kernel_size_ + g.out_c()),
+        chunks_(parallel::num_chunks(0, g.batch * bands_.per_image, bands_.grain)),
+        parts_(static_cast<std::size_t>(chunks_ * part_size_), T(0)) {}
+
+  const Bands& bands() const { return bands_; }
+
+  // Adds the terms of output rows [oh0, oh1) of image n to chunk's partial.
+  void band(const T* x, const T* grad_y, bool with_bias, std::int64_t chunk, std::int64_t n, std::int64_t oh0,
+            std::int64_t oh1) {
+    const DepthwiseConv2dGeometry& g = g_;
+    const RowSpan span = rows_read(g, oh0, oh1);
+    ScratchBuffer<T> buffer(span.copy_size(g));
+    const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
+    T* gk = parts_.data() + chunk * part_size_;
+    T* gb = with_bias ? gk + kernel_size_ : nullptr;
+    for (std::int64_t oh = oh0; oh < oh1; ++oh)
+      kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * g.out_c(), gk, gb);
+  }
+
+  void finish(T* grad_kernel, T* grad_bias) const {
+    std::vector<T> total(static_cast<std::size_t>(part_size_));
+    sum_partials(parts_, chunks_, part_size_, total.data());
+    std::copy_n(total.data(), kernel_size_, grad_kernel);
+    if (grad_bias != nullptr) std::copy_n(total.data() + kernel_size_, g_.out_c(), grad_bias);
+  }
+
+ private:
+  const DepthwiseConv2dGeometry& g_;
+  Bands bands_;
+  std::int64_t kernel_size_, part_size_, chunks_;
+  std::vector<T> parts_;
+};
+
+// Stride 1 with as many input rows as output rows ("same"): both gradients band by band, so each band of
+// grad_y is read from memory once for the two.
+bool fuses_backward(const DepthwiseConv2dGeometry& g) { return g.stride_h == 1 && g.stride_w == 1 && g.in_h == g.out_h; }
 
 }  // namespace
 
 template <class T>
+void depthwise_conv2d_backward(const DepthwiseConv2dGeometry& g, const T* x, const T* grad_y, const T* kernel,
+                               T* grad_x, T* grad_kernel, T* grad_bias) {
+  if (grad_kernel == nullptr && grad_bias != nullptr)
+    throw UsageError("depthwise_conv2d_backward: grad_bias comes with grad_kernel, which is null");
+  const bool gathers = grad_x != nullptr && g.stride_h == 1 && g.stride_w == 1;
+  if (grad_x != nullptr && !gathers) backward_input_scatter(g, grad_y, kernel, grad_x);
+  std::optional<InputGather<T>> gather;
+  if (gathers) gather.emplace(g, kernel);
+  if (gathers && (grad_kernel == nullptr || !fuses_backward(g))) {
+    for_each_band(bands_of(g.in_h, g.batch), g.in_h, g.batch,
+                  [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
+                    gather->band(grad_y, grad_x, n, ih0, ih1);
+                  });
+    gather.reset();
+  }
+  if (grad_kernel == nullptr) return;
+  KernelGradient<T> kernel_gradient(g);
+  for_each_band(kernel_gradient.bands(), g.out_h, g.batch,
+                [&](std::int64_t chunk, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
+                  if (gather) gather->band(grad_y, grad_x, n, oh0, oh1);
+                  kernel_gradient.band(x, grad_y, grad_bias != nullptr, chunk, n, oh0, oh1);
+                });
+  kernel_gradient.finish(grad_kernel, grad_bias);
+}
+
+template <class T>
 void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
-  if (g.stride_h == 1 && g.stride_w == 1) return backward_input_gather(g, grad_y, kernel, grad_x);
-  backward_input_scatter(g, grad_y, kernel, grad_x);
+  depthwise_conv2d_backward<T>(g, nullptr, grad_y, kernel, grad_x, nullptr, nullptr);
 }
 
 template <class T>
 void depthwise_conv2d_backward_kernel(const DepthwiseConv2dGeometry& g, const T* x, const T* grad_y, T* grad_kernel,
                                       T* grad_bias) {
-  const std::int64_t oc = g.out_c();
-  const std::int64_t kernel_size = g.kernel_h * g.kernel_w * oc, part_size = kernel_size + oc;
-  const Bands b = bands_of(g.out_h, g.batch);
-  const std::int64_t chunks = parallel::num_chunks(0, g.batch * b.per_image, b.grain);
-  // One partial per chunk (kernel then bias), summed in chunk order afterwards.
-  std::vector<T> parts(static_cast<std::size_t>(chunks * part_size), T(0));
-  for_each_band(b, g.out_h, g.batch, [&](std::int64_t chunk, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
-    const RowSpan span = rows_read(g, oh0, oh1);
-    ScratchBuffer<T> buffer(span.copy_size(g));
-    const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
-    T* gk = parts.data() + chunk * part_size;
-    T* gb = grad_bias != nullptr ? gk + kernel_size : nullptr;
-    for (std::int64_t oh = oh0; oh < oh1; ++oh) kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * oc, gk, gb);
-  });
-  std::vector<T> total(static_cast<std::size_t>(part_size));
-  sum_partials(parts, chunks, part_size, total.data());
-  std::copy_n(total.data(), kernel_size, grad_kernel);
-  if (grad_bias != nullptr) std::copy_n(total.data() + kernel_size, oc, grad_bias);
+  depthwise_conv2d_backward<T>(g, x, grad_y, nullptr, nullptr, grad_kernel, grad_bias);
 }
 
 #define KEEL_INSTANTIATE_DEPTHWISE_CONV2D(T)                                                                    \
   template void depthwise_conv2d_forward<T>(const DepthwiseConv2dGeometry&, const T*, const T*, const T*, T*); \
+  template void depthwise_conv2d_backward<T>(const DepthwiseConv2dGeometry&, const T*, const T*, const T*, T*, T*, \
+                                             T*);                                                             \
   template void depthwise_conv2d_backward_input<T>(const DepthwiseConv2dGeometry&, const T*, const T*, T*);    \
   template void depthwise_conv2d_backward_kernel<T>(const DepthwiseConv2dGeometry&, const T*, const T*, T*, T*);
 KEEL_INSTANTIATE_DEPTHWISE_CONV2D(float)

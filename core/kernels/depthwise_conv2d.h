@@ -37,6 +37,14 @@ DepthwiseConv2dGeometry depthwise_conv2d_geometry(std::int64_t batch, std::int64
 template <class T>
 void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y);
 
+// Overwrites those of grad_x (shaped like x), grad_kernel (shaped like kernel) and grad_bias [C * multiplier]
+// that are not null with the gradients of <grad_y, y>; grad_bias only with grad_kernel. With strides 1 and
+// "same" sizes, both gradients are computed band by band in one sweep, reading grad_y from memory once.
+// x may be null without grad_kernel, kernel without grad_x.
+template <class T>
+void depthwise_conv2d_backward(const DepthwiseConv2dGeometry& g, const T* x, const T* grad_y, const T* kernel,
+                               T* grad_x, T* grad_kernel, T* grad_bias);
+
 // Overwrites grad_x (shaped like x) with the gradient of <grad_y, y> with respect to x.
 template <class T>
 void depthwise_conv2d_backward_input(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x);

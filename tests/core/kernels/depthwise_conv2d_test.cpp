@@ -161,6 +161,14 @@ TEMPLATE_TEST_CASE("depthwise_conv2d forward and backward match the definition",
   std::fill(gk.begin(), gk.end(), TestType(7));
   keel::kernels::depthwise_conv2d_backward_kernel<TestType>(g, x.data(), gy.data(), gk.data(), nullptr);
   require_close(gk, ref.backward_kernel(x_d, gy_d), tol);
+
+  // All three in one call: one sweep for both gradients when the strides are 1 and the sizes "same".
+  for (auto* v : {&gx, &gk}) std::fill(v->begin(), v->end(), TestType(7));
+  std::fill(gb.begin(), gb.end(), TestType(7));
+  keel::kernels::depthwise_conv2d_backward(g, x.data(), gy.data(), kern.data(), gx.data(), gk.data(), gb.data());
+  require_close(gx, ref.backward_input(gy_d, kern_d), tol);
+  require_close(gk, ref.backward_kernel(x_d, gy_d), tol);
+  require_close(gb, ref.backward_bias(gy_d), tol);
 }
 
 TEST_CASE("depthwise_conv2d results are bitwise identical on 1 and 2 threads", "[conv][depthwise]") {
@@ -176,9 +184,15 @@ TEST_CASE("depthwise_conv2d results are bitwise identical on 1 and 2 threads", "
   const auto gy = random_values<float>(ref.y_size(), 34);
   keel_test::require_same_on_1_and_2_threads([&] {
     std::vector<float> y(ref.y_size()), gx(ref.x_size()), gk(ref.kernel_size()), gb(ref.oc());
+    std::vector<float> gx2(gx.size()), gk2(gk.size()), gb2(gb.size());
     keel::kernels::depthwise_conv2d_forward(g, x.data(), kern.data(), bias.data(), y.data());
     keel::kernels::depthwise_conv2d_backward_input(g, gy.data(), kern.data(), gx.data());
     keel::kernels::depthwise_conv2d_backward_kernel(g, x.data(), gy.data(), gk.data(), gb.data());
+    keel::kernels::depthwise_conv2d_backward(g, x.data(), gy.data(), kern.data(), gx2.data(), gk2.data(), gb2.data());
+    // The one-sweep path sums the same terms in the same order as the two separate ones.
+    REQUIRE(gx2 == gx);
+    REQUIRE(gk2 == gk);
+    REQUIRE(gb2 == gb);
     return keel_test::joined({&y, &gx, &gk, &gb});
   });
 }
