@@ -28,7 +28,7 @@ std::int64_t rows_per_chunk(std::int64_t rows, std::int64_t cols, std::int64_t m
   return max_chunks ? std::max(by_size, (rows + max_chunks - 1) / max_chunks) : by_size;
 }
 
-void check_arguments(const char *op, std::int64_t rows, std::int64_t cols, double eps) {
+void check_arguments(const char* op, std::int64_t rows, std::int64_t cols, double eps) {
   if (rows < 0 || cols < 0) throw ShapeError(fmt::format("{}: negative size rows={} cols={}", op, rows, cols));
   if (!(eps >= 0)) throw ValueError(fmt::format("{}: epsilon must be >= 0, got {}", op, eps));
 }
@@ -45,7 +45,7 @@ constexpr std::int64_t kParamRows = 16;
 // the shift being the mean of the row's first values and then the running mean,
 // merged in double.
 template <class T>
-Moments row_moments(const T *x, std::int64_t n) {
+Moments row_moments(const T* x, std::int64_t n) {
   Moments total;
   for (std::int64_t b0 = 0; b0 < n; b0 += kLayerNormBlock) {
     const std::int64_t nb = std::min(kLayerNormBlock, n - b0);
@@ -83,8 +83,8 @@ inline void for_each_lane(std::int64_t n, Body body) {
 
 // y = x̂·gamma + beta; gamma and beta may be nullptr.
 template <class T>
-void normalize_row(const T *__restrict x, std::int64_t n, const RowScale<T> &xhat, const T *__restrict gamma,
-                   const T *__restrict beta, T *__restrict y) {
+void normalize_row(const T* __restrict x, std::int64_t n, const RowScale<T>& xhat, const T* __restrict gamma,
+                   const T* __restrict beta, T* __restrict y) {
   auto each = [&](auto with_gamma, auto with_beta) {
     for_each_lane<T>(n, [&](std::int64_t i, auto u) {
       using U = decltype(u);
@@ -97,16 +97,15 @@ void normalize_row(const T *__restrict x, std::int64_t n, const RowScale<T> &xha
   detail::dispatch_flags(each, gamma != nullptr, beta != nullptr);
 }
 
-// The backward pass over one row. dx = invstd·(g − mean(g) − x̂·mean(g·x̂)) with
-// g = dy·gamma, and the row's dgamma and dbeta terms dy·x̂ and dy added to the T
-// block sums ag and ab (when wanted).
+// The backward pass over one row, in two sweeps. row_sums: Σg and Σg·x̂ with g = dy·gamma, and the row's
+// dgamma and dbeta terms dy·x̂ and dy added to the T block sums ag and ab (when wanted). row_dx:
+// dx = invstd·(g − mean(g) − x̂·mean(g·x̂)).
 template <class T, bool WithGamma, bool WithParams, bool WithDx>
-void backward_row(std::int64_t n, const T *__restrict dy, const T *__restrict x, const T *__restrict gamma,
-                  const RowScale<T> &xhat, T *__restrict ag, T *__restrict ab, T *__restrict dx) {
-  T sum_g = 0, sum_gx = 0;
+void row_sums(std::int64_t n, const T* __restrict dy, const T* __restrict x, const T* __restrict gamma,
+              const RowScale<T>& xhat, T* __restrict ag, T* __restrict ab, T& sum_g, T& sum_gx) {
   lane_sum_pair<T, kRowVectors>(
       n,
-      [&](std::int64_t i, auto &a, auto &b) {
+      [&](std::int64_t i, auto& a, auto& b) {
         using U = std::remove_reference_t<decltype(a)>;
         const U d = load_as<U>(dy + i), xh = xhat(load_as<U>(x + i));
         if constexpr (WithDx) {
@@ -120,26 +119,29 @@ void backward_row(std::int64_t n, const T *__restrict dy, const T *__restrict x,
         }
       },
       sum_g, sum_gx);
-  if constexpr (WithDx) {
-    const T count = static_cast<T>(n), mean_g = sum_g / count, mean_gx = sum_gx / count;
-    for_each_lane<T>(n, [&](std::int64_t i, auto u) {
-      using U = decltype(u);
-      const U d = load_as<U>(dy + i), g = WithGamma ? d * load_as<U>(gamma + i) : d;
-      store_as<U>(dx + i, xhat.s * (g - mean_g - xhat(load_as<U>(x + i)) * mean_gx));
-    });
-  }
+}
+
+template <class T, bool WithGamma>
+void row_dx(std::int64_t n, const T* __restrict dy, const T* __restrict x, const T* __restrict gamma,
+            const RowScale<T>& xhat, T sum_g, T sum_gx, T* __restrict dx) {
+  const T count = static_cast<T>(n), mean_g = sum_g / count, mean_gx = sum_gx / count;
+  for_each_lane<T>(n, [&](std::int64_t i, auto u) {
+    using U = decltype(u);
+    const U d = load_as<U>(dy + i), g = WithGamma ? d * load_as<U>(gamma + i) : d;
+    store_as<U>(dx + i, xhat.s * (g - mean_g - xhat(load_as<U>(x + i)) * mean_gx));
+  });
 }
 
 }  // namespace
 
 template <class T>
-void layer_norm_forward(std::int64_t rows, std::int64_t cols, const T *x, const T *gamma, const T *beta, double eps,
-                        T *y, double *mean, double *invstd) {
+void layer_norm_forward(std::int64_t rows, std::int64_t cols, const T* x, const T* gamma, const T* beta, double eps,
+                        T* y, double* mean, double* invstd) {
   check_arguments("layer_norm_forward", rows, cols, eps);
   if (rows == 0) return;
   parallel::for_each_chunk(0, rows, rows_per_chunk(rows, cols, 0), [&](std::int64_t, std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
-      const T *xr = x + r * cols;
+      const T* xr = x + r * cols;
       const Moments m = row_moments(xr, cols);
       const double sd = std::sqrt((cols ? m.m2 / static_cast<double>(cols) : 0.0) + eps);
       mean[r] = m.mean;
@@ -150,8 +152,8 @@ void layer_norm_forward(std::int64_t rows, std::int64_t cols, const T *x, const 
 }
 
 template <class T>
-void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T *dy, const T *x, const T *gamma,
-                         const double *mean, const double *invstd, T *dx, T *dgamma, T *dbeta) {
+void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T* dy, const T* x, const T* gamma,
+                         const double* mean, const double* invstd, T* dx, T* dgamma, T* dbeta) {
   check_arguments("layer_norm_backward", rows, cols, 0.0);
   const bool params = dgamma || dbeta;
   if (rows == 0) {
@@ -164,19 +166,22 @@ void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T *dy, cons
   // Per chunk: [dgamma | dbeta] partial sums in double.
   std::vector<double> partials(params ? static_cast<std::size_t>(chunks * 2 * cols) : 0, 0.0);
   parallel::for_each_chunk(0, rows, grain, [&](std::int64_t chunk, std::int64_t r0, std::int64_t r1) {
-    std::vector<T> block(params ? static_cast<std::size_t>(2 * cols) : 0,
-                         T(0));  // [dgamma | dbeta] in T
-    double *partial = params ? partials.data() + chunk * 2 * cols : nullptr;
+    // [dgamma | dbeta] terms of the current kParamRows block, in T.
+    std::vector<T> block(params ? static_cast<std::size_t>(2 * cols) : 0, T(0));
+    double* partial = params ? partials.data() + chunk * 2 * cols : nullptr;
     auto rows_with = [&](auto with_gamma, auto with_params, auto with_dx) {
+      constexpr bool G = decltype(with_gamma)::value, P = decltype(with_params)::value, D = decltype(with_dx)::value;
       for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t offset = r * cols;
-        backward_row<T, decltype(with_gamma)::value, decltype(with_params)::value, decltype(with_dx)::value>(
-            cols, dy + offset, x + offset, gamma, RowScale<T>(mean[r], invstd[r]), block.data(), block.data() + cols,
-            dx + offset);
-        if (with_params && ((r - r0 + 1) % kParamRows == 0 || r + 1 == r1))
-          for (std::int64_t i = 0; i < 2 * cols; ++i) {
-            partial[i] += static_cast<double>(block[static_cast<std::size_t>(i)]);
-            block[static_cast<std::size_t>(i)] = T(0);
+        const RowScale<T> xhat(mean[r], invstd[r]);
+        T sum_g = 0, sum_gx = 0;
+        row_sums<T, G, P, D>(cols, dy + offset, x + offset, gamma, xhat, block.data(), block.data() + cols, sum_g,
+                             sum_gx);
+        if constexpr (D) row_dx<T, G>(cols, dy + offset, x + offset, gamma, xhat, sum_g, sum_gx, dx + offset);
+        if (P && ((r - r0 + 1) % kParamRows == 0 || r + 1 == r1))
+          for (std::size_t i = 0; i < block.size(); ++i) {
+            partial[i] += static_cast<double>(block[i]);
+            block[i] = T(0);
           }
       }
     };
@@ -191,13 +196,13 @@ void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T *dy, cons
   }
 }
 
-template void layer_norm_forward<float>(std::int64_t, std::int64_t, const float *, const float *, const float *, double,
-                                        float *, double *, double *);
-template void layer_norm_forward<double>(std::int64_t, std::int64_t, const double *, const double *, const double *,
-                                         double, double *, double *, double *);
-template void layer_norm_backward<float>(std::int64_t, std::int64_t, const float *, const float *, const float *,
-                                         const double *, const double *, float *, float *, float *);
-template void layer_norm_backward<double>(std::int64_t, std::int64_t, const double *, const double *, const double *,
-                                          const double *, const double *, double *, double *, double *);
+template void layer_norm_forward<float>(std::int64_t, std::int64_t, const float*, const float*, const float*, double,
+                                        float*, double*, double*);
+template void layer_norm_forward<double>(std::int64_t, std::int64_t, const double*, const double*, const double*,
+                                         double, double*, double*, double*);
+template void layer_norm_backward<float>(std::int64_t, std::int64_t, const float*, const float*, const float*,
+                                         const double*, const double*, float*, float*, float*);
+template void layer_norm_backward<double>(std::int64_t, std::int64_t, const double*, const double*, const double*,
+                                          const double*, const double*, double*, double*, double*);
 
 }  // namespace keel::kernels

@@ -7,12 +7,12 @@
 namespace keel::kernels::detail {
 
 template <class F>
-decltype(auto) dispatch_flags(F &&f) {
+decltype(auto) dispatch_flags(F&& f) {
   return f();
 }
 
 template <class F, class... Flags>
-decltype(auto) dispatch_flags(F &&f, bool flag, Flags... flags) {
+decltype(auto) dispatch_flags(F&& f, bool flag, Flags... flags) {
   auto with = [&](auto constant) {
     return dispatch_flags([&](auto... rest) { return f(constant, rest...); }, flags...);
   };
