@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <iterator>
 #include <mutex>
 
 #include "keel/core/error.h"
+#include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/hdf5_isolation.h"
 
 namespace keel::io::hdf5 {
@@ -270,10 +270,17 @@ void Group::write_string_list_attribute(const std::string& name, const std::vect
   write_strings(*this, handle_.id(), name, values, false);
 }
 
-DatasetInfo Group::dataset_info(const std::string& name) const {
-  if (!has_dataset(name)) fail(child_path(name), "no such dataset");
+Handle Group::open_dataset(const std::string& name) const {
+  // Straight to H5Dopen2 (errors are silenced); the slower walk that tells "missing" from "unreadable"
+  // runs only when it fails.
   Handle dataset(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT), close_dataset);
-  if (dataset.id() < 0) fail(child_path(name), "cannot open the dataset");
+  if (dataset.id() < 0) fail(child_path(name), has_dataset(name) ? "cannot open the dataset" : "no such dataset");
+  return dataset;
+}
+
+DatasetInfo Group::dataset_info(const std::string& name) const { return dataset_info(name, open_dataset(name)); }
+
+DatasetInfo Group::dataset_info(const std::string& name, const Handle& dataset) const {
   Handle type(H5Dget_type(dataset.id()), close_type);
   Handle space(H5Dget_space(dataset.id()), close_space);
   if (type.id() < 0 || space.id() < 0) fail(child_path(name), "cannot read the dataset's type and shape");
@@ -286,17 +293,17 @@ Tensor Group::read_dataset(const std::string& name, const Shape& expected_shape,
   if (dtype != DType::float32 && dtype != DType::float64 && dtype != DType::int64)
     fail(child_path(name),
          fmt::format("cannot read into a {} tensor (float32, float64 or int64 only)", dtype_name(dtype)));
-  DatasetInfo info = dataset_info(name);
+  const Handle dataset = open_dataset(name);
+  const DatasetInfo info = dataset_info(name, dataset);
   if (info.shape != expected_shape)
     fail(child_path(name), fmt::format("the dataset has shape {} where {} is expected", to_string(info.shape),
                                        to_string(expected_shape)));
   if (dtype == DType::int64 && !info.integer)
     fail(child_path(name), "the dataset's elements are not integers, so they cannot be read as int64");
   if (dtype != DType::int64 && !info.dtype) fail(child_path(name), "the dataset's elements are not float32 or float64");
-  Handle dataset(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT), close_dataset);
   Tensor out = Tensor::empty(expected_shape, dtype);
   if (out.numel() == 0) return out;
-  if (dataset.id() < 0 || H5Dread(dataset.id(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw_data()) < 0)
+  if (H5Dread(dataset.id(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw_data()) < 0)
     fail(child_path(name), "cannot read the dataset's data (truncated or corrupt file)");
   return out;
 }
@@ -333,10 +340,8 @@ File File::open(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail_file(path.string(), "no such file");
   // Read once: the child process and this one open the same bytes.
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) fail_file(path.string(), "cannot read the file");
-  return open_bytes(std::as_bytes(std::span<const char>(bytes)), path.string());
+  const std::vector<std::byte> bytes = read_file_bytes(path);
+  return open_bytes(bytes, path.string());
 }
 
 File File::open_bytes(std::span<const std::byte> bytes, const std::string& name) {

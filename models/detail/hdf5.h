@@ -78,6 +78,8 @@ class Group {
   Group(Handle handle, std::string path, std::string file_name);
   std::string child_path(const std::string& name) const;
   [[noreturn]] void fail(const std::string& object, const std::string& problem) const;
+  Handle open_dataset(const std::string& name) const;
+  DatasetInfo dataset_info(const std::string& name, const Handle& dataset) const;
 
   Handle handle_;
   std::string path_;

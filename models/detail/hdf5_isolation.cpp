@@ -3,15 +3,16 @@
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cerrno>
 #include <cstdint>
 #include <vector>
@@ -104,36 +105,60 @@ void set_child_time_limit(std::chrono::seconds limit) {
 
 void check_in_child_process(std::span<const std::byte> bytes, const std::string& name) {
   const unsigned limit = g_time_limit_seconds;
-  const pid_t child = fork();
-  if (child < 0)
-    throw IOError(fmt::format("{}: cannot start the process that reads the HDF5 file first ({})", name,
+  // The child holds the write end of a pipe until it exits, so the parent sleeps in poll() until that
+  // moment instead of waking on a timer.
+  int exit_pipe[2];
+  if (pipe2(exit_pipe, O_CLOEXEC) != 0)
+    throw IOError(fmt::format("{}: cannot set up the process that reads the HDF5 file first ({})", name,
                               strerror(errno)));
+  const pid_t child = fork();
+  if (child < 0) {
+    const int error = errno;
+    close(exit_pipe[0]);
+    close(exit_pipe[1]);
+    throw IOError(fmt::format("{}: cannot start the process that reads the HDF5 file first ({})", name,
+                              strerror(error)));
+  }
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the reader
     // Die quietly by the signal: no sanitizer or fuzzer crash handler speaks for the child, and nothing
     // libhdf5 (or a sanitizer watching it) prints reaches the user.
     for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(fatal, SIG_DFL);
     if (const int null = open("/dev/null", O_WRONLY); null >= 0) dup2(null, STDERR_FILENO);
+    close(exit_pipe[0]);
     read_everything(bytes, name);
     _exit(0);
   }
-  // Waits in steps of 1 ms up to 10 ms, then 10 ms; the child is killed at the limit.
+  close(exit_pipe[1]);
+  // Polls in slices of at most 50 ms, so a copy of the write end that another thread's fork inherited
+  // costs at most that; the child is killed at the limit.
   int status = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit);
   bool timed_out = false;
-  for (int waited = 0;; ++waited) {
+  while (true) {
     const pid_t done = waitpid(child, &status, WNOHANG);
     if (done == child) break;
     if (done < 0 && errno != EINTR) {
+      const int error = errno;
       kill(child, SIGKILL);
-      throw IOError(fmt::format("{}: lost the process reading the HDF5 file ({})", name, strerror(errno)));
+      close(exit_pipe[0]);
+      throw IOError(fmt::format("{}: lost the process reading the HDF5 file ({})", name, strerror(error)));
     }
-    if (!timed_out && std::chrono::steady_clock::now() > deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!timed_out && left.count() <= 0) {
       timed_out = true;
       kill(child, SIGKILL);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(waited < 10 ? 1 : 10));
+    pollfd exit_end{exit_pipe[0], POLLIN, 0};
+    poll(&exit_end, 1, timed_out ? 10 : static_cast<int>(std::min<std::int64_t>(left.count(), 50)));
+    if (exit_end.revents & (POLLHUP | POLLIN)) {
+      // The child has exited (or is exiting): reap it without a timer.
+      while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR) break;
+      break;
+    }
   }
+  close(exit_pipe[0]);
   if (timed_out)
     throw IOError(fmt::format("{}: libhdf5 did not finish reading the file within {} s; it is corrupt or hostile",
                               name, limit));
