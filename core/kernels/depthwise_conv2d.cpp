@@ -96,6 +96,14 @@ Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n
   return {buffer.data(), r0, width * oc};
 }
 
+// Whether an output of `elements` values is computed a row at a time in a cache-resident buffer and
+// streamed to memory (core/kernels/simd.h): the loops store each pixel's channels in pieces, one channel
+// block at a time, which streaming stores cannot take directly.
+template <class T>
+bool streams(std::int64_t elements) {
+  return elements * static_cast<std::int64_t>(sizeof(T)) >= kStreamBytes;
+}
+
 // Padded rows the output rows [oh0, oh1) read.
 struct RowSpan {
   std::int64_t first, last;
@@ -316,14 +324,20 @@ DepthwiseConv2dGeometry depthwise_conv2d_geometry(std::int64_t batch, std::int64
 
 template <class T>
 void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y) {
-  const std::int64_t oc = g.out_c();
+  const std::int64_t oc = g.out_c(), row_size = g.out_w * oc;
+  const bool stream = streams<T>(g.batch * g.out_h * row_size);
   const Bands b = bands_of(g.out_h, g.batch);
   for_each_band(b, g.out_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
     const RowSpan span = rows_read(g, oh0, oh1);
     ScratchBuffer<T> buffer(span.copy_size(g));
+    ScratchBuffer<T> row(stream ? static_cast<std::size_t>(row_size) : 0);
     const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
-    for (std::int64_t oh = oh0; oh < oh1; ++oh)
-      forward_row(g, src, oh, g.out_w, kernel, bias, y + (n * g.out_h + oh) * g.out_w * oc);
+    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+      T* y_row = y + (n * g.out_h + oh) * row_size;
+      forward_row(g, src, oh, g.out_w, kernel, bias, stream ? row.data() : y_row);
+      if (stream) stream_copy(y_row, row.data(), row_size);
+    }
+    if (stream) stream_fence();
   });
 }
 
@@ -389,6 +403,7 @@ class InputGather {
     for (std::int64_t t = 0; t < taps; ++t) std::copy_n(kernel + (taps - 1 - t) * oc, oc, flipped_.data() + t * oc);
     unit_.in_c = oc;  // what forward_row reads: out_c channels, stride 1
     unit_.multiplier = 1;
+    stream_ = g.multiplier == 1 && streams<T>(g.batch * g.in_h * g.in_w * g.in_c);
   }
 
   // grad_x rows [ih0, ih1) of image n.
@@ -400,7 +415,7 @@ class InputGather {
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
     const std::int64_t rows_size = (a1 - a0) * width * oc;
-    ScratchBuffer<T> buffer(static_cast<std::size_t>(rows_size + (g.multiplier > 1 ? g.in_w * oc : 0)));
+    ScratchBuffer<T> buffer(static_cast<std::size_t>(rows_size + (g.multiplier > 1 || stream_ ? g.in_w * oc : 0)));
     T* out = buffer.data();
     for (std::int64_t a = a0; a < a1; ++a) {
       const std::int64_t oh = a - halo_h;
@@ -413,20 +428,24 @@ class InputGather {
       }
     }
     const Rows<T> src{buffer.data(), a0, width * oc};
-    T* terms = buffer.data() + rows_size;
+    T* terms = buffer.data() + rows_size;  // a row of out_c values per pixel, when they are not grad_x itself
     for (std::int64_t ih = ih0; ih < ih1; ++ih) {
       T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
-      T* target = g.multiplier == 1 ? gx_row : terms;
-      forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, target);
+      const bool direct = g.multiplier == 1 && !stream_;
+      forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, direct ? gx_row : terms);
       if (g.multiplier > 1)
         for (std::int64_t iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
+      else if (stream_)
+        stream_copy(gx_row, terms, g.in_w * oc);
     }
+    if (stream_) stream_fence();
   }
 
  private:
   const DepthwiseConv2dGeometry& g_;
   DepthwiseConv2dGeometry unit_;
   std::vector<T> flipped_;
+  bool stream_ = false;
 };
 
 // The kernel and bias gradients: one partial per chunk of output-row bands (kernel, then bias), summed in

@@ -15,6 +15,8 @@
 // kernel's extent, kernel flipped) when the strides are 1, and scatters into input rows the task owns
 // otherwise. Work is cut into bands of rows of one image, fixed by the geometry alone, and the kernel
 // gradient sums one partial per chunk in chunk order, so results are bitwise identical for any thread count.
+// An output (y, or grad_x with strides 1) of 16 MiB or more is computed a row at a time in a buffer and
+// written with streaming stores (simd.h's stream_copy).
 #include <cstdint>
 
 namespace keel::kernels {

@@ -4,6 +4,9 @@
 // so one generic term `a += load_as<U>(p) - s` serves both a vector U and a scalar U.
 #include <cstdint>
 #include <type_traits>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace keel::kernels {
 
@@ -54,6 +57,43 @@ inline void store_as(T* p, const U& v) {
     *reinterpret_cast<typename Simd<T>::Unaligned*>(p) = v;
   else
     *reinterpret_cast<typename NativeSimd<T>::Unaligned*>(p) = v;
+}
+
+// Outputs at least this large are written with streaming stores where a kernel can: they cannot stay in a
+// 32 MiB L3 anyway, and a streaming store skips reading each line from memory before overwriting it.
+inline constexpr std::int64_t kStreamBytes = std::int64_t{16} << 20;
+
+// Copies n values to dst with streaming stores (whole lines, past the caches), for a kernel that computes
+// a piece of a large output in a small cache-resident buffer first. The stores are weakly ordered: the
+// task that made them calls stream_fence() before it ends, so whoever waits for the task sees them.
+template <class T>
+inline void stream_copy(T* dst, const T* src, std::int64_t n) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  std::int64_t i = 0;
+#if defined(__SSE2__)
+  constexpr std::int64_t L = NativeSimd<T>::lanes;
+  for (; i < n && reinterpret_cast<std::uintptr_t>(dst + i) % kNativeVectorBytes != 0; ++i) dst[i] = src[i];
+  for (; i + L <= n; i += L) {
+    typename NativeSimd<T>::V v = load_as<typename NativeSimd<T>::V>(src + i);
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(dst + i, reinterpret_cast<__m512&>(v));
+    else _mm512_stream_pd(dst + i, reinterpret_cast<__m512d&>(v));
+#elif defined(__AVX__)
+    if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(dst + i, reinterpret_cast<__m256&>(v));
+    else _mm256_stream_pd(dst + i, reinterpret_cast<__m256d&>(v));
+#else
+    if constexpr (std::is_same_v<T, float>) _mm_stream_ps(dst + i, reinterpret_cast<__m128&>(v));
+    else _mm_stream_pd(dst + i, reinterpret_cast<__m128d&>(v));
+#endif
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
 }
 
 }  // namespace keel::kernels

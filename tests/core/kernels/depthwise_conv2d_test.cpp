@@ -171,6 +171,26 @@ TEMPLATE_TEST_CASE("depthwise_conv2d forward and backward match the definition",
   require_close(gb, ref.backward_bias(gy_d), tol);
 }
 
+TEST_CASE("depthwise_conv2d outputs of 16 MiB and more, streamed to memory, match the definition",
+          "[conv][depthwise]") {
+  // 1 x 260 x 261 x 62 float32: y and grad_x are 16.8 MB each, so both are computed a row at a time and
+  // written with streaming stores (simd.h's kStreamBytes). Both start as garbage; a row of 261 * 62 floats
+  // is not a multiple of 32 bytes, so most rows start unaligned (the copy's scalar head).
+  const DepthwiseCase k{1, 260, 261, 62, 1, 3, 3, 1, 1, 1, 1, true};
+  const Reference ref = reference_for(k);
+  const DepthwiseConv2dGeometry g = geometry_for(k);
+  REQUIRE(ref.y_size() * sizeof(float) >= std::size_t{16} << 20);
+  const auto x = random_values<float>(ref.x_size(), 41);
+  const auto kern = random_values<float>(ref.kernel_size(), 42);
+  const auto bias = random_values<float>(ref.oc(), 43);
+  const auto gy = random_values<float>(ref.y_size(), 44);
+  std::vector<float> y(ref.y_size(), 7.0f), gx(ref.x_size(), 7.0f), gk(ref.kernel_size()), gb(ref.oc());
+  keel::kernels::depthwise_conv2d_forward(g, x.data(), kern.data(), bias.data(), y.data());
+  require_close(y, ref.forward(to_double(x), to_double(kern), to_double(bias)), 1e-5);
+  keel::kernels::depthwise_conv2d_backward(g, x.data(), gy.data(), kern.data(), gx.data(), gk.data(), gb.data());
+  require_close(gx, ref.backward_input(to_double(gy), to_double(kern)), 1e-5);
+}
+
 TEST_CASE("depthwise_conv2d results are bitwise identical on 1 and 2 threads", "[conv][depthwise]") {
   // Many images (more units than chunks), one image (bands only), a multiplier with padding.
   const DepthwiseCase k = GENERATE(DepthwiseCase{67, 9, 8, 20, 1, 3, 3, 1, 1, 1, 1, true},
