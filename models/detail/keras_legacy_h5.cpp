@@ -85,13 +85,13 @@ void read_layer_weights(const layers::Layer& layer, const FileLayer& file_layer,
                                 to_string(weight.shape()), fmt::join(file_layer.weight_names, ", ")));
     used[match] = true;
     const std::string& path = file_layer.weight_names[match];
-    io::hdf5::DatasetInfo info = file_layer.group.dataset_info(path);
-    if (info.shape != weight.shape())
-      throw IOError(fmt::format("{}: weight '{}' has shape {} in the file but {} in the model", who, path,
-                                to_string(info.shape), to_string(weight.shape())));
-    if (!info.dtype)
-      throw IOError(fmt::format("{}: weight '{}' is not stored as float32 or float64", who, path));
-    out.emplace_back(weight, file_layer.group.read_dataset(path, weight.shape(), weight.dtype()));
+    // read_dataset checks the shape and the element type (float32 or float64) before it reads; its
+    // message names the dataset, this one adds the layer.
+    try {
+      out.emplace_back(weight, file_layer.group.read_dataset(path, weight.shape(), weight.dtype()));
+    } catch (const IOError& e) {
+      throw IOError(fmt::format("{}: weight '{}': {}", who, path, e.what()));
+    }
   }
   for (std::size_t i = 0; i < used.size(); ++i)
     if (!used[i])
