@@ -82,10 +82,12 @@ std::array<std::int64_t, kDirectMaxPatch> tap_offsets(const Conv2dGeometry& g, c
 
 std::int64_t images_per_chunk(const Conv2dGeometry& g) { return std::max<std::int64_t>(1, (g.batch + kChunks - 1) / kChunks); }
 
+// Every lane computes its own output channels, so the ISA's own width serves (core/kernels/simd.h): 64-byte
+// vectors would be lowered to AVX2 halves and spilled.
 template <class T>
-using Vec = typename Simd<T>::V;
+using Vec = typename NativeSimd<T>::V;
 template <class T>
-constexpr std::int64_t kLanes = Simd<T>::lanes;
+constexpr std::int64_t kLanes = NativeSimd<T>::lanes;
 template <class T>
 Vec<T> load(const T* p) {
   return load_as<Vec<T>>(p);

@@ -110,9 +110,9 @@ void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x
       const std::int64_t pos = 2 * oh * W + 2 * ow;
       std::int64_t c = 0;
       if constexpr (!kArgmax) {  // whole vectors: the same rule with compares and bit selects
-        using F = typename Simd<T>::V;
-        using B = typename Simd<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>::V;
-        for (; c + Simd<T>::lanes <= C; c += Simd<T>::lanes) {
+        using F = typename NativeSimd<T>::V;  // lanes never meet: the ISA's own width (simd.h)
+        using B = typename NativeSimd<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>::V;
+        for (; c + NativeSimd<T>::lanes <= C; c += NativeSimd<T>::lanes) {
           F best = load_as<F>(p0 + c);
           for (const T* q : {p0 + C, p2, p2 + C}) {
             const F v = load_as<F>(q + c);
@@ -239,7 +239,7 @@ void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, co
         // y is a copy of the first value in its window that attains the maximum (a NaN included), so
         // that position is the first whose bits equal y's: integer compares and masks, no branches.
         using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-        using V = typename Simd<Bits>::V;
+        using V = typename NativeSimd<Bits>::V;  // lanes never meet: the ISA's own width (simd.h)
         auto bits = [](const T* p) {  // the values' bits as integer lanes
           V v;
           __builtin_memcpy(&v, p, sizeof v);
@@ -247,7 +247,7 @@ void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, co
         };
         auto put = [](T* p, V v) { __builtin_memcpy(p, &v, sizeof v); };
         std::int64_t c = 0;
-        for (; c + Simd<T>::lanes <= C; c += Simd<T>::lanes) {
+        for (; c + NativeSimd<T>::lanes <= C; c += NativeSimd<T>::lanes) {
           const V best = bits(m + c);
           V rest = bits(gy + c);
           const V e0 = bits(x0 + c) == best, e1 = bits(x1 + c) == best, e2 = bits(x2 + c) == best;
