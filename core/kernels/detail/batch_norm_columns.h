@@ -22,8 +22,8 @@ inline constexpr int kGroupVectors = 8;
 template <class T, int NV, int NACC, class Term>
 inline void accumulate_group(std::int64_t first, std::int64_t stride, std::int64_t runs, std::int64_t s0, Term& term,
                              T* acc0, T* acc1) {
-  using V = typename Simd<T>::V;
-  constexpr std::int64_t L = Simd<T>::lanes;
+  using V = typename NativeSimd<T>::V;
+  constexpr std::int64_t L = NativeSimd<T>::lanes;
   V a[NV], b[NV];
 #pragma GCC unroll 16
   for (int v = 0; v < NV; ++v) {
@@ -49,13 +49,13 @@ inline void accumulate_group_n(int nv, std::int64_t first, std::int64_t stride, 
 }
 
 // Rows [b0, b1) of rectangle r, one period per run: term(offset, slot, a, b) adds element `offset` (slot
-// `slot` of the period) into accumulators a (and b when NACC == 2); a and b are T or Simd<T>::V, so one
+// `slot` of the period) into accumulators a (and b when NACC == 2); a and b are T or NativeSimd<T>::V (every slot has its own lane), so one
 // generic term serves the vector groups and the scalar remainder (slots past the last whole vector and a
 // last run shorter than a period). acc0/acc1 hold P = fold·n values.
 template <class T, int NACC, class Term>
 void accumulate_rows(const Partition& p, const Rect& r, std::int64_t b0, std::int64_t b1, Term&& term, T* acc0,
                      T* acc1) {
-  constexpr std::int64_t L = Simd<T>::lanes;
+  constexpr std::int64_t L = NativeSimd<T>::lanes;
   const std::int64_t n = r.j1 - r.j0, period = p.fold * n, stride = p.fold * p.width;
   const std::int64_t first = b0 * p.width + r.j0, runs = (b1 - b0) / p.fold;
   const std::int64_t vectors = period / L;
@@ -79,8 +79,8 @@ namespace keel::kernels::bn_detail {
 // parameters of a tile of n = NP·lanes columns fill NP vectors each, loaded once per work item.
 template <class T, int NP, int K, class Fn>
 inline void map_rows_group(const Partition& p, const Rect& r, const T* const (&params)[K], Fn& fn) {
-  using V = typename Simd<T>::V;
-  constexpr std::int64_t L = Simd<T>::lanes;
+  using V = typename NativeSimd<T>::V;
+  constexpr std::int64_t L = NativeSimd<T>::lanes;
   V pv[NP][K];
 #pragma GCC unroll 8
   for (int v = 0; v < NP; ++v)
@@ -98,8 +98,8 @@ inline constexpr int kMaxParamVectors = 8;
 // whole vectors, at most kMaxParamVectors of them.
 template <class T>
 bool registers_hold_tile(const Partition& p) {
-  return !p.planes && p.width % p.tile == 0 && p.tile % Simd<T>::lanes == 0 &&
-         p.tile / Simd<T>::lanes <= kMaxParamVectors;
+  return !p.planes && p.width % p.tile == 0 && p.tile % NativeSimd<T>::lanes == 0 &&
+         p.tile / NativeSimd<T>::lanes <= kMaxParamVectors;
 }
 
 // For every row of every work item: fn(offset, pv) writes the NP·lanes values from `offset` on, pv[k]
@@ -107,7 +107,7 @@ bool registers_hold_tile(const Partition& p) {
 // registers_hold_tile<T>(p).
 template <class T, int K, class Fn>
 void map_rows(const Partition& p, const T* const (&params)[K], Fn&& fn) {
-  const int np = static_cast<int>(p.tile / Simd<T>::lanes);
+  const int np = static_cast<int>(p.tile / NativeSimd<T>::lanes);
   for_each_item(p, [&](std::int64_t item) {
     const Rect r = rect_of(p, item);
     [&]<int... I>(std::integer_sequence<int, I...>) {
