@@ -49,9 +49,10 @@ inline void accumulate_group_n(int nv, std::int64_t first, std::int64_t stride, 
 }
 
 // Rows [b0, b1) of rectangle r, one period per run: term(offset, slot, a, b) adds element `offset` (slot
-// `slot` of the period) into accumulators a (and b when NACC == 2); a and b are T or NativeSimd<T>::V (every slot has its own lane), so one
-// generic term serves the vector groups and the scalar remainder (slots past the last whole vector and a
-// last run shorter than a period). acc0/acc1 hold P = fold·n values.
+// `slot` of the period) into accumulators a (and b when NACC == 2); a and b are T or NativeSimd<T>::V
+// (every slot has a lane of its own, so the width cannot change a result), so one generic term serves the
+// vector groups and the scalar remainder (slots past the last whole vector and a last run shorter than a
+// period). acc0/acc1 hold P = fold·n values.
 template <class T, int NACC, class Term>
 void accumulate_rows(const Partition& p, const Rect& r, std::int64_t b0, std::int64_t b1, Term&& term, T* acc0,
                      T* acc1) {
