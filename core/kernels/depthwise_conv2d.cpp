@@ -19,6 +19,9 @@ namespace {
 
 // Each image's rows are cut into at most this many bands, so one image still keeps two threads busy.
 constexpr std::int64_t kBandsPerImage = 4;
+// The backward passes cut finer: a band's zero-padded grad_y and x copies and its grad_y rows then fit L2
+// together (backward 8% faster on [64, 56, 56, 64], forward 3% slower with the finer cut).
+constexpr std::int64_t kBackwardBandsPerImage = 8;
 // At most this many chunks (of whole bands): bounds the kernel gradient's partials for any batch.
 constexpr std::int64_t kMaxChunks = 64;
 // Output pixels computed together: each kernel vector loaded serves this many FMAs.
@@ -34,8 +37,8 @@ constexpr std::int64_t kLanes = NativeSimd<T>::lanes;
 struct Bands {
   std::int64_t rows_per_band, per_image, grain;
 };
-Bands bands_of(std::int64_t rows, std::int64_t batch) {
-  const std::int64_t per_band = (rows + kBandsPerImage - 1) / kBandsPerImage;
+Bands bands_of(std::int64_t rows, std::int64_t batch, std::int64_t bands_per_image = kBandsPerImage) {
+  const std::int64_t per_band = (rows + bands_per_image - 1) / bands_per_image;
   const std::int64_t per_image = (rows + per_band - 1) / per_band;
   const std::int64_t units = batch * per_image;
   return {per_band, per_image, std::max<std::int64_t>(1, (units + kMaxChunks - 1) / kMaxChunks)};
@@ -362,7 +365,7 @@ void sum_copies(const DepthwiseConv2dGeometry& g, const T* terms, T* gx) {
 template <class T>
 void backward_input_scatter(const DepthwiseConv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
   const std::int64_t oc = g.out_c(), width = padded_width(g);
-  const Bands b = bands_of(g.in_h, g.batch);
+  const Bands b = bands_of(g.in_h, g.batch, kBackwardBandsPerImage);
   for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
     ScratchBuffer<T> buffer(static_cast<std::size_t>(width * oc));
     T* row = buffer.data();
@@ -455,7 +458,7 @@ class KernelGradient {
  public:
   explicit KernelGradient(const DepthwiseConv2dGeometry& g)
       : g_(g),
-        bands_(bands_of(g.out_h, g.batch)),
+        bands_(bands_of(g.out_h, g.batch, kBackwardBandsPerImage)),
         kernel_size_(g.kernel_h * g.kernel_w * g.out_c()),
         part_size_(kernel_size_ + g.out_c()),
         chunks_(parallel::num_chunks(0, g.batch * bands_.per_image, bands_.grain)),
@@ -506,7 +509,7 @@ void depthwise_conv2d_backward(const DepthwiseConv2dGeometry& g, const T* x, con
   std::optional<InputGather<T>> gather;
   if (gathers) gather.emplace(g, kernel);
   if (gathers && (grad_kernel == nullptr || !fuses_backward(g))) {
-    for_each_band(bands_of(g.in_h, g.batch), g.in_h, g.batch,
+    for_each_band(bands_of(g.in_h, g.batch, kBackwardBandsPerImage), g.in_h, g.batch,
                   [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
                     gather->band(grad_y, grad_x, n, ih0, ih1);
                   });
