@@ -495,7 +495,9 @@ class KernelGradient {
 
 // Stride 1 with as many input rows as output rows ("same"): both gradients band by band, so each band of
 // grad_y is read from memory once for the two.
-bool fuses_backward(const DepthwiseConv2dGeometry& g) { return g.stride_h == 1 && g.stride_w == 1 && g.in_h == g.out_h; }
+bool fuses_backward(const DepthwiseConv2dGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.in_h == g.out_h;
+}
 
 }  // namespace
 

@@ -19,8 +19,7 @@ namespace {
 
 // About this many elements per parallel chunk of rows.
 constexpr std::int64_t kChunkElements = 16384;
-// At most this many chunks in backward, which keeps one double partial of
-// dgamma and dbeta per chunk.
+// At most this many chunks in backward, which keeps one double partial of dgamma and dbeta per chunk.
 constexpr std::int64_t kMaxBackwardChunks = 16;
 
 std::int64_t rows_per_chunk(std::int64_t rows, std::int64_t cols, std::int64_t max_chunks) {
@@ -33,17 +32,17 @@ void check_arguments(const char* op, std::int64_t rows, std::int64_t cols, doubl
   if (!(eps >= 0)) throw ValueError(fmt::format("{}: epsilon must be >= 0, got {}", op, eps));
 }
 
-// lane_sum_pair's accumulator count for a row: two 64-byte vectors per sum
-// leave AVX2 registers for the terms' own values.
+// lane_sum_pair's accumulator count for a row: two 64-byte vectors per sum leave AVX2 registers for the
+// terms' own values.
 constexpr int kRowVectors = 2;
-// Backward sums the dgamma/dbeta terms of this many consecutive rows in T, per
-// column, before adding them to the chunk's double partials: the conversion to
-// double is paid once per block, not per row.
+// Backward sums the dgamma/dbeta terms of this many consecutive rows in T, per column, before adding them to
+// the chunk's double partials: the conversion to double is paid once per block, not per row.
 constexpr std::int64_t kParamRows = 16;
 // Forward takes rows through each step together, so that one row's scalar steps (folding lanes, a square
 // root, a division) overlap the other rows' work instead of stalling the vector loops: 27% off the forward
-// pass on rows of 256 floats (the backward pass, bound by its loads and stores, gained nothing). At most kBatchRows, and only as many as keep a batch of one tensor within 16 KiB
-// (L1), since each pass reads the batch again.
+// pass on rows of 256 floats (the backward pass, bound by its loads and stores, gained nothing). At most
+// kBatchRows, and only as many as keep a batch of one tensor within 16 KiB (L1), since each pass reads the
+// batch again.
 constexpr std::int64_t kBatchRows = 4;
 
 std::int64_t batch_rows(std::int64_t cols, std::size_t element_size) {
@@ -51,9 +50,8 @@ std::int64_t batch_rows(std::int64_t cols, std::size_t element_size) {
   return std::clamp<std::int64_t>(16384 / row_bytes, 1, kBatchRows);
 }
 
-// Mean and M2 of one row: shifted sums over blocks of kLayerNormBlock values,
-// the shift being the mean of the row's first values and then the running mean,
-// merged in double.
+// Mean and M2 of one row: shifted sums over blocks of kLayerNormBlock values, the shift being the mean of
+// the row's first values and then the running mean, merged in double.
 template <class T>
 Moments row_moments(const T* x, std::int64_t n) {
   Moments total;
@@ -67,8 +65,7 @@ Moments row_moments(const T* x, std::int64_t n) {
   return total;
 }
 
-// x̂ = ((x − hi) − lo)·invstd: the mean split into T parts so the subtraction
-// keeps x's low bits.
+// x̂ = ((x − hi) − lo)·invstd: the mean split into T parts so the subtraction keeps x's low bits.
 template <class T>
 struct RowScale {
   T hi, lo, s;
@@ -80,8 +77,7 @@ struct RowScale {
   }
 };
 
-// Runs body(i, u) over [0, n) with u a NativeSimd<T>::V of the values from i
-// on, then a T per tail value.
+// Runs body(i, u) over [0, n) with u a NativeSimd<T>::V of the values from i on, then a T per tail value.
 template <class T, class Body>
 inline void for_each_lane(std::int64_t n, Body body) {
   using V = typename NativeSimd<T>::V;
@@ -174,11 +170,12 @@ void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T* dy, cons
                          const double* mean, const double* invstd, T* dx, T* dgamma, T* dbeta) {
   check_arguments("layer_norm_backward", rows, cols, 0.0);
   const bool params = dgamma || dbeta;
-  if (rows == 0) {
+  if (rows == 0) {  // empty sums
     if (dgamma) std::fill_n(dgamma, cols, T(0));
     if (dbeta) std::fill_n(dbeta, cols, T(0));
+    return;
   }
-  if (rows == 0 || (!params && !dx)) return;
+  if (!params && !dx) return;
   const std::int64_t grain = rows_per_chunk(rows, cols, kMaxBackwardChunks);
   const std::int64_t chunks = parallel::num_chunks(0, rows, grain);
   // Per chunk: [dgamma | dbeta] partial sums in double.

@@ -144,7 +144,8 @@ void check_in_child_process(std::span<const std::byte> bytes, const std::string&
       close(exit_pipe[0]);
       throw IOError(fmt::format("{}: lost the process reading the HDF5 file ({})", name, strerror(error)));
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    using std::chrono::milliseconds;
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (!timed_out && left.count() <= 0) {
       timed_out = true;
       kill(child, SIGKILL);
