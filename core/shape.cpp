@@ -12,10 +12,15 @@ namespace keel {
 std::string to_string(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 std::int64_t checked_numel(const Shape& shape, const char* op) {
-  std::int64_t n = 1;
+  bool empty = false;
   for (std::int64_t d : shape) {
     if (d < 0) throw ShapeError(fmt::format("{}: negative dimension in shape {}", op, to_string(shape)));
-    if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d)
+    empty = empty || d == 0;
+  }
+  if (empty) return 0;  // however large the other sizes, before or after the zero
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) {
+    if (n > std::numeric_limits<std::int64_t>::max() / d)
       throw ShapeError(fmt::format("{}: shape {} has more elements than int64 can count", op, to_string(shape)));
     n *= d;
   }

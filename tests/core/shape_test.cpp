@@ -5,6 +5,7 @@
 
 #include "keel/core/error.h"
 #include "keel/core/shape.h"
+#include "keel/core/tensor.h"
 
 using Catch::Matchers::Contains;
 using keel::Shape;
@@ -30,6 +31,12 @@ TEST_CASE("checked_numel refuses shapes whose element count overflows int64") {
   CHECK(keel::checked_numel({}) == 1);
   CHECK(keel::checked_numel({5, 0}) == 0);
   REQUIRE_THROWS_AS(keel::checked_numel({2, -1}), keel::ShapeError);
+  // A zero anywhere makes zero elements, even after sizes whose product alone would overflow (found by
+  // keel_fuzz_npy: a Fortran-order header whose zero came last once reversed).
+  CHECK(keel::checked_numel({big, big, big, 0}) == 0);
+  CHECK(keel::checked_numel({0, big, big, big}) == 0);
+  CHECK(keel::Tensor::empty({big, big, big, 0}, keel::DType::float32).numel() == 0);
+  REQUIRE_THROWS_AS(keel::checked_numel({big, big, 0, -1}), keel::ShapeError);
 }
 
 TEST_CASE("normalize_axis accepts -rank up to rank-1 and names axis and rank otherwise") {
