@@ -280,7 +280,8 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, const We
                                    "free (None); that axis of the input must be defined",
                                    class_name_, name_, name, symbolic_shape_text(shape)));
   check_weight_creation(*this, name, shape, dtype_);
-  Tensor value = options.initializer(shape, dtype_);
+  Tensor value = initial_weight_values() == InitialValues::zeros ? Tensor::zeros(shape, dtype_)
+                                                                 : options.initializer(shape, dtype_);
   if (value.shape() != shape)
     throw ShapeError(fmt::format("{} '{}': the initializer of '{}' returned shape {} for {}", class_name_, name_, name,
                                  to_string(value.shape()), to_string(shape)));

@@ -348,7 +348,8 @@ std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, c
 
   std::shared_ptr<Model> model;
   try {
-    layers::ScopedWeightCreationCheck check(weights_the_file_holds(file, path));
+    // apply_weights assigns every weight (or throws), so the initializers' values would be overwritten.
+    layers::ScopedWeightCreationCheck check(weights_the_file_holds(file, path), layers::InitialValues::zeros);
     model = std::dynamic_pointer_cast<Model>(layers::deserialize(config["model"]));
     if (model) model->build_from_declared_input();
   } catch (const IOError&) {

@@ -4,9 +4,11 @@
 
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "keel/core/detail/zip_archive.h"
 #include "keel/core/error.h"
+#include "keel/layers/weight_creation_check.h"
 #include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/hdf5.h"
 #include "keel/models/detail/keras3_config.h"
@@ -64,6 +66,9 @@ std::shared_ptr<Model> load_keras3_archive(std::span<const std::byte> bytes, con
       throw IOError(fmt::format("load_model: '{}' is a zip archive without '{}', so not a Keras 3 .keras file", path,
                                 member));
   const std::vector<std::byte> config = archive.read(kConfigMember, kMaxConfigBytes);
+  // load_keras3_weights below assigns every weight (or throws), so the initializers' values would be overwritten.
+  std::optional<layers::ScopedWeightCreationCheck> zeros(std::in_place, layers::WeightCreationCheck{},
+                                                         layers::InitialValues::zeros);
   std::shared_ptr<Model> model;
   try {
     model = model_from_json(std::string(reinterpret_cast<const char*>(config.data()), config.size()));
@@ -77,6 +82,7 @@ std::shared_ptr<Model> load_keras3_archive(std::span<const std::byte> bytes, con
   }
   if (!model) throw IOError(fmt::format("load_model: '{}' member '{}' does not describe a model", path, kConfigMember));
   if (!model->built()) model->build_from_declared_input();
+  zeros.reset();
   if (!model->built())
     throw IOError(fmt::format("load_model: '{}' member '{}' does not record the model's input shape", path,
                               kConfigMember));

@@ -148,7 +148,8 @@ std::shared_ptr<Model> load_legacy_model(const io::hdf5::File& file) {
   std::shared_ptr<Model> model;
   try {
     nlohmann::json config = keel_model_config(nlohmann::json::parse(root.string_attribute("model_config")));
-    layers::ScopedWeightCreationCheck check(weights_the_file_holds(weights));
+    // load_weights_group assigns every weight (or throws), so the initializers' values would be overwritten.
+    layers::ScopedWeightCreationCheck check(weights_the_file_holds(weights), layers::InitialValues::zeros);
     model = std::dynamic_pointer_cast<Model>(layers::deserialize(config));
     if (model) model->build_from_declared_input();
   } catch (const IOError&) {

@@ -1,9 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "keel/autograd/engine.h"
 #include "keel/autograd/ops.h"
 #include "keel/core/error.h"
+#include "keel/core/random.h"
+#include "keel/layers/dense.h"
 #include "keel/layers/layer.h"
+#include "keel/layers/weight_creation_check.h"
 
 using Catch::Matchers::Contains;
 using keel::Shape;
@@ -120,3 +125,33 @@ TEST_CASE("get_config carries name, trainable and dtype") {
   CHECK(c["config"]["trainable"] == true);
   CHECK(c["config"]["dtype"] == "float32");
 }
+
+TEST_CASE("InitialValues::zeros gives new weights zeros, draws nothing from the global stream, and nests") {
+  using keel::layers::InitialValues;
+  using keel::layers::ScopedWeightCreationCheck;
+  keel::set_random_seed(11);
+  const std::uint64_t first_seed = keel::random::next_seed();
+  keel::set_random_seed(11);
+  auto zeroed = keel::layers::Dense({.units = 3});
+  {
+    ScopedWeightCreationCheck outer({}, InitialValues::zeros);
+    {
+      // An inner scope that names no choice restores the initializers, and the outer choice after it.
+      ScopedWeightCreationCheck inner({});
+      CHECK(keel::layers::initial_weight_values() == InitialValues::from_initializer);
+    }
+    zeroed->build_from({2, 4});
+  }
+  CHECK(keel::layers::initial_weight_values() == InitialValues::from_initializer);
+  REQUIRE(zeroed->weights().size() == 2);
+  for (const Variable& w : zeroed->weights())
+    for (double v : w.value().to_vector()) CHECK(v == 0.0);
+  // The unseeded glorot_uniform kernel took no seed: the stream is where set_random_seed left it.
+  CHECK(keel::random::next_seed() == first_seed);
+
+  auto initialized = keel::layers::Dense({.units = 3});
+  initialized->build_from({2, 4});
+  const std::vector<double> kernel = initialized->weights()[0].value().to_vector();
+  CHECK(std::any_of(kernel.begin(), kernel.end(), [](double v) { return v != 0.0; }));
+}
+

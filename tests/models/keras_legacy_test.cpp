@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "keel/core/error.h"
+#include "keel/core/random.h"
 #include "keel/data/npy.h"
 #include "keel/layers/batch_normalization.h"
 #include "keel/models/functional.h"
@@ -402,6 +403,16 @@ void write_legacy_file(const std::filesystem::path& path, const LegacyFixture& f
 
 
 }  // namespace
+
+TEST_CASE("keras legacy h5: load_model runs no initializer, so the global random stream is untouched",
+          "[keras_legacy]") {
+  keel::set_random_seed(5);
+  const std::uint64_t expected = keel::random::next_seed();
+  keel::set_random_seed(5);
+  auto model = keel::load_model(keras_file("tiny_resnet8.h5"));
+  CHECK(keel::random::next_seed() == expected);
+  CHECK(model->compiled());
+}
 
 TEST_CASE("keras legacy h5: a weights-only file loads into the model built from the same config", "[keras_legacy]") {
   keel::test::TempDir dir("keras_legacy");

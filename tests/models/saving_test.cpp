@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -107,6 +108,28 @@ TEST_CASE("save and load_model round-trip bitwise: weights, BN statistics, optim
   auto bare = load_model(dir / "no_opt.keel");
   CHECK(test::weight_bytes(*bare) == test::weight_bytes(*model));
   CHECK(bare->optimizer()->iterations() == 0);
+}
+
+TEST_CASE("load_model runs no initializer: the file's values arrive and the global stream is untouched",
+          "[saving]") {
+  test::TempDir dir("no_initializers");
+  auto model = trained_convnet();
+  model->save(dir / "m.keel");
+  model->save(dir / "m.keras");
+  for (const char* name : {"m.keel", "m.keras"}) {
+    INFO(name);
+    set_random_seed(77);
+    const std::uint64_t expected = random::next_seed();
+    set_random_seed(77);
+    auto loaded = load_model(dir / name);
+    CHECK(random::next_seed() == expected);
+    CHECK(test::weight_bytes(*loaded) == test::weight_bytes(*model));
+    // Layers built after the load initialize as usual.
+    auto fresh = convnet();
+    fresh->build_from_declared_input();
+    const std::vector<double> kernel = fresh->weights()[0].value().to_vector();
+    CHECK(std::any_of(kernel.begin(), kernel.end(), [](double v) { return v != 0.0; }));
+  }
 }
 
 TEST_CASE("save_weights and load_weights into the same architecture rebuilt with other names", "[saving]") {
