@@ -104,6 +104,10 @@ std::vector<std::byte> first_bytes(const std::filesystem::path& path, std::uint6
 
 bool is_hdf5_file(const std::filesystem::path& path) { return io::hdf5::File::has_signature(first_bytes(path, 8)); }
 
+// keel restores no optimizer state from a Keras legacy file, whose optimizer_weights group can hold more
+// objects than the model itself (MobileNet: 388 of 694); Keras 3's weights files name theirs "optimizer".
+const io::hdf5::OpenOptions kLegacyHdf5Reading{.unread_groups = {"optimizer_weights"}};
+
 // A keel file's bytes, never more than its header accounts for (a huge file, or one that only grows
 // with its trailing bytes, is refused without reading them).
 std::vector<std::byte> read_keel_file_bytes(const std::filesystem::path& path) {
@@ -308,7 +312,7 @@ void Model::load_weights(const std::filesystem::path& path) {
   std::optional<io::hdf5::File> h5;
   std::optional<io::KeelFileContents> keel_file;
   if (is_hdf5_file(path))
-    h5 = io::hdf5::File::open(path);
+    h5 = io::hdf5::File::open(path, kLegacyHdf5Reading);
   else
     keel_file = read_keel_file(path, false);
   if (!built()) build_from_declared_input();
@@ -326,14 +330,15 @@ void Model::load_weights(const std::filesystem::path& path) {
 
 std::shared_ptr<Model> load_model(const std::filesystem::path& path) {
   // Keras's legacy .h5 (also under a .keras name) is recognized by its signature, not its name.
-  if (is_hdf5_file(path)) return keras::load_legacy_model(io::hdf5::File::open(path));
+  if (is_hdf5_file(path)) return keras::load_legacy_model(io::hdf5::File::open(path, kLegacyHdf5Reading));
   if (models::detail::is_zip_archive(first_bytes(path, 4)))
     return load_model_from_bytes(io::read_file_bytes(path), path.string());
   return load_model_from_bytes(read_keel_file_bytes(path), path.string());
 }
 
 std::shared_ptr<Model> load_model_from_bytes(std::span<const std::byte> bytes, const std::string& path) {
-  if (io::hdf5::File::has_signature(bytes)) return keras::load_legacy_model(io::hdf5::File::open_bytes(bytes, path));
+  if (io::hdf5::File::has_signature(bytes))
+    return keras::load_legacy_model(io::hdf5::File::open_bytes(bytes, path, kLegacyHdf5Reading));
   register_model_classes();
   if (models::detail::is_zip_archive(bytes)) return models::detail::load_keras3_archive(bytes, path);
   io::KeelFileContents file = io::decode_keel_file(bytes, path, true);

@@ -1,87 +1,63 @@
 #include "keel/models/detail/hdf5.h"
 
 #include <fmt/format.h>
-#include <hdf5.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cstring>
 #include <iterator>
-#include <mutex>
 
 #include "keel/core/error.h"
 #include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/hdf5_isolation.h"
+#include "keel/models/detail/hdf5_library.h"
+#include "keel/models/detail/hdf5_snapshot.h"
 
 namespace keel::io::hdf5 {
 namespace {
 
-static_assert(sizeof(hid_t) == sizeof(std::int64_t), "keel expects libhdf5 1.10+ (64-bit hid_t)");
-
-// Attributes beyond this many bytes are refused: Keras splits its own above 64 KiB, so only a hostile
-// file comes near it.
-constexpr std::uint64_t kMaxAttributeBytes = std::uint64_t{256} << 20;
-constexpr int kMaxRank = 32;
-
-void silence_library_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
-}
-
-int close_file(std::int64_t id) { return H5Fclose(id); }
-int close_group(std::int64_t id) { return H5Gclose(id); }
-int close_attribute(std::int64_t id) { return H5Aclose(id); }
-int close_dataset(std::int64_t id) { return H5Dclose(id); }
-int close_type(std::int64_t id) { return H5Tclose(id); }
-int close_space(std::int64_t id) { return H5Sclose(id); }
-int close_plist(std::int64_t id) { return H5Pclose(id); }
+using namespace library;
 
 [[noreturn]] void fail_file(const std::string& file, const std::string& problem) {
   throw IOError(fmt::format("HDF5 file '{}': {}", file, problem));
 }
 
-// The dataspace's dimensions; an IOError for a null space or a rank beyond kMaxRank.
-std::optional<Shape> simple_extent(hid_t space) {
-  H5S_class_t kind = H5Sget_simple_extent_type(space);
-  if (kind == H5S_SCALAR) return Shape{};
-  if (kind != H5S_SIMPLE) return std::nullopt;
-  int rank = H5Sget_simple_extent_ndims(space);
-  if (rank < 0 || rank > kMaxRank) return std::nullopt;
-  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  if (H5Sget_simple_extent_dims(space, dims.data(), nullptr) < 0) return std::nullopt;
-  Shape shape;
-  for (hsize_t d : dims) {
-    if (d > static_cast<hsize_t>(INT64_MAX)) return std::nullopt;
-    shape.push_back(static_cast<std::int64_t>(d));
-  }
-  return shape;
-}
-
-// Product of the dimensions, or nullopt when it overflows `limit`.
-std::optional<std::uint64_t> element_count(const Shape& shape, std::uint64_t limit) {
-  std::uint64_t n = 1;
-  for (std::int64_t d : shape) {
-    if (d != 0 && n > limit / static_cast<std::uint64_t>(d)) return std::nullopt;
-    n *= static_cast<std::uint64_t>(d);
-  }
-  return n;
-}
-
-std::optional<DType> float_dtype(hid_t type) {
-  if (H5Tget_class(type) != H5T_FLOAT) return std::nullopt;
-  std::size_t size = H5Tget_size(type);
-  if (size == 4) return DType::float32;
-  if (size == 8) return DType::float64;
-  return std::nullopt;
-}
-
-hid_t native_type(DType dtype) {
-  if (dtype == DType::int64) return H5T_NATIVE_INT64;
-  return dtype == DType::float64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
-}
-
 hid_t file_type(DType dtype) {
   if (dtype == DType::int64) return H5T_STD_I64LE;
   return dtype == DType::float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+}
+
+// A snapshot dataset's values (float32, float64 or int64, of `out`'s element count) into `out`, converted
+// between the float types with rounding to nearest, as libhdf5 converts.
+void copy_values(DType stored, const std::vector<std::byte>& values, Tensor& out) {
+  if (stored == out.dtype()) {
+    std::memcpy(out.raw_data(), values.data(), values.size());
+    return;
+  }
+  const std::size_t n = static_cast<std::size_t>(out.numel());
+  if (stored == DType::float32 && out.dtype() == DType::float64) {
+    std::vector<float> in(n);
+    std::memcpy(in.data(), values.data(), values.size());
+    std::copy(in.begin(), in.end(), static_cast<double*>(out.raw_data()));
+  } else {
+    std::vector<double> in(n);
+    std::memcpy(in.data(), values.data(), values.size());
+    std::transform(in.begin(), in.end(), static_cast<float*>(out.raw_data()),
+                   [](double v) { return static_cast<float>(v); });
+  }
+}
+
+// The components of a relative path "a/b/c"; nullopt for "", "/a", "a//b" or "a/" (which name nothing).
+std::optional<std::vector<std::string>> path_components(const std::string& name) {
+  std::vector<std::string> parts;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t slash = name.find('/', pos);
+    std::string part = name.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    if (part.empty()) return std::nullopt;
+    parts.push_back(std::move(part));
+    if (slash == std::string::npos) return parts;
+    pos = slash + 1;
+  }
 }
 
 }  // namespace
@@ -96,6 +72,10 @@ std::int64_t Handle::id() const { return id_ ? *id_ : H5I_INVALID_HID; }
 
 Group::Group(Handle handle, std::string path, std::string file_name)
     : handle_(std::move(handle)), path_(std::move(path)), file_name_(std::move(file_name)) {}
+
+Group::Group(std::shared_ptr<const Snapshot> snapshot, const SnapshotGroup& node, std::string path,
+             std::string file_name)
+    : snapshot_(std::move(snapshot)), node_(&node), path_(std::move(path)), file_name_(std::move(file_name)) {}
 
 std::string Group::child_path(const std::string& name) const {
   return path_ == "/" ? "/" + name : path_ + "/" + name;
@@ -131,15 +111,49 @@ bool has_object(hid_t group, const std::string& name, H5O_type_t type) {
 
 }  // namespace
 
-bool Group::has_group(const std::string& name) const { return has_object(handle_.id(), name, H5O_TYPE_GROUP); }
+const SnapshotGroup* Group::find_group(const std::string& name) const {
+  const std::optional<std::vector<std::string>> parts = path_components(name);
+  if (!parts) return nullptr;
+  const SnapshotGroup* at = node_;
+  for (const std::string& part : *parts) {
+    auto it = at->groups.find(part);
+    if (it == at->groups.end()) return nullptr;
+    at = &it->second;
+  }
+  return at;
+}
 
-bool Group::has_dataset(const std::string& name) const { return has_object(handle_.id(), name, H5O_TYPE_DATASET); }
+const SnapshotDataset* Group::find_dataset(const std::string& name) const {
+  const std::size_t slash = name.rfind('/');
+  const SnapshotGroup* parent = slash == std::string::npos ? node_ : find_group(name.substr(0, slash));
+  const std::string leaf = slash == std::string::npos ? name : name.substr(slash + 1);
+  if (!parent || leaf.empty()) return nullptr;
+  auto it = parent->datasets.find(leaf);
+  return it == parent->datasets.end() ? nullptr : &it->second;
+}
+
+bool Group::has_group(const std::string& name) const {
+  if (node_) return find_group(name) != nullptr;
+  return has_object(handle_.id(), name, H5O_TYPE_GROUP);
+}
+
+bool Group::has_dataset(const std::string& name) const {
+  if (node_) return find_dataset(name) != nullptr;
+  return has_object(handle_.id(), name, H5O_TYPE_DATASET);
+}
 
 bool Group::has_attribute(const std::string& name) const {
+  if (node_) return node_->attributes.count(name) > 0;
   return !name.empty() && H5Aexists(handle_.id(), name.c_str()) > 0;
 }
 
 Group Group::group(const std::string& name) const {
+  if (node_) {
+    const SnapshotGroup* inner = find_group(name);
+    if (!inner) fail(child_path(name), "no such group");
+    if (inner->unread) fail(child_path(name), "not read: the file was opened without this group");
+    return Group(snapshot_, *inner, child_path(name), file_name_);
+  }
   if (!has_group(name)) fail(child_path(name), "no such group");
   hid_t id = H5Gopen2(handle_.id(), name.c_str(), H5P_DEFAULT);
   if (id < 0) fail(child_path(name), "cannot open the group");
@@ -147,6 +161,7 @@ Group Group::group(const std::string& name) const {
 }
 
 Group Group::create_group(const std::string& name) const {
+  if (node_) fail(child_path(name), "cannot create a group in a file opened for reading");
   Handle plist(H5Pcreate(H5P_GROUP_CREATE), close_plist);
   if (plist.id() < 0 ||
       H5Pset_link_creation_order(plist.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0)
@@ -157,6 +172,11 @@ Group Group::create_group(const std::string& name) const {
 }
 
 std::vector<std::string> Group::children(Order order) const {
+  if (node_) {
+    const std::string& problem = order == Order::creation ? node_->creation_order_problem : node_->members_problem;
+    if (!problem.empty()) fail(path_, problem);
+    return order == Order::creation ? node_->members_by_creation : node_->members_by_name;
+  }
   H5G_info_t info;
   if (H5Gget_info(handle_.id(), &info) < 0) fail(path_, "cannot read the group's member count");
   H5_index_t index = order == Order::creation ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
@@ -174,54 +194,13 @@ std::vector<std::string> Group::children(Order order) const {
   return names;
 }
 
-namespace {
-
-// An attribute's strings, fixed or variable length, each trimmed at its first NUL (h5py pads fixed-length
-// strings with NULs).
-std::optional<std::vector<std::string>> read_strings(hid_t attribute, std::string& problem) {
-  Handle type(H5Aget_type(attribute), close_type);
-  Handle space(H5Aget_space(attribute), close_space);
-  if (type.id() < 0 || space.id() < 0) return problem = "cannot read its type", std::nullopt;
-  std::optional<Shape> shape = simple_extent(space.id());
-  if (!shape || shape->size() > 1) return problem = "it is neither a scalar nor a list of strings", std::nullopt;
-  std::optional<std::uint64_t> count = element_count(*shape, kMaxAttributeBytes);
-  if (!count) return problem = "it holds too many strings", std::nullopt;
-  std::vector<std::string> out;
-  // h5py stores an empty Python list as an empty float64 array (Keras's weight_names of a layer without weights).
-  if (*count == 0 && !shape->empty()) return out;
-  if (H5Tget_class(type.id()) != H5T_STRING) return problem = "it is not a string attribute", std::nullopt;
-  if (H5Tis_variable_str(type.id()) > 0) {
-    Handle memtype(H5Tcopy(H5T_C_S1), close_type);
-    if (memtype.id() < 0 || H5Tset_size(memtype.id(), H5T_VARIABLE) < 0 ||
-        H5Tset_cset(memtype.id(), H5Tget_cset(type.id())) < 0)
-      return problem = "cannot set up a string type", std::nullopt;
-    std::vector<char*> pointers(*count, nullptr);
-    if (H5Aread(attribute, memtype.id(), pointers.data()) < 0) return problem = "cannot read it", std::nullopt;
-    std::uint64_t total = 0;
-    for (char* p : pointers) {
-      std::string s = p ? std::string(p) : std::string();
-      total += s.size();
-      out.push_back(std::move(s));
-    }
-    H5Dvlen_reclaim(memtype.id(), space.id(), H5P_DEFAULT, pointers.data());
-    if (total > kMaxAttributeBytes) return problem = "its strings are too long", std::nullopt;
-    return out;
-  }
-  std::size_t size = H5Tget_size(type.id());
-  if (size == 0 || *count * size > kMaxAttributeBytes) return problem = "its strings are too long", std::nullopt;
-  std::vector<char> buffer(*count * size);
-  if (H5Aread(attribute, type.id(), buffer.data()) < 0) return problem = "cannot read it", std::nullopt;
-  for (std::uint64_t i = 0; i < *count; ++i) {
-    const char* begin = buffer.data() + i * size;
-    out.emplace_back(begin, std::find(begin, begin + size, '\0'));
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<std::string> Group::string_list_attribute(const std::string& name) const {
   if (!has_attribute(name)) fail(path_, fmt::format("no attribute '{}'", name));
+  if (node_) {
+    const SnapshotAttribute& attribute = node_->attributes.at(name);
+    if (!attribute.problem.empty()) fail(path_, attribute.problem);
+    return attribute.strings;
+  }
   Handle attribute(H5Aopen(handle_.id(), name.c_str(), H5P_DEFAULT), close_attribute);
   if (attribute.id() < 0) fail(path_, fmt::format("cannot open attribute '{}'", name));
   std::string problem;
@@ -263,10 +242,12 @@ void write_strings(const Group& group, hid_t location, const std::string& name, 
 }  // namespace
 
 void Group::write_string_attribute(const std::string& name, const std::string& value) const {
+  if (node_) fail(path_, "cannot write an attribute in a file opened for reading");
   write_strings(*this, handle_.id(), name, {value}, true);
 }
 
 void Group::write_string_list_attribute(const std::string& name, const std::vector<std::string>& values) const {
+  if (node_) fail(path_, "cannot write an attribute in a file opened for reading");
   write_strings(*this, handle_.id(), name, values, false);
 }
 
@@ -278,7 +259,17 @@ Handle Group::open_dataset(const std::string& name) const {
   return dataset;
 }
 
-DatasetInfo Group::dataset_info(const std::string& name) const { return dataset_info(name, open_dataset(name)); }
+const SnapshotDataset& Group::snapshot_dataset(const std::string& name) const {
+  const SnapshotDataset* dataset = find_dataset(name);
+  if (!dataset) fail(child_path(name), "no such dataset");
+  if (!dataset->problem.empty()) fail(child_path(name), dataset->problem);
+  return *dataset;
+}
+
+DatasetInfo Group::dataset_info(const std::string& name) const {
+  if (node_) return snapshot_dataset(name).info;
+  return dataset_info(name, open_dataset(name));
+}
 
 DatasetInfo Group::dataset_info(const std::string& name, const Handle& dataset) const {
   Handle type(H5Dget_type(dataset.id()), close_type);
@@ -293,8 +284,9 @@ Tensor Group::read_dataset(const std::string& name, const Shape& expected_shape,
   if (dtype != DType::float32 && dtype != DType::float64 && dtype != DType::int64)
     fail(child_path(name),
          fmt::format("cannot read into a {} tensor (float32, float64 or int64 only)", dtype_name(dtype)));
-  const Handle dataset = open_dataset(name);
-  const DatasetInfo info = dataset_info(name, dataset);
+  const SnapshotDataset* stored = node_ ? &snapshot_dataset(name) : nullptr;
+  const Handle dataset = node_ ? Handle() : open_dataset(name);
+  const DatasetInfo info = node_ ? stored->info : dataset_info(name, dataset);
   if (info.shape != expected_shape)
     fail(child_path(name), fmt::format("the dataset has shape {} where {} is expected", to_string(info.shape),
                                        to_string(expected_shape)));
@@ -303,12 +295,18 @@ Tensor Group::read_dataset(const std::string& name, const Shape& expected_shape,
   if (dtype != DType::int64 && !info.dtype) fail(child_path(name), "the dataset's elements are not float32 or float64");
   Tensor out = Tensor::empty(expected_shape, dtype);
   if (out.numel() == 0) return out;
+  if (node_) {
+    if (!stored->stored) fail(child_path(name), stored->read_problem);
+    copy_values(*stored->stored, stored->values, out);
+    return out;
+  }
   if (H5Dread(dataset.id(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw_data()) < 0)
     fail(child_path(name), "cannot read the dataset's data (truncated or corrupt file)");
   return out;
 }
 
 void Group::write_dataset(const std::string& name, const Tensor& tensor) const {
+  if (node_) fail(child_path(name), "cannot write a dataset in a file opened for reading");
   if (tensor.dtype() != DType::float32 && tensor.dtype() != DType::float64 && tensor.dtype() != DType::int64)
     fail(child_path(name),
          fmt::format("cannot write a {} tensor (float32, float64 or int64 only)", dtype_name(tensor.dtype())));
@@ -329,6 +327,13 @@ void Group::write_dataset(const std::string& name, const Tensor& tensor) const {
 
 File::File(Handle handle, std::string name) : handle_(std::move(handle)), name_(std::move(name)) {}
 
+File::File(std::shared_ptr<const Snapshot> snapshot, std::string name)
+    : snapshot_(std::move(snapshot)), name_(std::move(name)) {}
+
+void File::require_writable(const char* what) const {
+  if (snapshot_) fail_file(name_, fmt::format("cannot {} a file opened for reading", what));
+}
+
 bool File::has_signature(std::span<const std::byte> first_bytes) {
   static constexpr unsigned char kSignature[] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   return first_bytes.size() >= sizeof kSignature &&
@@ -336,29 +341,19 @@ bool File::has_signature(std::span<const std::byte> first_bytes) {
                     [](unsigned char s, std::byte b) { return s == std::to_integer<unsigned char>(b); });
 }
 
-File File::open(const std::filesystem::path& path) {
+File File::open(const std::filesystem::path& path, const OpenOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail_file(path.string(), "no such file");
   // Read once: the child process and this one open the same bytes.
   const std::vector<std::byte> bytes = read_file_bytes(path);
-  return open_bytes(bytes, path.string());
+  return open_bytes(bytes, path.string(), options);
 }
 
-File File::open_bytes(std::span<const std::byte> bytes, const std::string& name) {
-  silence_library_errors();
+File File::open_bytes(std::span<const std::byte> bytes, const std::string& name, const OpenOptions& options) {
   if (!has_signature(bytes)) fail_file(name, "the bytes do not start with the HDF5 signature");
-  check_in_child_process(bytes, name);
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
-  // The core driver serves the file from memory; backing_store=0 never writes it anywhere.
-  if (fapl.id() < 0 || H5Pset_fapl_core(fapl.id(), 64 * 1024, 0) < 0 ||
-      H5Pset_file_image(fapl.id(), const_cast<std::byte*>(bytes.data()), bytes.size()) < 0)
-    fail_file(name, "cannot set up reading from memory");
-  // A name of its own: libhdf5 matches open files by name, and the image's path may be open for writing.
-  static std::atomic<std::uint64_t> images{0};
-  const std::string image_name = fmt::format("keel-hdf5-image-{}", images++);
-  hid_t id = H5Fopen(image_name.c_str(), H5F_ACC_RDONLY, fapl.id());
-  if (id < 0) fail_file(name, "not a readable HDF5 file (truncated, corrupt or another format)");
-  return File(Handle(id, close_file), name);
+  auto snapshot = std::make_shared<Snapshot>(read_in_child_process(bytes, name, options.unread_groups));
+  if (!snapshot->problem.empty()) fail_file(name, snapshot->problem);
+  return File(std::move(snapshot), name);
 }
 
 File File::create(const std::filesystem::path& path) {
@@ -382,6 +377,7 @@ File File::create_in_memory(const std::string& name) {
 }
 
 std::string File::image() const {
+  require_writable("take the bytes of");
   flush();
   ssize_t size = H5Fget_file_image(handle_.id(), nullptr, 0);
   std::string out(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
@@ -391,12 +387,14 @@ std::string File::image() const {
 }
 
 Group File::root() const {
+  if (snapshot_) return Group(snapshot_, snapshot_->root, "/", name_);
   hid_t id = H5Gopen2(handle_.id(), "/", H5P_DEFAULT);
   if (id < 0) fail_file(name_, "cannot open the root group");
   return Group(Handle(id, close_group), "/", name_);
 }
 
 void File::flush() const {
+  if (snapshot_) return;
   if (H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL) < 0) fail_file(name_, "cannot write the file to disk");
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// A small RAII layer over libhdf5's C API for Keras's .h5 files: files opened from a path or from bytes in
-// memory, groups, string attributes and float datasets. Every libhdf5 failure becomes a keel::IOError that
-// names the file and the object path; libhdf5's own error printing is silenced.
+// Keras's .h5 files: files opened from a path or from bytes in memory, groups, string attributes and
+// float datasets. A file opened for reading is read whole by libhdf5 in a child process first
+// (hdf5_isolation.h) and served from what it sent back; a file created for writing is a small RAII layer
+// over libhdf5's C API. Every failure becomes a keel::IOError that names the file and the object path;
+// libhdf5's own error printing is silenced.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -17,6 +19,10 @@
 
 namespace keel::io::hdf5 {
 
+struct Snapshot;
+struct SnapshotGroup;
+struct SnapshotDataset;
+
 // An HDF5 identifier (hid_t) closed by the matching H5?close when the last copy goes away.
 class Handle {
  public:
@@ -27,6 +33,13 @@ class Handle {
 
  private:
   std::shared_ptr<const std::int64_t> id_;
+};
+
+// How a file is opened for reading.
+struct OpenOptions {
+  // Top-level groups no reader will ask into (a Keras legacy file's "optimizer_weights", which keel does not
+  // restore): listed among the root's members, never read. Asking into one is an IOError.
+  std::vector<std::string> unread_groups;
 };
 
 // The order in which Group::children lists a group's members.
@@ -41,6 +54,7 @@ struct DatasetInfo {
   bool integer = false;
 };
 
+// A group of a file being read (served from its snapshot) or written (through libhdf5).
 class Group {
  public:
   // The group's path inside the file ("/", "/model_weights/dense").
@@ -76,11 +90,19 @@ class Group {
  private:
   friend class File;
   Group(Handle handle, std::string path, std::string file_name);
+  Group(std::shared_ptr<const Snapshot> snapshot, const SnapshotGroup& node, std::string path, std::string file_name);
   std::string child_path(const std::string& name) const;
   [[noreturn]] void fail(const std::string& object, const std::string& problem) const;
+  // The snapshot's group or dataset at relative path `name`, or nullptr.
+  const SnapshotGroup* find_group(const std::string& name) const;
+  const SnapshotDataset* find_dataset(const std::string& name) const;
+  const SnapshotDataset& snapshot_dataset(const std::string& name) const;  // IOError when missing or unreadable
   Handle open_dataset(const std::string& name) const;
   DatasetInfo dataset_info(const std::string& name, const Handle& dataset) const;
 
+  // Reading: the snapshot and this group's node in it; writing: the libhdf5 handle.
+  std::shared_ptr<const Snapshot> snapshot_;
+  const SnapshotGroup* node_ = nullptr;
   Handle handle_;
   std::string path_;
   std::string file_name_;
@@ -88,9 +110,11 @@ class Group {
 
 class File {
  public:
-  static File open(const std::filesystem::path& path);
-  // Opens an HDF5 file held in memory; `name` names it in errors. The bytes are copied.
-  static File open_bytes(std::span<const std::byte> bytes, const std::string& name);
+  // Opens a file for reading: libhdf5 reads it whole in a child process, and every read below is served
+  // from what it sent back.
+  static File open(const std::filesystem::path& path, const OpenOptions& options = {});
+  // Opens an HDF5 file held in memory, as open() does; `name` names it in errors.
+  static File open_bytes(std::span<const std::byte> bytes, const std::string& name, const OpenOptions& options = {});
   // Creates (or truncates) a file for writing; its groups track creation order.
   static File create(const std::filesystem::path& path);
   // Creates a file held only in memory (libhdf5's core driver); image() gives its bytes.
@@ -100,13 +124,16 @@ class File {
 
   Group root() const;
   const std::string& name() const { return name_; }
-  // Writes everything to disk; also happens when the last handle into the file closes.
+  // Writes everything to disk; also happens when the last handle into the file closes (created files).
   void flush() const;
   // The whole file as bytes, after a flush (a file from create_in_memory, to be stored elsewhere).
   std::string image() const;
 
  private:
   File(Handle handle, std::string name);
+  File(std::shared_ptr<const Snapshot> snapshot, std::string name);
+  void require_writable(const char* what) const;
+  std::shared_ptr<const Snapshot> snapshot_;
   Handle handle_;
   std::string name_;
 };

@@ -1,11 +1,11 @@
 #include "keel/models/detail/hdf5_isolation.h"
 
 #include <fmt/format.h>
-#include <hdf5.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <vector>
 
 #include "keel/core/error.h"
@@ -24,77 +26,47 @@ namespace {
 
 std::atomic<unsigned> g_time_limit_seconds{20};
 
-// The most bytes the child reads from one attribute or dataset: an honest one fits in the file.
-struct Budget {
-  std::uint64_t max_bytes;
+// The values of all datasets together may take this many times the file's size (Keras does not compress,
+// so an honest file's values fit in it once), plus a fixed allowance for small files.
+constexpr std::uint64_t kValueBytesPerFileByte = 16;
+constexpr std::uint64_t kValueBytesAllowance = std::uint64_t{16} << 20;
+// The description's strings (attributes, names) beyond the values.
+constexpr std::uint64_t kDescriptionAllowance = std::uint64_t{320} << 20;
+
+// Exit codes of the child besides 0.
+constexpr int kTooLarge = 3;
+
+// Memory shared with the child: it writes [u64 length][encoded snapshot]; pages are backed only once written.
+class SharedBuffer {
+ public:
+  explicit SharedBuffer(std::size_t size) : size_(size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    data_ = p == MAP_FAILED ? nullptr : static_cast<std::byte*>(p);
+  }
+  ~SharedBuffer() {
+    if (data_) munmap(data_, size_);
+  }
+  SharedBuffer(const SharedBuffer&) = delete;
+  SharedBuffer& operator=(const SharedBuffer&) = delete;
+  std::byte* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::byte* data_;
+  std::size_t size_;
 };
 
-// Reads every element of an attribute or dataset of `count` elements, through libhdf5's own conversions.
-template <class Read>
-void read_values(hid_t type, hssize_t count, const Budget& budget, Read&& read) {
-  if (count <= 0) return;
-  const H5T_class_t type_class = H5Tget_class(type);
-  if (type_class == H5T_STRING && H5Tis_variable_str(type) > 0) {
-    if (static_cast<std::uint64_t>(count) * sizeof(char*) > budget.max_bytes) return;
-    hid_t memory = H5Tcopy(H5T_C_S1);
-    H5Tset_size(memory, H5T_VARIABLE);
-    std::vector<char*> strings(static_cast<std::size_t>(count), nullptr);
-    read(memory, strings.data());  // what crashes on a corrupt global heap
-    H5Tclose(memory);
-    return;  // the child exits without freeing: nothing outlives it
-  }
-  if (type_class != H5T_STRING && type_class != H5T_INTEGER && type_class != H5T_FLOAT) return;
-  const std::size_t size = H5Tget_size(type);
-  if (size == 0 || static_cast<std::uint64_t>(count) * size > budget.max_bytes) return;
-  hid_t memory = type_class == H5T_STRING ? H5Tcopy(type) : H5Tget_native_type(type, H5T_DIR_ASCEND);
-  if (memory < 0) return;
-  std::vector<unsigned char> buffer(static_cast<std::size_t>(count) * std::max(size, H5Tget_size(memory)));
-  read(memory, buffer.data());
-  H5Tclose(memory);
-}
-
-herr_t read_attribute(hid_t location, const char* name, const H5A_info_t*, void* data) {
-  const Budget& budget = *static_cast<const Budget*>(data);
-  hid_t attribute = H5Aopen(location, name, H5P_DEFAULT);
-  if (attribute < 0) return 0;
-  hid_t type = H5Aget_type(attribute), space = H5Aget_space(attribute);
-  if (type >= 0 && space >= 0)
-    read_values(type, H5Sget_simple_extent_npoints(space), budget,
-                [&](hid_t memory, void* buffer) { H5Aread(attribute, memory, buffer); });
-  if (space >= 0) H5Sclose(space);
-  if (type >= 0) H5Tclose(type);
-  H5Aclose(attribute);
+// The child's whole job: read the image and write its snapshot to `out`.
+int write_snapshot(std::span<const std::byte> bytes, const std::vector<std::string>& unread_groups,
+                   std::span<std::byte> out) {
+  const SnapshotLimits limits{.max_value_bytes = kValueBytesPerFileByte * bytes.size() + kValueBytesAllowance,
+                              .unread_groups = unread_groups};
+  const Snapshot snapshot = read_snapshot(bytes, limits);
+  const std::optional<std::size_t> length = encode(snapshot, out.subspan(sizeof(std::uint64_t)));
+  if (!length) return kTooLarge;
+  const std::uint64_t size = *length;
+  std::memcpy(out.data(), &size, sizeof size);
   return 0;
-}
-
-herr_t read_object(hid_t root, const char* name, const H5O_info_t* info, void* data) {
-  const Budget& budget = *static_cast<const Budget*>(data);
-  hid_t object = H5Oopen(root, name, H5P_DEFAULT);
-  if (object < 0) return 0;
-  H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, read_attribute, data);
-  if (info->type == H5O_TYPE_DATASET) {
-    hid_t type = H5Dget_type(object), space = H5Dget_space(object);
-    if (type >= 0 && space >= 0)
-      read_values(type, H5Sget_simple_extent_npoints(space), budget,
-                  [&](hid_t memory, void* buffer) { H5Dread(object, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer); });
-    if (space >= 0) H5Sclose(space);
-    if (type >= 0) H5Tclose(type);
-  }
-  H5Oclose(object);
-  return 0;
-}
-
-// The child's whole job: open the image and read everything the Keras readers could read.
-void read_everything(std::span<const std::byte> bytes, const std::string& name) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0 || H5Pset_fapl_core(fapl, 64 * 1024, 0) < 0 ||
-      H5Pset_file_image(fapl, const_cast<std::byte*>(bytes.data()), bytes.size()) < 0)
-    return;
-  hid_t file = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl);
-  if (file < 0) return;
-  Budget budget{4 * static_cast<std::uint64_t>(bytes.size()) + (std::uint64_t{1} << 20)};
-  H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, read_object, &budget, H5O_INFO_BASIC);
 }
 
 }  // namespace
@@ -103,8 +75,14 @@ void set_child_time_limit(std::chrono::seconds limit) {
   g_time_limit_seconds = static_cast<unsigned>(std::max<std::chrono::seconds::rep>(1, limit.count()));
 }
 
-void check_in_child_process(std::span<const std::byte> bytes, const std::string& name) {
+Snapshot read_in_child_process(std::span<const std::byte> bytes, const std::string& name,
+                               const std::vector<std::string>& unread_groups) {
   const unsigned limit = g_time_limit_seconds;
+  SharedBuffer shared(sizeof(std::uint64_t) + kValueBytesPerFileByte * bytes.size() + kValueBytesAllowance +
+                      kDescriptionAllowance);
+  if (!shared.data())
+    throw IOError(fmt::format("{}: cannot set up memory for the process that reads the HDF5 file ({})", name,
+                              strerror(errno)));
   // The child holds the write end of a pipe until it exits, so the parent sleeps in poll() until that
   // moment instead of waking on a timer.
   int exit_pipe[2];
@@ -126,8 +104,7 @@ void check_in_child_process(std::span<const std::byte> bytes, const std::string&
     for (int fatal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(fatal, SIG_DFL);
     if (const int null = open("/dev/null", O_WRONLY); null >= 0) dup2(null, STDERR_FILENO);
     close(exit_pipe[0]);
-    read_everything(bytes, name);
-    _exit(0);
+    _exit(write_snapshot(bytes, unread_groups, {shared.data(), shared.size()}));
   }
   close(exit_pipe[1]);
   // Polls in slices of at most 50 ms, so a copy of the write end that another thread's fork inherited
@@ -166,8 +143,17 @@ void check_in_child_process(std::span<const std::byte> bytes, const std::string&
   if (WIFSIGNALED(status))
     throw IOError(fmt::format("{}: libhdf5 crashed reading the file (signal {}, {}); it is corrupt or hostile", name,
                               WTERMSIG(status), strsignal(WTERMSIG(status))));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kTooLarge)
+    throw IOError(fmt::format("{}: the HDF5 file describes more data than a file of {} bytes could hold; it is "
+                              "corrupt or hostile",
+                              name, bytes.size()));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw IOError(fmt::format("{}: the process reading the HDF5 file failed (status {})", name, status));
+  std::uint64_t length = 0;
+  std::memcpy(&length, shared.data(), sizeof length);
+  if (length > shared.size() - sizeof length)
+    throw IOError(fmt::format("{}: the process reading the HDF5 file sent back a malformed description", name));
+  return decode({shared.data() + sizeof length, static_cast<std::size_t>(length)}, name);
 }
 
 }  // namespace keel::io::hdf5

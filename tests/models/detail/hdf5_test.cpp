@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keel/core/error.h"
+#include "keel/models/detail/hdf5_snapshot.h"
 #include "support/file_bytes.h"
 #include "support/temp_dir.h"
 #include "support/throws.h"
@@ -108,6 +109,87 @@ TEST_CASE("hdf5: reads groups, fixed and variable-length string attributes and f
   keel::test::TempDir dir("hdf5");
   write_fixture(dir / "model.h5");
   check_fixture(hdf5::File::open(dir / "model.h5"));
+}
+
+TEST_CASE("hdf5: a file opened for reading is read in the child, and this process opens no libhdf5 file", "[hdf5]") {
+  keel::test::TempDir dir("hdf5");
+  write_fixture(dir / "model.h5");
+  const ssize_t open_before = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  {
+    // Opened by its path, as load_model does: the child must read the real file's bytes under a name of its own.
+    hdf5::File file = hdf5::File::open(dir / "model.h5");
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == open_before);
+    check_fixture(file);
+    KEEL_CHECK_THROWS(file.root().create_group("x"), IOError, Contains("opened for reading"));
+    KEEL_CHECK_THROWS(file.root().write_string_attribute("a", "b"), IOError, Contains("opened for reading"));
+    KEEL_CHECK_THROWS(file.image(), IOError, Contains("opened for reading"));
+  }
+  CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == open_before);
+}
+
+TEST_CASE("hdf5: an unread group is listed and known, and asking into it is an IOError", "[hdf5]") {
+  keel::test::TempDir dir("hdf5");
+  write_fixture(dir / "model.h5");
+  hdf5::Group root = hdf5::File::open(dir / "model.h5", {.unread_groups = {"dense"}}).root();
+  CHECK(root.children() == std::vector<std::string>{"dense"});
+  CHECK(root.has_group("dense"));
+  CHECK(root.has_attribute("model_config"));
+  KEEL_CHECK_THROWS(root.group("dense"), IOError, Contains("'/dense'") && Contains("not read"));
+  CHECK_FALSE(root.has_dataset("dense/dense/kernel:0"));
+}
+
+TEST_CASE("hdf5: soft and external links are listed as members but not followed", "[hdf5]") {
+  keel::test::TempDir dir("hdf5");
+  write_fixture(dir / "model.h5");
+  hid_t file = H5Fopen((dir / "model.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  REQUIRE(H5Lcreate_soft("/dense", file, "soft", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  REQUIRE(H5Lcreate_external((dir / "other.h5").c_str(), "/", file, "external", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  H5Fclose(file);
+  hdf5::Group root = hdf5::File::open(dir / "model.h5").root();
+  CHECK(root.children() == std::vector<std::string>{"dense", "external", "soft"});
+  CHECK(root.has_group("dense"));
+  CHECK_FALSE(root.has_group("soft"));
+  CHECK_FALSE(root.has_group("external"));
+  CHECK_FALSE(root.has_dataset("soft/dense/kernel:0"));
+}
+
+TEST_CASE("hdf5: a snapshot survives encoding, and every cut or flipped byte of it decodes or is an IOError",
+          "[hdf5]") {
+  keel::test::TempDir dir("hdf5");
+  write_fixture(dir / "model.h5");
+  const std::vector<std::byte> image = keel::test::file_bytes(dir / "model.h5");
+  const hdf5::Snapshot snapshot = hdf5::read_snapshot(image, {.max_value_bytes = 1 << 20, .unread_groups = {}});
+  REQUIRE(snapshot.problem.empty());
+  const hdf5::SnapshotDataset& kernel = snapshot.root.groups.at("dense").groups.at("dense").datasets.at("kernel:0");
+  CHECK(kernel.info.shape == Shape{2, 3});
+  CHECK(kernel.stored == DType::float32);
+  CHECK(kernel.values.size() == 6 * sizeof(float));
+
+  std::vector<std::byte> encoded(1 << 16);
+  const std::optional<std::size_t> size = hdf5::encode(snapshot, encoded);
+  REQUIRE(size);
+  encoded.resize(*size);
+  CHECK_FALSE(hdf5::encode(snapshot, std::span(encoded).first(*size - 1)));  // too small: refused, not cut
+  const hdf5::Snapshot back = hdf5::decode(encoded, "model.h5");
+  CHECK(back.root.groups.at("dense").attributes.at("weight_names").strings ==
+        std::vector<std::string>{"dense/kernel:0", "dense/bias:0"});
+  CHECK(back.root.groups.at("dense").groups.at("dense").datasets.at("kernel:0").values == kernel.values);
+  CHECK(back.root.members_by_name == snapshot.root.members_by_name);
+
+  for (std::size_t cut = 0; cut < encoded.size(); ++cut)
+    KEEL_CHECK_THROWS(hdf5::decode(std::span(encoded).first(cut), "model.h5"), IOError,
+                      Contains("model.h5") && Contains("malformed"));
+  for (std::size_t at = 0; at < encoded.size(); ++at)
+    for (unsigned char flip : {0x01, 0x80, 0xff}) {
+      std::vector<std::byte> bad = encoded;
+      bad[at] ^= std::byte{flip};
+      try {
+        hdf5::decode(bad, "model.h5");
+      } catch (const IOError& e) {
+        CHECK_THAT(e.what(), Contains("malformed"));
+      }
+    }
 }
 
 TEST_CASE("hdf5: reads the same file from bytes in memory", "[hdf5]") {
