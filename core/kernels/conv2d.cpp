@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/error.h"
 #include "keel/core/kernels/chunk_partials.h"
 #include "keel/core/kernels/conv2d_direct.h"
+#include "keel/core/kernels/conv2d_winograd.h"
 #include "keel/core/kernels/gemm.h"
 #include "keel/core/kernels/im2col.h"
 #include "keel/core/kernels/scratch_buffer.h"
@@ -99,6 +101,8 @@ void relu_in_place(T* p, std::int64_t n) {
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y, bool relu) {
   if (conv2d_direct_applicable(g)) return conv2d_forward_direct(g, x, kernel, bias, y, relu);
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_winograd_applicable(g)) return conv2d_forward_winograd(g, x, kernel, bias, y, relu);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;
@@ -133,6 +137,8 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const 
 
 template <class T>
 void conv2d_backward_input(const Conv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_winograd_applicable(g)) return conv2d_backward_input_winograd(g, grad_y, kernel, grad_x);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;

@@ -1,0 +1,204 @@
+#include "keel/core/kernels/conv2d_winograd.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "keel/core/kernels/scratch_buffer.h"
+#include "keel/core/kernels/simd.h"
+#include "keel/core/parallel.h"
+
+namespace keel::kernels {
+namespace {
+
+using V = NativeSimd<float>::V;
+constexpr std::int64_t kLanes = NativeSimd<float>::lanes;
+// The GEMM's register block: 6 tiles by 2 vectors of outputs, 12 accumulators (AVX2 has 16 registers).
+constexpr std::int64_t kBlockTiles = 6;
+constexpr std::int64_t kBlockOutputs = 2 * kLanes;
+// A block of tiles is transformed, multiplied and transformed back while its inputs and products
+// (16 positions each) stay in L2.
+constexpr std::int64_t kTileBlockBytes = std::int64_t{256} << 10;
+constexpr int kPositions = 16;  // the 4x4 transformed tile
+
+// A 3x3 stride-1 convolution of `in` [batch, in_h, in_w, channels] into `out` [batch, out_h, out_w, outputs],
+// out[h, w, o] = sum over (i, j, c) of in[h - pad_top + i, w - pad_left + j, c] * kernel[i, j, c, o].
+struct Problem {
+  std::int64_t batch, in_h, in_w, channels, outputs, pad_top, pad_left, out_h, out_w;
+  std::int64_t tiles_h() const { return (out_h + 1) / 2; }
+  std::int64_t tiles_w() const { return (out_w + 1) / 2; }
+};
+
+// U[e][c][o] = (G g G^T)[e] for the 3x3 kernel g[i][j] = kernel_at(i, j, c, o), with
+// G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
+template <class KernelAt>
+std::vector<float> transform_kernel(std::int64_t channels, std::int64_t outputs, KernelAt kernel_at) {
+  std::vector<float> u(static_cast<std::size_t>(kPositions * channels * outputs));
+  parallel::for_each_chunk(0, channels, 8, [&](std::int64_t, std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t c = c0; c < c1; ++c)
+      for (std::int64_t o = 0; o < outputs; ++o) {
+        float gg[4][3];  // G g
+        for (int j = 0; j < 3; ++j) {
+          const float g0 = kernel_at(0, j, c, o), g1 = kernel_at(1, j, c, o), g2 = kernel_at(2, j, c, o);
+          gg[0][j] = g0;
+          gg[1][j] = 0.5f * (g0 + g1 + g2);
+          gg[2][j] = 0.5f * (g0 - g1 + g2);
+          gg[3][j] = g2;
+        }
+        for (int i = 0; i < 4; ++i) {  // (G g) G^T
+          const float row[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]),
+                                0.5f * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
+          for (int j = 0; j < 4; ++j) u[static_cast<std::size_t>(((i * 4 + j) * channels + c) * outputs + o)] = row[j];
+        }
+      }
+  });
+  return u;
+}
+
+// v[e][c] = (B^T d B)[e] for one vector of channels of the 4x4 input tile whose corner is (top, left);
+// B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. Positions outside the image are 0.
+inline void transform_input(const Problem& p, const float* image, std::int64_t top, std::int64_t left,
+                            std::int64_t c, float* v, std::int64_t position_stride) {
+  V d[4][4];
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      const std::int64_t h = top + i, w = left + j;
+      d[i][j] = h >= 0 && h < p.in_h && w >= 0 && w < p.in_w
+                    ? load_as<V>(image + (h * p.in_w + w) * p.channels + c)
+                    : V{};
+    }
+  V s[4][4];  // B^T d
+  for (int j = 0; j < 4; ++j) {
+    s[0][j] = d[0][j] - d[2][j];
+    s[1][j] = d[1][j] + d[2][j];
+    s[2][j] = d[2][j] - d[1][j];
+    s[3][j] = d[1][j] - d[3][j];
+  }
+  for (int i = 0; i < 4; ++i) {  // (B^T d) B
+    store_as(v + (i * 4 + 0) * position_stride, s[i][0] - s[i][2]);
+    store_as(v + (i * 4 + 1) * position_stride, s[i][1] + s[i][2]);
+    store_as(v + (i * 4 + 2) * position_stride, s[i][2] - s[i][1]);
+    store_as(v + (i * 4 + 3) * position_stride, s[i][1] - s[i][3]);
+  }
+}
+
+// c[r][o] = sum over k of a[r][k] * b[k][o] for r < rows (<= kBlockTiles) and kBlockOutputs outputs, in
+// k order; rows past `rows` of a are read but not stored.
+inline void multiply_block(const float* a, std::int64_t depth, const float* b, std::int64_t ldb, float* c,
+                           std::int64_t ldc, std::int64_t rows) {
+  V acc[kBlockTiles][2] = {};
+#pragma GCC unroll 4
+  for (std::int64_t k = 0; k < depth; ++k) {
+    const V b0 = load_as<V>(b + k * ldb), b1 = load_as<V>(b + k * ldb + kLanes);
+#pragma GCC unroll 6
+    for (int r = 0; r < kBlockTiles; ++r) {
+      const float ar = a[r * depth + k];
+      acc[r][0] += ar * b0;
+      acc[r][1] += ar * b1;
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < kBlockTiles; ++r)
+    if (r < rows) {
+      store_as(c + r * ldc, acc[r][0]);
+      store_as(c + r * ldc + kLanes, acc[r][1]);
+    }
+}
+
+// The 2x2 outputs of one vector of output channels from its 16 products m[e] (stride position_stride):
+// A^T m A with A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], plus bias, then relu (NaN kept) when asked.
+inline void transform_output(const Problem& p, const float* m, std::int64_t position_stride, const float* bias,
+                             bool relu, float* image, std::int64_t top, std::int64_t left, std::int64_t o) {
+  V a[2][4];  // A^T m
+  for (int j = 0; j < 4; ++j) {
+    const V m0 = load_as<V>(m + j * position_stride), m1 = load_as<V>(m + (4 + j) * position_stride);
+    const V m2 = load_as<V>(m + (8 + j) * position_stride), m3 = load_as<V>(m + (12 + j) * position_stride);
+    a[0][j] = m0 + m1 + m2;
+    a[1][j] = m1 - m2 - m3;
+  }
+  const V b = bias ? load_as<V>(bias + o) : V{};
+  for (int i = 0; i < 2 && top + i < p.out_h; ++i) {
+    V y[2] = {a[i][0] + a[i][1] + a[i][2] + b, a[i][1] - a[i][2] - a[i][3] + b};
+    for (int j = 0; j < 2 && left + j < p.out_w; ++j) {
+      if (relu) y[j] = (y[j] > 0.0f) | (y[j] != y[j]) ? y[j] : V{};
+      store_as(image + ((top + i) * p.out_w + left + j) * p.outputs + o, y[j]);
+    }
+  }
+}
+
+void convolve(const Problem& p, const float* in, const std::vector<float>& u, const float* bias, float* out,
+              bool relu) {
+  const std::int64_t tiles_w = p.tiles_w(), tiles = p.tiles_h() * tiles_w;
+  const std::int64_t tile_bytes = kPositions * (p.channels + p.outputs) * static_cast<std::int64_t>(sizeof(float));
+  const std::int64_t per_block =
+      std::min(std::max<std::int64_t>(kTileBlockBytes / tile_bytes / kBlockTiles, 1),
+               (tiles + kBlockTiles - 1) / kBlockTiles) *
+      kBlockTiles;
+  // Products and transformed inputs of one block of tiles, position-major: [16][per_block][channels or outputs].
+  const std::int64_t v_stride = per_block * p.channels, m_stride = per_block * p.outputs;
+  parallel::for_each_chunk(0, p.batch, 1, [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
+    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + m_stride)));
+    float* v = scratch.data();
+    float* m = v + kPositions * v_stride;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const float* image = in + n * p.in_h * p.in_w * p.channels;
+      float* result = out + n * p.out_h * p.out_w * p.outputs;
+      for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
+        const std::int64_t count = std::min(per_block, tiles - t0);
+        for (std::int64_t t = 0; t < count; ++t) {
+          const std::int64_t top = 2 * ((t0 + t) / tiles_w), left = 2 * ((t0 + t) % tiles_w);
+          for (std::int64_t c = 0; c < p.channels; c += kLanes)
+            transform_input(p, image, top - p.pad_top, left - p.pad_left, c, v + t * p.channels + c, v_stride);
+        }
+        // The last register block of a short tile block reads rows past `count`: make them zeros.
+        const std::int64_t padded = (count + kBlockTiles - 1) / kBlockTiles * kBlockTiles;
+        for (int e = 0; e < kPositions; ++e)
+          std::fill(v + e * v_stride + count * p.channels, v + e * v_stride + padded * p.channels, 0.0f);
+        for (int e = 0; e < kPositions; ++e)
+          for (std::int64_t r = 0; r < count; r += kBlockTiles)
+            for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
+              multiply_block(v + e * v_stride + r * p.channels, p.channels,
+                             u.data() + e * p.channels * p.outputs + o, p.outputs,
+                             m + e * m_stride + r * p.outputs + o, p.outputs, std::min(kBlockTiles, count - r));
+        for (std::int64_t t = 0; t < count; ++t) {
+          const std::int64_t top = 2 * ((t0 + t) / tiles_w), left = 2 * ((t0 + t) % tiles_w);
+          for (std::int64_t o = 0; o < p.outputs; o += kLanes)
+            transform_output(p, m + t * p.outputs + o, m_stride, bias, relu, result, top, left, o);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool conv2d_winograd_applicable(const Conv2dGeometry& g) {
+  if (g.layout != Layout::NHWC || g.kernel_h != 3 || g.kernel_w != 3 || g.stride_h != 1 || g.stride_w != 1 ||
+      g.dilation_h != 1 || g.dilation_w != 1 || g.in_c % kBlockOutputs != 0 || g.out_c % kBlockOutputs != 0)
+    return false;
+  // 16 products per 2x2 tile against 9 per output: worth it only when the tiles are mostly full.
+  const std::int64_t winograd = 16 * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2), direct = 9 * g.out_h * g.out_w;
+  return 4 * winograd <= 3 * direct;
+}
+
+void conv2d_forward_winograd(const Conv2dGeometry& g, const float* x, const float* kernel, const float* bias, float* y,
+                             bool relu) {
+  const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
+  const std::vector<float> u = transform_kernel(g.in_c, g.out_c, [&](int i, int j, std::int64_t c, std::int64_t o) {
+    return kernel[((i * 3 + j) * g.in_c + c) * g.out_c + o];
+  });
+  convolve(p, x, u, bias, y, relu);
+}
+
+void conv2d_backward_input_winograd(const Conv2dGeometry& g, const float* grad_y, const float* kernel,
+                                    float* grad_x) {
+  // grad_x[h, w, c] = sum over (i, j, o) of grad_y[h + i - (2 - pad_top), w + j - (2 - pad_left), o]
+  //                   * kernel[2 - i, 2 - j, c, o]
+  const Problem p{g.batch, g.out_h, g.out_w, g.out_c, g.in_c, 2 - g.pad_top, 2 - g.pad_left, g.in_h, g.in_w};
+  const std::vector<float> u = transform_kernel(g.out_c, g.in_c, [&](int i, int j, std::int64_t o, std::int64_t c) {
+    return kernel[(((2 - i) * 3 + (2 - j)) * g.in_c + c) * g.out_c + o];
+  });
+  convolve(p, grad_y, u, nullptr, grad_x, false);
+}
+
+}  // namespace keel::kernels

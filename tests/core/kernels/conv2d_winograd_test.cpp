@@ -1,0 +1,112 @@
+// Winograd F(2x2, 3x3): float32 conv2d_forward and conv2d_backward_input take it for 3x3 stride-1 NHWC
+// layers with channel counts a multiple of 32 (a register block on every vector width). Expected values
+// come from the float64 kernels, which never take it (their GEMM path is checked against the definition's
+// loops in conv2d_test.cpp); the bar is 1e-5 relative to max(1, |expected|) for every element.
+#include "keel/core/kernels/conv2d_winograd.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/kernels/kernel_test_support.h"
+
+using keel::kernels::Conv2dGeometry;
+using keel::kernels::Layout;
+using keel_test::random_values;
+using keel_test::require_close;
+using keel_test::to_double;
+
+namespace {
+
+constexpr double kRelativeBar = 1e-5;
+
+struct Case {
+  std::int64_t n, h, w, c, oc;
+  bool same;
+};
+
+Conv2dGeometry geometry_for(const Case& k) {
+  return keel::kernels::conv2d_geometry(Layout::NHWC, k.n, k.h, k.w, k.c, k.oc, 3, 3, 1, 1, 1, 1, k.same);
+}
+
+// n, h, w, c, oc, same
+const std::vector<Case> kCases = {
+    {3, 13, 13, 32, 64, false},  // the reference convnet's conv2: 11x11 outputs, the last tiles half full
+    {2, 8, 10, 64, 32, true},    // same padding, even sizes, more inputs than outputs
+    {2, 9, 7, 32, 32, false},    // 7x5 outputs: a partial tile in both directions
+    {5, 5, 4, 32, 96, true},     // few tiles per image, three register blocks of outputs
+    {1, 30, 29, 32, 32, true},   // 225 tiles: several tile blocks, the last one short
+};
+
+}  // namespace
+
+TEST_CASE("winograd conv2d forward and input gradient are within 1e-5 of the float64 kernels", "[conv][winograd]") {
+  const std::size_t index = GENERATE(range(std::size_t{0}, kCases.size()));
+  const Case& k = kCases[index];
+  INFO("case " << index);
+  const Conv2dGeometry g = geometry_for(k);
+  REQUIRE(keel::kernels::conv2d_winograd_applicable(g));
+  const std::int64_t x_size = k.n * k.h * k.w * k.c, y_size = k.n * g.out_h * g.out_w * k.oc;
+  const auto x = random_values<float>(x_size, 1 + index);
+  const auto kern = random_values<float>(9 * k.c * k.oc, 100 + index);
+  const auto bias = random_values<float>(k.oc, 200 + index);
+  const auto gy = random_values<float>(y_size, 300 + index);
+  const auto x_d = to_double(x), kern_d = to_double(kern), bias_d = to_double(bias), gy_d = to_double(gy);
+
+  std::vector<double> want(y_size);
+  keel::kernels::conv2d_forward<double>(g, x_d.data(), kern_d.data(), bias_d.data(), want.data());
+  std::vector<float> y(y_size, 7.0f);  // stale contents must be overwritten
+  keel::kernels::conv2d_forward<float>(g, x.data(), kern.data(), bias.data(), y.data());
+  require_close(y, want, kRelativeBar);
+
+  // Fused relu: max(y, 0) of the same sums.
+  for (double& v : want) v = std::max(v, 0.0);
+  keel::kernels::conv2d_forward<float>(g, x.data(), kern.data(), bias.data(), y.data(), true);
+  require_close(y, want, kRelativeBar);
+
+  std::vector<double> gx_want(x_size);
+  keel::kernels::conv2d_backward_input<double>(g, gy_d.data(), kern_d.data(), gx_want.data());
+  std::vector<float> gx(x_size, 7.0f);
+  keel::kernels::conv2d_backward_input<float>(g, gy.data(), kern.data(), gx.data());
+  require_close(gx, gx_want, kRelativeBar);
+}
+
+TEST_CASE("winograd conv2d: a NaN input reaches exactly the outputs whose window holds it", "[conv][winograd]") {
+  const Case k{1, 8, 8, 32, 32, false};  // 6x6 outputs
+  const Conv2dGeometry g = geometry_for(k);
+  REQUIRE(keel::kernels::conv2d_winograd_applicable(g));
+  auto x = random_values<float>(k.h * k.w * k.c, 5);
+  const auto kern = random_values<float>(9 * k.c * k.oc, 6);
+  const std::int64_t nan_h = 3, nan_w = 0, nan_c = 7;  // a tile's second row, the image's left edge
+  x[(nan_h * k.w + nan_w) * k.c + nan_c] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> y(g.out_h * g.out_w * k.oc);
+  const bool relu = GENERATE(false, true);
+  keel::kernels::conv2d_forward<float>(g, x.data(), kern.data(), nullptr, y.data(), relu);
+  for (std::int64_t h = 0; h < g.out_h; ++h)
+    for (std::int64_t w = 0; w < g.out_w; ++w) {
+      const bool in_window = nan_h - 2 <= h && h <= nan_h && nan_w - 2 <= w && w <= nan_w;
+      for (std::int64_t o = 0; o < k.oc; ++o) {
+        INFO("output (" << h << ", " << w << ", " << o << ")");
+        CHECK(std::isnan(y[(h * g.out_w + w) * k.oc + o]) == in_window);
+      }
+    }
+}
+
+TEST_CASE("winograd conv2d applies only where its tiles pay", "[conv][winograd]") {
+  using keel::kernels::conv2d_geometry;
+  using keel::kernels::conv2d_winograd_applicable;
+  const auto nhwc = Layout::NHWC, nchw = Layout::NCHW;
+  CHECK(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 13, 13, 32, 64, 3, 3, 1, 1, 1, 1, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nchw, 64, 13, 13, 32, 64, 3, 3, 1, 1, 1, 1, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 13, 13, 32, 64, 3, 3, 2, 2, 1, 1, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 13, 13, 32, 64, 3, 3, 1, 1, 2, 2, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 13, 13, 32, 64, 5, 5, 1, 1, 1, 1, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 13, 13, 32, 10, 3, 3, 1, 1, 1, 1, false)));
+  // 3x3 outputs need 4 tiles (64 products) for 81 direct ones; 1x1 needs 16 for 9.
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 5, 5, 32, 64, 3, 3, 1, 1, 1, 1, false)));
+  CHECK_FALSE(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 1, 1, 32, 64, 3, 3, 1, 1, 1, 1, true)));
+  CHECK(conv2d_winograd_applicable(conv2d_geometry(nhwc, 64, 6, 6, 32, 64, 3, 3, 1, 1, 1, 1, false)));
+}
