@@ -170,6 +170,9 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* grad_y, const T* ke
 template <class T>
 void conv2d_backward_kernel(const Conv2dGeometry& g, const T* x, const T* grad_y, T* grad_kernel, T* grad_bias) {
   if (conv2d_direct_applicable(g)) return conv2d_backward_kernel_direct(g, x, grad_y, grad_kernel, grad_bias);
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_winograd_applicable(g))
+      return conv2d_backward_kernel_winograd(g, x, grad_y, grad_kernel, grad_bias);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;

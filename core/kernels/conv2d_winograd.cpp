@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "keel/core/kernels/chunk_partials.h"
 #include "keel/core/kernels/scratch_buffer.h"
 #include "keel/core/kernels/simd.h"
 #include "keel/core/parallel.h"
@@ -20,6 +21,8 @@ constexpr std::int64_t kBlockOutputs = 2 * kLanes;
 // (16 positions each) stay in L2.
 constexpr std::int64_t kTileBlockBytes = std::int64_t{256} << 10;
 constexpr int kPositions = 16;  // the 4x4 transformed tile
+// The kernel gradient sums one partial per chunk of images; at least this many chunks when the batch allows.
+constexpr std::int64_t kMinChunks = 8;
 
 // A 3x3 stride-1 convolution of `in` [batch, in_h, in_w, channels] into `out` [batch, out_h, out_w, outputs],
 // out[h, w, o] = sum over (i, j, c) of in[h - pad_top + i, w - pad_left + j, c] * kernel[i, j, c, o].
@@ -82,17 +85,44 @@ inline void transform_input(const Problem& p, const float* image, std::int64_t t
   }
 }
 
-// c[r][o] = sum over k of a[r][k] * b[k][o] for r < rows (<= kBlockTiles) and kBlockOutputs outputs, in
-// k order; rows past `rows` of a are read but not stored.
-inline void multiply_block(const float* a, std::int64_t depth, const float* b, std::int64_t ldb, float* c,
-                           std::int64_t ldc, std::int64_t rows) {
-  V acc[kBlockTiles][2] = {};
+// The top-left output of tile t: tiles run along rows, tiles_w to a row.
+struct TileCorner {
+  std::int64_t top, left;
+};
+inline TileCorner tile_corner(const Problem& p, std::int64_t t) { return {2 * (t / p.tiles_w()), 2 * (t % p.tiles_w())}; }
+
+// The input transforms of tiles [t0, t0 + count) of one image into v ([16][count][channels], position stride
+// v_stride).
+void transform_inputs(const Problem& p, const float* image, std::int64_t t0, std::int64_t count, float* v,
+                      std::int64_t v_stride) {
+  for (std::int64_t t = 0; t < count; ++t) {
+    const TileCorner corner = tile_corner(p, t0 + t);
+    for (std::int64_t c = 0; c < p.channels; c += kLanes)
+      transform_input(p, image, corner.top - p.pad_top, corner.left - p.pad_left, c, v + t * p.channels + c,
+                      v_stride);
+  }
+}
+
+// c[r][o] = sum over k of a[r * a_row + k * a_k] * b[k * ldb + o], for r < rows (<= kBlockTiles) and
+// kBlockOutputs outputs, in k order; with Accumulate, added to c's values instead. Rows past `rows` repeat
+// the last one and are not stored.
+template <bool Accumulate>
+inline void multiply_block(const float* a, std::int64_t a_row, std::int64_t a_k, std::int64_t depth, const float* b,
+                           std::int64_t ldb, float* c, std::int64_t ldc, std::int64_t rows) {
+  const float* row[kBlockTiles];
+  V acc[kBlockTiles][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < kBlockTiles; ++r) {
+    row[r] = a + std::min<std::int64_t>(r, rows - 1) * a_row;
+    acc[r][0] = Accumulate && r < rows ? load_as<V>(c + r * ldc) : V{};
+    acc[r][1] = Accumulate && r < rows ? load_as<V>(c + r * ldc + kLanes) : V{};
+  }
 #pragma GCC unroll 4
   for (std::int64_t k = 0; k < depth; ++k) {
     const V b0 = load_as<V>(b + k * ldb), b1 = load_as<V>(b + k * ldb + kLanes);
 #pragma GCC unroll 6
     for (int r = 0; r < kBlockTiles; ++r) {
-      const float ar = a[r * depth + k];
+      const float ar = row[r][k * a_k];
       acc[r][0] += ar * b0;
       acc[r][1] += ar * b1;
     }
@@ -126,14 +156,45 @@ inline void transform_output(const Problem& p, const float* m, std::int64_t posi
   }
 }
 
+// q[e] = (A dy A^T)[e] for one vector of output channels of the 2x2 tile of grad_y whose corner is
+// (top, left), the gradient of the 16 products m[e] of that tile; A = [[1, 0], [1, 1], [1, -1], [0, -1]].
+// Positions outside the output are 0.
+inline void transform_output_gradient(const Problem& p, const float* image, std::int64_t top, std::int64_t left,
+                                      std::int64_t o, float* q, std::int64_t position_stride) {
+  V d[2][2];
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j)
+      d[i][j] = top + i < p.out_h && left + j < p.out_w
+                    ? load_as<V>(image + ((top + i) * p.out_w + left + j) * p.outputs + o)
+                    : V{};
+  V s[4][2];  // A dy
+  for (int j = 0; j < 2; ++j) {
+    s[0][j] = d[0][j];
+    s[1][j] = d[0][j] + d[1][j];
+    s[2][j] = d[0][j] - d[1][j];
+    s[3][j] = -d[1][j];
+  }
+  for (int i = 0; i < 4; ++i) {  // (A dy) A^T
+    store_as(q + (i * 4 + 0) * position_stride, s[i][0]);
+    store_as(q + (i * 4 + 1) * position_stride, s[i][0] + s[i][1]);
+    store_as(q + (i * 4 + 2) * position_stride, s[i][0] - s[i][1]);
+    store_as(q + (i * 4 + 3) * position_stride, -s[i][1]);
+  }
+}
+
+// Tiles per block: a multiple of the register block, as many as keep a block's transformed inputs and
+// products in kTileBlockBytes, and no more than the image has.
+std::int64_t tiles_per_block(const Problem& p) {
+  const std::int64_t tiles = p.tiles_h() * p.tiles_w();
+  const std::int64_t tile_bytes = kPositions * (p.channels + p.outputs) * static_cast<std::int64_t>(sizeof(float));
+  return std::min(std::max<std::int64_t>(kTileBlockBytes / tile_bytes / kBlockTiles, 1),
+                  (tiles + kBlockTiles - 1) / kBlockTiles) *
+         kBlockTiles;
+}
+
 void convolve(const Problem& p, const float* in, const std::vector<float>& u, const float* bias, float* out,
               bool relu) {
-  const std::int64_t tiles_w = p.tiles_w(), tiles = p.tiles_h() * tiles_w;
-  const std::int64_t tile_bytes = kPositions * (p.channels + p.outputs) * static_cast<std::int64_t>(sizeof(float));
-  const std::int64_t per_block =
-      std::min(std::max<std::int64_t>(kTileBlockBytes / tile_bytes / kBlockTiles, 1),
-               (tiles + kBlockTiles - 1) / kBlockTiles) *
-      kBlockTiles;
+  const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
   // Products and transformed inputs of one block of tiles, position-major: [16][per_block][channels or outputs].
   const std::int64_t v_stride = per_block * p.channels, m_stride = per_block * p.outputs;
   parallel::for_each_chunk(0, p.batch, 1, [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
@@ -145,29 +206,42 @@ void convolve(const Problem& p, const float* in, const std::vector<float>& u, co
       float* result = out + n * p.out_h * p.out_w * p.outputs;
       for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
         const std::int64_t count = std::min(per_block, tiles - t0);
-        for (std::int64_t t = 0; t < count; ++t) {
-          const std::int64_t top = 2 * ((t0 + t) / tiles_w), left = 2 * ((t0 + t) % tiles_w);
-          for (std::int64_t c = 0; c < p.channels; c += kLanes)
-            transform_input(p, image, top - p.pad_top, left - p.pad_left, c, v + t * p.channels + c, v_stride);
-        }
-        // The last register block of a short tile block reads rows past `count`: make them zeros.
-        const std::int64_t padded = (count + kBlockTiles - 1) / kBlockTiles * kBlockTiles;
-        for (int e = 0; e < kPositions; ++e)
-          std::fill(v + e * v_stride + count * p.channels, v + e * v_stride + padded * p.channels, 0.0f);
+        transform_inputs(p, image, t0, count, v, v_stride);
         for (int e = 0; e < kPositions; ++e)
           for (std::int64_t r = 0; r < count; r += kBlockTiles)
             for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
-              multiply_block(v + e * v_stride + r * p.channels, p.channels,
-                             u.data() + e * p.channels * p.outputs + o, p.outputs,
-                             m + e * m_stride + r * p.outputs + o, p.outputs, std::min(kBlockTiles, count - r));
+              multiply_block<false>(v + e * v_stride + r * p.channels, p.channels, 1, p.channels,
+                                    u.data() + e * p.channels * p.outputs + o, p.outputs,
+                                    m + e * m_stride + r * p.outputs + o, p.outputs, std::min(kBlockTiles, count - r));
         for (std::int64_t t = 0; t < count; ++t) {
-          const std::int64_t top = 2 * ((t0 + t) / tiles_w), left = 2 * ((t0 + t) % tiles_w);
+          const TileCorner corner = tile_corner(p, t0 + t);
           for (std::int64_t o = 0; o < p.outputs; o += kLanes)
-            transform_output(p, m + t * p.outputs + o, m_stride, bias, relu, result, top, left, o);
+            transform_output(p, m + t * p.outputs + o, m_stride, bias, relu, result, corner.top, corner.left, o);
         }
       }
     }
   });
+}
+
+// grad_kernel[i][j][c][o] = (G^T du G)[i][j] of du[e][c][o], the gradient of the transformed kernel U.
+void untransform_kernel_gradient(const std::vector<float>& du, std::int64_t channels, std::int64_t outputs,
+                                 float* grad_kernel) {
+  const std::int64_t plane = channels * outputs;
+  for (std::int64_t co = 0; co < plane; co += kLanes) {
+    V d[4][4];
+    for (int e = 0; e < kPositions; ++e) d[e / 4][e % 4] = load_as<V>(du.data() + e * plane + co);
+    V t[3][4];  // G^T du
+    for (int b = 0; b < 4; ++b) {
+      t[0][b] = d[0][b] + 0.5f * (d[1][b] + d[2][b]);
+      t[1][b] = 0.5f * (d[1][b] - d[2][b]);
+      t[2][b] = 0.5f * (d[1][b] + d[2][b]) + d[3][b];
+    }
+    for (int i = 0; i < 3; ++i) {  // (G^T du) G
+      store_as(grad_kernel + (i * 3 + 0) * plane + co, t[i][0] + 0.5f * (t[i][1] + t[i][2]));
+      store_as(grad_kernel + (i * 3 + 1) * plane + co, 0.5f * (t[i][1] - t[i][2]));
+      store_as(grad_kernel + (i * 3 + 2) * plane + co, 0.5f * (t[i][1] + t[i][2]) + t[i][3]);
+    }
+  }
 }
 
 }  // namespace
@@ -199,6 +273,53 @@ void conv2d_backward_input_winograd(const Conv2dGeometry& g, const float* grad_y
     return kernel[(((2 - i) * 3 + (2 - j)) * g.in_c + c) * g.out_c + o];
   });
   convolve(p, grad_y, u, nullptr, grad_x, false);
+}
+
+void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y,
+                                     float* grad_kernel, float* grad_bias) {
+  const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
+  const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
+  const std::int64_t du_size = kPositions * p.channels * p.outputs;
+  // One partial du (and bias gradient) per chunk of whole images, summed in chunk order afterwards.
+  const std::int64_t images_per_chunk = (p.batch + kMinChunks - 1) / kMinChunks;
+  const std::int64_t chunks = parallel::num_chunks(0, p.batch, images_per_chunk);
+  std::vector<float> du_parts(static_cast<std::size_t>(chunks * du_size), 0.0f);
+  std::vector<float> bias_parts(static_cast<std::size_t>(chunks * p.outputs), 0.0f);
+  const std::int64_t v_stride = per_block * p.channels, q_stride = per_block * p.outputs;
+  parallel::for_each_chunk(0, p.batch, images_per_chunk, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
+    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + q_stride)));
+    float* v = scratch.data();
+    float* q = v + kPositions * v_stride;
+    float* du = du_parts.data() + chunk * du_size;
+    float* gb = bias_parts.data() + chunk * p.outputs;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const float* image = x + n * p.in_h * p.in_w * p.channels;
+      const float* gy = grad_y + n * p.out_h * p.out_w * p.outputs;
+      for (std::int64_t pixel = 0; pixel < p.out_h * p.out_w; ++pixel)
+        for (std::int64_t o = 0; o < p.outputs; o += kLanes)
+          store_as(gb + o, load_as<V>(gb + o) + load_as<V>(gy + pixel * p.outputs + o));
+      for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
+        const std::int64_t count = std::min(per_block, tiles - t0);
+        transform_inputs(p, image, t0, count, v, v_stride);
+        for (std::int64_t t = 0; t < count; ++t) {
+          const TileCorner corner = tile_corner(p, t0 + t);
+          for (std::int64_t o = 0; o < p.outputs; o += kLanes)
+            transform_output_gradient(p, gy, corner.top, corner.left, o, q + t * p.outputs + o, q_stride);
+        }
+        // du[e][c][o] += sum over the block's tiles of v[e][t][c] * q[e][t][o]
+        for (int e = 0; e < kPositions; ++e)
+          for (std::int64_t c = 0; c < p.channels; c += kBlockTiles)
+            for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
+              multiply_block<true>(v + e * v_stride + c, 1, p.channels, count, q + e * q_stride + o, p.outputs,
+                                   du + (e * p.channels + c) * p.outputs + o, p.outputs,
+                                   std::min(kBlockTiles, p.channels - c));
+      }
+    }
+  });
+  std::vector<float> du(static_cast<std::size_t>(du_size));
+  sum_partials(du_parts, chunks, du_size, du.data());
+  untransform_kernel_gradient(du, p.channels, p.outputs, grad_kernel);
+  if (grad_bias != nullptr) sum_partials(bias_parts, chunks, p.outputs, grad_bias);
 }
 
 }  // namespace keel::kernels

@@ -7,7 +7,9 @@
 // conv2 of the reference convnet ([64, 13, 13, 32] -> 64) that is 151 MFLOP against 285 for im2col + GEMM.
 //
 // The gradient with respect to the input is the same transform applied to grad_y with the kernel turned
-// by 180 degrees and its channel axes swapped (a "full" convolution), so it shares the code.
+// by 180 degrees and its channel axes swapped (a "full" convolution), so it shares the code. The kernel's
+// gradient is the transpose of the forward map: du[e] = sum over tiles of (B^T d B)[e] * (A dy A^T)[e],
+// then G^T du G, with one partial sum per fixed chunk of images added in chunk order.
 //
 // Accuracy: the transforms multiply by 1 and 1/2 only, so no error grows with the tile; against a float64
 // reference the outputs are as close as the GEMM path's (tests/core/kernels/conv2d_winograd_test.cpp).
@@ -20,10 +22,12 @@ namespace keel::kernels {
 // AVX2, 32 with AVX-512), and enough outputs that the 2x2 tiles save work (not for outputs of 3x3 or less).
 bool conv2d_winograd_applicable(const Conv2dGeometry& g);
 
-// Same contracts as conv2d_forward and conv2d_backward_input (conv2d.h).
+// Same contracts as conv2d_forward, conv2d_backward_input and conv2d_backward_kernel (conv2d.h).
 void conv2d_forward_winograd(const Conv2dGeometry& g, const float* x, const float* kernel, const float* bias, float* y,
                              bool relu);
 void conv2d_backward_input_winograd(const Conv2dGeometry& g, const float* grad_y, const float* kernel,
                                     float* grad_x);
+void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y,
+                                     float* grad_kernel, float* grad_bias);
 
 }  // namespace keel::kernels
