@@ -89,7 +89,9 @@ inline void transform_input(const Problem& p, const float* image, std::int64_t t
 struct TileCorner {
   std::int64_t top, left;
 };
-inline TileCorner tile_corner(const Problem& p, std::int64_t t) { return {2 * (t / p.tiles_w()), 2 * (t % p.tiles_w())}; }
+inline TileCorner tile_corner(const Problem& p, std::int64_t t) {
+  return {2 * (t / p.tiles_w()), 2 * (t % p.tiles_w())};
+}
 
 // The input transforms of tiles [t0, t0 + count) of one image into v ([16][count][channels], position stride
 // v_stride).
