@@ -2,7 +2,8 @@
 // dtype, an empty and a scalar tensor, a config, extra metadata and a foreign (non-keel) file; real saved
 // models (trained, compiled but untrained, mid-fine-tune with a frozen layer); and hostile variants of a
 // saved model: a bad compile section, out-of-range optimizer iterations, a config asking for a huge layer,
-// position-numbered optimizer slots, a negative format_version and a zip file's magic bytes.
+// position-numbered optimizer slots, a negative format_version and a zip file's magic bytes. With four
+// arguments, also the encoded HDF5 snapshots of the real Keras files (keel_fuzz_hdf5_snapshot's seeds).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "keel/layers/dense.h"
 #include "keel/layers/input.h"
 #include "keel/models/detail/atomic_file.h"
+#include "keel/models/detail/hdf5_snapshot.h"
 #include "keel/models/detail/keel_file.h"
 #include "keel/models/functional.h"
 #include "keel/models/sequential.h"
@@ -150,15 +152,33 @@ void write_keras_archives(const fs::path& dir) {
 
 }  // namespace
 
+// The HDF5 snapshots (models/detail/hdf5_snapshot.h) of every .h5 file in keras_dir, encoded, as the child
+// process that reads an HDF5 file sends them.
+void write_hdf5_snapshots(const fs::path& dir, const fs::path& keras_dir) {
+  for (const auto& entry : fs::directory_iterator(keras_dir)) {
+    if (entry.path().extension() != ".h5") continue;
+    const std::vector<std::byte> image = keel::io::read_file_bytes(entry.path());
+    const keel::io::hdf5::Snapshot snapshot =
+        keel::io::hdf5::read_snapshot(image, {.max_value_bytes = 64 << 20, .unread_groups = {"optimizer_weights"}});
+    std::vector<std::byte> encoded(2 * image.size() + (1 << 20));
+    if (const auto size = keel::io::hdf5::encode(snapshot, encoded)) {
+      encoded.resize(*size);
+      keel::io::atomic_write_file(dir / (entry.path().stem().string() + ".snapshot"),
+                                  {reinterpret_cast<const char*>(encoded.data()), encoded.size()});
+    }
+  }
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 3) {
-    std::fprintf(stderr, "usage: %s SEED_DIR [KERAS_SEED_DIR]\n", argv[0]);
+  if (argc != 2 && argc != 3 && argc != 5) {
+    std::fprintf(stderr, "usage: %s SEED_DIR [KERAS_SEED_DIR [SNAPSHOT_SEED_DIR KERAS_FILES_DIR]]\n", argv[0]);
     return 2;
   }
   const fs::path dir = argv[1];
   write_basic_files(dir);
   write_saved_models(dir);
   write_hostile_variants(dir);
-  if (argc == 3) write_keras_archives(argv[2]);
+  if (argc >= 3) write_keras_archives(argv[2]);
+  if (argc == 5) write_hdf5_snapshots(argv[3], argv[4]);
   return 0;
 }
