@@ -1,9 +1,8 @@
 #pragma once
 // Keras's .h5 files: files opened from a path or from bytes in memory, groups, string attributes and
-// float datasets. A file opened for reading is read whole into a snapshot (hdf5_snapshot.h) first, by
-// keel's own reader when it is a plain h5py file (hdf5_plain_reader.h), otherwise by libhdf5 in a child
-// process (hdf5_isolation.h), and served from it; a file created for writing is a small RAII layer over
-// libhdf5's C API. Every failure becomes a keel::IOError that names the file and the object path;
+// float datasets. A file opened for reading is read whole by libhdf5 in a child process first
+// (hdf5_isolation.h) and served from what it sent back; a file created for writing is a small RAII layer
+// over libhdf5's C API. Every failure becomes a keel::IOError that names the file and the object path;
 // libhdf5's own error printing is silenced.
 #include <cstddef>
 #include <cstdint>
@@ -111,8 +110,8 @@ class Group {
 
 class File {
  public:
-  // Opens a file for reading: it is read whole into a snapshot (keel's plain reader, or libhdf5 in a child
-  // process), and every read below is served from it.
+  // Opens a file for reading: libhdf5 reads it whole in a child process, and every read below is served
+  // from what it sent back.
   static File open(const std::filesystem::path& path, const OpenOptions& options = {});
   // Opens an HDF5 file held in memory, as open() does; `name` names it in errors.
   static File open_bytes(std::span<const std::byte> bytes, const std::string& name, const OpenOptions& options = {});

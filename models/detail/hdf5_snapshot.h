@@ -1,7 +1,7 @@
 #pragma once
-// Everything keel's readers can ask of an HDF5 file, taken in one pass by keel's plain reader
-// (hdf5_plain_reader.h) or by libhdf5 in a child process (hdf5_isolation.h), so the loading process never
-// calls libhdf5 on a file from outside: every group with its string attributes and member lists, every dataset with its shape, element
+// Everything keel's readers can ask of an HDF5 file, taken in one pass by the isolated reader
+// (hdf5_isolation.h) and handed to the loading process, which then never calls libhdf5 on a file from
+// outside: every group with its string attributes and member lists, every dataset with its shape, element
 // type and values. A problem libhdf5 met on the way is kept as text and raised only if a loader asks for
 // that object, so an error names what it names today. The encoded form comes from a process that read a
 // hostile file: decode() trusts none of it.
