@@ -2,15 +2,14 @@
 // predicting the MobileNet files is not slower than keel's own format by more than reading the file).
 // For each model file of ../shared/keras_files (or --keras-files DIR), medians over repeated runs of:
 //   read         the file's bytes alone
-//   plain read   keel's own reader of plain HDF5 files on those bytes (all but optimizer_weights, as
-//                load_model reads): the snapshot load_model then reads from (models/detail/hdf5_plain_reader.h)
-//   child read   the same snapshot taken by libhdf5 in a forked child, as load_model does for a file the
-//                plain reader declines (models/detail/hdf5_isolation.h)
+//   child read   the forked child's read of those bytes with libhdf5 (all but optimizer_weights, as
+//                load_model reads), sent back as the snapshot load_model then reads from
+//                (models/detail/hdf5_isolation.h)
 //   load .h5     keel::load_model of the Keras file (includes the read and the child read)
 //   load .keel   keel::load_model of the same model saved once in keel's format to a temporary folder
 //   + predict    each load followed by one predict of a fixed batch
-// and "parse and build" = load .h5 − read − the snapshot's read: translating Keras's config, building the
-// model and copying the weights in.
+// and "in-process" = load .h5 − read − child read: decoding the snapshot, translating Keras's config,
+// building the model and copying the weights in (no libhdf5 in this process).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,7 +25,6 @@
 
 #include "bench_util.h"
 #include "keel/models/detail/hdf5_isolation.h"
-#include "keel/models/detail/hdf5_plain_reader.h"
 
 namespace {
 
@@ -77,29 +75,25 @@ void time_file(const fs::path& path, const Shape& input, const fs::path& scratch
   batch_shape.insert(batch_shape.end(), input.begin(), input.end());
   const Tensor x = random::normal(batch_shape, 0, 1, 17);
 
-  const std::span<const std::byte> image = std::as_bytes(std::span<const char>(bytes));
   const bench::Timing read = bench::time_ms([&] { read_bytes(path); }, kRuns);
-  const bench::Timing plain = bench::time_ms(
-      [&] { io::hdf5::read_plain_snapshot(image, io::hdf5::snapshot_limits(image.size(), {"optimizer_weights"})); },
+  const bench::Timing child = bench::time_ms(
+      [&] {
+        io::hdf5::read_in_child_process(std::as_bytes(std::span<const char>(bytes)), path.string(),
+                                        {"optimizer_weights"});
+      },
       kRuns);
-  const bench::Timing child =
-      bench::time_ms([&] { io::hdf5::read_in_child_process(image, path.string(), {"optimizer_weights"}); }, kRuns);
   const bench::Timing load_h5 = bench::time_ms([&] { load_model(path); }, kRuns);
   const bench::Timing load_keel = bench::time_ms([&] { load_model(keel_path); }, kRuns);
   const bench::Timing h5_predict = bench::time_ms([&] { load_model(path)->predict(x); }, kRuns);
   const bench::Timing keel_predict = bench::time_ms([&] { load_model(keel_path)->predict(x); }, kRuns);
   print(stem, "read", read);
-  print(stem, "plain_read", plain);
   print(stem, "child_read", child);
   print(stem, "load_h5", load_h5);
   print(stem, "load_keel", load_keel);
   print(stem, "load_h5_predict", h5_predict);
   print(stem, "load_keel_predict", keel_predict);
-  const bool is_plain =
-      io::hdf5::read_plain_snapshot(image, io::hdf5::snapshot_limits(image.size(), {"optimizer_weights"})).has_value();
-  const double in_process = load_h5.median_ms - read.median_ms - (is_plain ? plain : child).median_ms;
-  std::cout << fmt::format("  parse and build {:8.2f} ms (load .h5 - read - {} read; the file is {})\n", in_process,
-                           is_plain ? "plain" : "child", is_plain ? "plain: keel reads it" : "read by libhdf5");
+  const double in_process = load_h5.median_ms - read.median_ms - child.median_ms;
+  std::cout << fmt::format("  in-process parse and build {:8.2f} ms (load .h5 - read - child read)\n", in_process);
   std::printf("RESULT keel keras_files_%s_in_process %d %.6g ms\n", stem.c_str(), num_threads(), in_process);
   std::cout << fmt::format(
       "  load+predict: .h5 is {:+.2f} ms against .keel; reading the .h5 takes {:.2f} ms (issue 17: at most that)\n",

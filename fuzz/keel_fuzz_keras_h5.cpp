@@ -1,9 +1,8 @@
-// libFuzzer target for the Keras legacy HDF5 reader: load_model on an HDF5 file held in memory. Allowed
-// outcomes: success or keel::IOError; any other exception or a sanitizer report crashes the fuzzer. Seeds:
-// the real Keras files in ../shared/keras_files. keel's plain reader (models/detail/hdf5_plain_reader.h)
-// reads what it can in this process; libhdf5 reads the rest in a child process
-// (models/detail/hdf5_isolation.h), whose time limit is set below the fuzzer's per-input timeout, so
-// libhdf5's own crashes and hangs come back as IOErrors.
+// libFuzzer target for the Keras legacy HDF5 reader: load_model on an HDF5 file held in memory (libhdf5's
+// core driver, no temporary file). Allowed outcomes: success or keel::IOError; any other exception or a
+// sanitizer report crashes the fuzzer. Seeds: the real Keras files in ../shared/keras_files. libhdf5 reads
+// each input in a child process (models/detail/hdf5_isolation.h), whose time limit is set below the
+// fuzzer's per-input timeout, so libhdf5's own crashes and hangs come back as IOErrors.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -10,7 +10,6 @@
 #include "keel/models/detail/atomic_file.h"
 #include "keel/models/detail/hdf5_isolation.h"
 #include "keel/models/detail/hdf5_library.h"
-#include "keel/models/detail/hdf5_plain_reader.h"
 #include "keel/models/detail/hdf5_snapshot.h"
 
 namespace keel::io::hdf5 {
@@ -352,11 +351,7 @@ File File::open(const std::filesystem::path& path, const OpenOptions& options) {
 
 File File::open_bytes(std::span<const std::byte> bytes, const std::string& name, const OpenOptions& options) {
   if (!has_signature(bytes)) fail_file(name, "the bytes do not start with the HDF5 signature");
-  // The plain files h5py writes are read here, in keel's own bounds-checked code; anything else by libhdf5
-  // in a child process.
-  std::optional<Snapshot> plain = read_plain_snapshot(bytes, snapshot_limits(bytes.size(), options.unread_groups));
-  auto snapshot = std::make_shared<Snapshot>(plain ? std::move(*plain)
-                                                   : read_in_child_process(bytes, name, options.unread_groups));
+  auto snapshot = std::make_shared<Snapshot>(read_in_child_process(bytes, name, options.unread_groups));
   if (!snapshot->problem.empty()) fail_file(name, snapshot->problem);
   return File(std::move(snapshot), name);
 }

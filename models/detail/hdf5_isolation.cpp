@@ -26,6 +26,10 @@ namespace {
 
 std::atomic<unsigned> g_time_limit_seconds{20};
 
+// The values of all datasets together may take this many times the file's size (Keras does not compress,
+// so an honest file's values fit in it once), plus a fixed allowance for small files.
+constexpr std::uint64_t kValueBytesPerFileByte = 16;
+constexpr std::uint64_t kValueBytesAllowance = std::uint64_t{16} << 20;
 // The description's strings (attributes, names) beyond the values.
 constexpr std::uint64_t kDescriptionAllowance = std::uint64_t{320} << 20;
 
@@ -55,7 +59,9 @@ class SharedBuffer {
 // The child's whole job: read the image and write its snapshot to `out`.
 int write_snapshot(std::span<const std::byte> bytes, const std::vector<std::string>& unread_groups,
                    std::span<std::byte> out) {
-  const Snapshot snapshot = read_snapshot(bytes, snapshot_limits(bytes.size(), unread_groups));
+  const SnapshotLimits limits{.max_value_bytes = kValueBytesPerFileByte * bytes.size() + kValueBytesAllowance,
+                              .unread_groups = unread_groups};
+  const Snapshot snapshot = read_snapshot(bytes, limits);
   const std::optional<std::size_t> length = encode(snapshot, out.subspan(sizeof(std::uint64_t)));
   if (!length) return kTooLarge;
   const std::uint64_t size = *length;
@@ -72,7 +78,7 @@ void set_child_time_limit(std::chrono::seconds limit) {
 Snapshot read_in_child_process(std::span<const std::byte> bytes, const std::string& name,
                                const std::vector<std::string>& unread_groups) {
   const unsigned limit = g_time_limit_seconds;
-  SharedBuffer shared(sizeof(std::uint64_t) + snapshot_limits(bytes.size(), {}).max_value_bytes +
+  SharedBuffer shared(sizeof(std::uint64_t) + kValueBytesPerFileByte * bytes.size() + kValueBytesAllowance +
                       kDescriptionAllowance);
   if (!shared.data())
     throw IOError(fmt::format("{}: cannot set up memory for the process that reads the HDF5 file ({})", name,

@@ -39,6 +39,15 @@ std::optional<Shape> simple_extent(hid_t space) {
   return shape;
 }
 
+std::optional<std::uint64_t> element_count(const Shape& shape, std::uint64_t limit) {
+  std::uint64_t n = 1;
+  for (std::int64_t d : shape) {
+    if (d != 0 && n > limit / static_cast<std::uint64_t>(d)) return std::nullopt;
+    n *= static_cast<std::uint64_t>(d);
+  }
+  return n;
+}
+
 std::optional<DType> float_dtype(hid_t type) {
   if (H5Tget_class(type) != H5T_FLOAT) return std::nullopt;
   std::size_t size = H5Tget_size(type);

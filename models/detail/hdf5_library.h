@@ -12,7 +12,6 @@
 
 #include "keel/core/dtype.h"
 #include "keel/core/shape.h"
-#include "keel/models/detail/hdf5_snapshot.h"
 
 namespace keel::io::hdf5::library {
 
@@ -36,6 +35,8 @@ int close_plist(std::int64_t id);
 
 // The dataspace's dimensions; nullopt for a null space or a rank beyond kMaxRank.
 std::optional<Shape> simple_extent(hid_t space);
+// Product of the dimensions, or nullopt when it overflows `limit`.
+std::optional<std::uint64_t> element_count(const Shape& shape, std::uint64_t limit);
 // float32 or float64 for a 4- or 8-byte float type, else nullopt.
 std::optional<DType> float_dtype(hid_t type);
 hid_t native_type(DType dtype);  // float32, float64 or int64

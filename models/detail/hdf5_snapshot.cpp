@@ -193,21 +193,6 @@ class Reader {
 
 }  // namespace
 
-std::optional<std::uint64_t> element_count(const Shape& shape, std::uint64_t limit) {
-  std::uint64_t n = 1;
-  for (std::int64_t d : shape) {
-    if (d != 0 && n > limit / static_cast<std::uint64_t>(d)) return std::nullopt;
-    n *= static_cast<std::uint64_t>(d);
-  }
-  return n;
-}
-
-SnapshotLimits snapshot_limits(std::uint64_t file_bytes, std::vector<std::string> unread_groups) {
-  constexpr std::uint64_t kValueBytesPerFileByte = 16, kValueBytesAllowance = std::uint64_t{16} << 20;
-  return {.max_value_bytes = kValueBytesPerFileByte * file_bytes + kValueBytesAllowance,
-          .unread_groups = std::move(unread_groups)};
-}
-
 std::optional<std::size_t> encode(const Snapshot& snapshot, std::span<std::byte> out) {
   Writer writer(out);
   writer.value(kMagic);

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "keel/core/dtype.h"
-#include "keel/core/shape.h"
 #include "keel/models/detail/hdf5.h"
 
 namespace keel::io::hdf5 {
@@ -57,13 +56,6 @@ struct SnapshotLimits {
   std::uint64_t max_objects = 200'000;
   std::vector<std::string> unread_groups;  // members of the root group not to read (hdf5.h's OpenOptions)
 };
-
-// Product of the dimensions, or nullopt when it overflows `limit`.
-std::optional<std::uint64_t> element_count(const Shape& shape, std::uint64_t limit);
-
-// The limits for a file of `file_bytes` bytes: its datasets' values may take 16 times its size plus 16 MiB
-// in all (Keras does not compress, so an honest file's values fit in it once).
-SnapshotLimits snapshot_limits(std::uint64_t file_bytes, std::vector<std::string> unread_groups);
 
 // Reads `image` with libhdf5. Only in the isolated process: libhdf5 may crash or hang on a hostile file.
 Snapshot read_snapshot(std::span<const std::byte> image, const SnapshotLimits& limits);

@@ -19,19 +19,6 @@ struct Hdf5FixtureDataset {
   hid_t file_type = H5T_IEEE_F32LE;
 };
 
-// A scalar variable-length string attribute, as h5py writes a Python str.
-inline void write_string_attribute(hid_t location, const char* name, const char* text) {
-  hid_t variable = H5Tcopy(H5T_C_S1);
-  H5Tset_size(variable, H5T_VARIABLE);
-  hid_t scalar = H5Screate(H5S_SCALAR);
-  hid_t attribute = H5Acreate2(location, name, variable, scalar, H5P_DEFAULT, H5P_DEFAULT);
-  REQUIRE(attribute >= 0);
-  REQUIRE(H5Awrite(attribute, variable, &text) >= 0);
-  H5Aclose(attribute);
-  H5Sclose(scalar);
-  H5Tclose(variable);
-}
-
 // An HDF5 file image holding the given (possibly empty) groups and datasets, intermediate groups created.
 inline std::string hdf5_fixture(const std::vector<std::string>& groups, const std::vector<Hdf5FixtureDataset>& datasets) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
