@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <limits>
 
 #include "keel/core/error.h"
 #include "keel/models/detail/atomic_file.h"
@@ -28,22 +29,22 @@ hid_t file_type(DType dtype) {
 
 // A snapshot dataset's values (float32, float64 or int64, of `out`'s element count) into `out`, converted
 // between the float types with rounding to nearest, as libhdf5 converts.
+template <class From, class To>
+void convert_values(const std::vector<std::byte>& values, To* out) {
+  for (std::size_t i = 0; i < values.size() / sizeof(From); ++i) {
+    From v;
+    std::memcpy(&v, values.data() + i * sizeof(From), sizeof v);
+    out[i] = static_cast<To>(v);
+  }
+}
+
 void copy_values(DType stored, const std::vector<std::byte>& values, Tensor& out) {
-  if (stored == out.dtype()) {
+  if (stored == out.dtype())
     std::memcpy(out.raw_data(), values.data(), values.size());
-    return;
-  }
-  const std::size_t n = static_cast<std::size_t>(out.numel());
-  if (stored == DType::float32 && out.dtype() == DType::float64) {
-    std::vector<float> in(n);
-    std::memcpy(in.data(), values.data(), values.size());
-    std::copy(in.begin(), in.end(), static_cast<double*>(out.raw_data()));
-  } else {
-    std::vector<double> in(n);
-    std::memcpy(in.data(), values.data(), values.size());
-    std::transform(in.begin(), in.end(), static_cast<float*>(out.raw_data()),
-                   [](double v) { return static_cast<float>(v); });
-  }
+  else if (stored == DType::float32)
+    convert_values<float>(values, static_cast<double*>(out.raw_data()));
+  else
+    convert_values<double>(values, static_cast<float*>(out.raw_data()));
 }
 
 // The components of a relative path "a/b/c"; nullopt for "", "/a", "a//b" or "a/" (which name nothing).
@@ -177,21 +178,11 @@ std::vector<std::string> Group::children(Order order) const {
     if (!problem.empty()) fail(path_, problem);
     return order == Order::creation ? node_->members_by_creation : node_->members_by_name;
   }
-  H5G_info_t info;
-  if (H5Gget_info(handle_.id(), &info) < 0) fail(path_, "cannot read the group's member count");
-  H5_index_t index = order == Order::creation ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    ssize_t length = H5Lget_name_by_idx(handle_.id(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (length < 0)
-      fail(path_, order == Order::creation ? "cannot list members in creation order (the file does not track it)"
-                                           : "cannot list the group's members");
-    std::string name(static_cast<std::size_t>(length), '\0');
-    if (H5Lget_name_by_idx(handle_.id(), ".", index, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT) < 0)
-      fail(path_, "cannot read a member's name");
-    names.push_back(std::move(name));
-  }
-  return names;
+  std::string problem;
+  std::optional<Links> links = list_links(handle_.id(), order == Order::creation ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME,
+                                          std::numeric_limits<std::uint64_t>::max(), problem);
+  if (!links) fail(path_, problem);
+  return std::move(links->names);
 }
 
 std::vector<std::string> Group::string_list_attribute(const std::string& name) const {
@@ -272,12 +263,10 @@ DatasetInfo Group::dataset_info(const std::string& name) const {
 }
 
 DatasetInfo Group::dataset_info(const std::string& name, const Handle& dataset) const {
-  Handle type(H5Dget_type(dataset.id()), close_type);
-  Handle space(H5Dget_space(dataset.id()), close_space);
-  if (type.id() < 0 || space.id() < 0) fail(child_path(name), "cannot read the dataset's type and shape");
-  std::optional<Shape> shape = simple_extent(space.id());
-  if (!shape) fail(child_path(name), "the dataset's shape is not a simple array of at most 32 dimensions");
-  return {*shape, float_dtype(type.id()), H5Tget_class(type.id()) == H5T_INTEGER};
+  std::string problem;
+  std::optional<DatasetInfo> info = describe_dataset(dataset.id(), problem);
+  if (!info) fail(child_path(name), problem);
+  return *info;
 }
 
 Tensor Group::read_dataset(const std::string& name, const Shape& expected_shape, DType dtype) const {

@@ -103,6 +103,47 @@ std::optional<std::vector<std::string>> read_strings(hid_t attribute, std::strin
 
 namespace {
 
+struct LinkListing {
+  Links& links;
+  std::uint64_t limit;
+};
+
+herr_t collect_link(hid_t, const char* name, const H5L_info_t* link, void* data) {
+  auto& listing = *static_cast<LinkListing*>(data);
+  if (listing.links.names.size() >= listing.limit) return 1;  // stops the iteration
+  listing.links.names.emplace_back(name);
+  listing.links.hard.push_back(link->type == H5L_TYPE_HARD);
+  return 0;
+}
+
+}  // namespace
+
+std::optional<Links> list_links(hid_t group, H5_index_t index, std::uint64_t limit, std::string& problem) {
+  Links links;
+  LinkListing listing{links, limit};
+  hsize_t at = 0;
+  const herr_t status = H5Literate(group, index, H5_ITER_INC, &at, collect_link, &listing);
+  if (status < 0) {
+    problem = index == H5_INDEX_CRT_ORDER ? "cannot list members in creation order (the file does not track it)"
+                                          : "cannot list the group's members";
+    return std::nullopt;
+  }
+  links.over_limit = status > 0;
+  return links;
+}
+
+std::optional<DatasetInfo> describe_dataset(hid_t dataset, std::string& problem) {
+  Handle type(H5Dget_type(dataset), close_type);
+  Handle space(H5Dget_space(dataset), close_space);
+  if (type.id() < 0 || space.id() < 0) return problem = "cannot read the dataset's type and shape", std::nullopt;
+  std::optional<Shape> shape = simple_extent(space.id());
+  if (!shape)
+    return problem = "the dataset's shape is not a simple array of at most 32 dimensions", std::nullopt;
+  return DatasetInfo{*shape, float_dtype(type.id()), H5Tget_class(type.id()) == H5T_INTEGER};
+}
+
+namespace {
+
 // File image callbacks that let the core driver read the caller's bytes in place: libhdf5 would otherwise
 // copy the image twice (into the property list, then into the driver), fresh memory the child faults in page
 // by page. Read-only: nothing asks to grow or write the image.

@@ -12,6 +12,7 @@
 
 #include "keel/core/dtype.h"
 #include "keel/core/shape.h"
+#include "keel/models/detail/hdf5.h"
 
 namespace keel::io::hdf5::library {
 
@@ -44,6 +45,19 @@ hid_t native_type(DType dtype);  // float32, float64 or int64
 // An attribute's strings, fixed or variable length, each trimmed at its first NUL (h5py pads fixed-length
 // strings with NULs); nullopt with `problem` set when it is not a scalar or list of strings.
 std::optional<std::vector<std::string>> read_strings(hid_t attribute, std::string& problem);
+
+// A group's links in `index` order, listed in one pass (H5Lget_name_by_idx per member would sort again for
+// each), at most `limit` of them. nullopt with `problem` set when libhdf5 cannot list them in that order.
+struct Links {
+  std::vector<std::string> names;
+  std::vector<bool> hard;  // whether each is a hard link
+  bool over_limit = false;  // more than `limit`: `names` holds the first `limit`
+};
+std::optional<Links> list_links(hid_t group, H5_index_t index, std::uint64_t limit, std::string& problem);
+
+// A dataset's shape and element type; nullopt with `problem` set when it has no simple shape of at most
+// kMaxRank dimensions, or libhdf5 cannot read them.
+std::optional<DatasetInfo> describe_dataset(hid_t dataset, std::string& problem);
 
 // Opens an HDF5 file image held in memory, read-only and in place: `image` (the span itself and its bytes)
 // must outlive the file. A negative id when libhdf5 refuses it.

@@ -41,55 +41,27 @@ void read_attributes(hid_t group, SnapshotGroup& out) {
   }
 }
 
-struct MemberNames {
-  std::vector<std::string>& names;
-  std::vector<bool>* hard;  // whether each member is a hard link (the name-order listing only)
-  std::uint64_t limit;
-};
-
-herr_t collect_member_name(hid_t, const char* name, const H5L_info_t* link, void* data) {
-  auto& members = *static_cast<MemberNames*>(data);
-  if (members.names.size() >= members.limit) return 1;  // stops the iteration: too many
-  members.names.emplace_back(name);
-  if (members.hard) members.hard->push_back(link->type == H5L_TYPE_HARD);
-  return 0;
-}
-
-// One pass over the group's links in `index` order (H5Lget_name_by_idx per member would sort again for each).
+// The group's members in `index` order into `names` (and whether each is a hard link into `hard`).
 void list_members(hid_t group, H5_index_t index, std::vector<std::string>& names, std::vector<bool>* hard,
                   std::string& problem, Walk& walk) {
-  MemberNames members{names, hard, walk.limits.max_objects};
-  hsize_t at = 0;
-  const herr_t status = H5Literate(group, index, H5_ITER_INC, &at, collect_member_name, &members);
-  if (status > 0) {
+  std::optional<Links> links = list_links(group, index, walk.limits.max_objects, problem);
+  if (!links) return;
+  if (links->over_limit)
     walk.problem = fmt::format("a group has more than the {} members keel reads", walk.limits.max_objects);
-  } else if (status < 0) {
-    problem = index == H5_INDEX_CRT_ORDER ? "cannot list members in creation order (the file does not track it)"
-                                          : "cannot list the group's members";
-    names.clear();
-    if (hard) hard->clear();
-  }
+  names = std::move(links->names);
+  if (hard) *hard = std::move(links->hard);
 }
 
 void read_dataset(const Handle& dataset, SnapshotDataset& out, Walk& walk) {
-  Handle type(H5Dget_type(dataset.id()), close_type);
-  Handle space(H5Dget_space(dataset.id()), close_space);
-  if (type.id() < 0 || space.id() < 0) {
-    out.problem = "cannot read the dataset's type and shape";
-    return;
-  }
-  std::optional<Shape> shape = simple_extent(space.id());
-  if (!shape) {
-    out.problem = "the dataset's shape is not a simple array of at most 32 dimensions";
-    return;
-  }
-  out.info = {*shape, float_dtype(type.id()), H5Tget_class(type.id()) == H5T_INTEGER};
+  std::optional<DatasetInfo> info = describe_dataset(dataset.id(), out.problem);
+  if (!info) return;
+  out.info = std::move(*info);
   const std::optional<DType> stored = out.info.dtype ? out.info.dtype
                                       : out.info.integer ? std::optional<DType>(DType::int64)
                                                          : std::nullopt;
   if (!stored) return;  // neither float nor integer: no reader asks for its values
   const std::uint64_t budget = walk.limits.max_value_bytes - walk.value_bytes;
-  const std::optional<std::uint64_t> count = element_count(*shape, budget / dtype_size(*stored));
+  const std::optional<std::uint64_t> count = element_count(out.info.shape, budget / dtype_size(*stored));
   if (!count) {
     out.read_problem = "its values are more than a file of this size could hold, so they were not read";
     return;
