@@ -24,8 +24,11 @@ constexpr std::int64_t kBandsPerImage = 4;
 constexpr std::int64_t kBackwardBandsPerImage = 8;
 // At most this many chunks (of whole bands): bounds the kernel gradient's partials for any batch.
 constexpr std::int64_t kMaxChunks = 64;
-// Output pixels computed together: each kernel vector loaded serves this many FMAs.
+// Output pixels computed together by the generic loops: each kernel vector loaded serves this many FMAs.
 constexpr int kPixels = 4;
+// And by the loops for kernels known at compile time: eight sums in flight cover the FMA latency (4 cycles
+// on two units) that four left half idle.
+constexpr int kBlockPixels = 8;
 
 // Every lane computes its own output channels, so the ISA's own width serves (core/kernels/simd.h).
 template <class T>
@@ -73,6 +76,15 @@ bool reads_in_place(const DepthwiseConv2dGeometry& g) {
          padded_height(g) <= g.in_h;
 }
 
+// out[0, size) = `row` of `length` values placed at `offset`, zero around it (cut off at size).
+template <class T>
+void copy_padded(const T* row, std::int64_t length, std::int64_t offset, std::int64_t size, T* out) {
+  const std::int64_t begin = std::clamp<std::int64_t>(offset, 0, size), end = std::clamp(offset + length, begin, size);
+  std::fill(out, out + begin, T(0));
+  std::copy(row + (begin - offset), row + (end - offset), out + begin);
+  std::fill(out + end, out + size, T(0));
+}
+
 // Padded rows [r0, r1) of image n: x itself when reads_in_place, else a copy in `buffer`.
 template <class T>
 Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n, std::int64_t r0, std::int64_t r1,
@@ -80,20 +92,25 @@ Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n
   const T* image = x + n * g.in_h * g.in_w * g.in_c;
   const std::int64_t width = padded_width(g), oc = g.out_c();
   if (reads_in_place(g)) return {image, 0, g.in_w * g.in_c};
-  T* out = buffer.data();
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::int64_t ih = r - g.pad_top;
+    T* out = buffer.data() + (r - r0) * width * oc;
+    if (ih < 0 || ih >= g.in_h) {
+      std::fill_n(out, width * oc, T(0));
+      continue;
+    }
+    const T* x_row = image + ih * g.in_w * g.in_c;
+    if (g.multiplier == 1) {
+      copy_padded(x_row, g.in_w * oc, g.pad_left * oc, width * oc, out);
+      continue;
+    }
     for (std::int64_t col = 0; col < width; ++col, out += oc) {
       const std::int64_t iw = col - g.pad_left;
-      if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) {
+      if (iw < 0 || iw >= g.in_w)
         std::fill_n(out, oc, T(0));
-        continue;
-      }
-      const T* px = image + (ih * g.in_w + iw) * g.in_c;
-      if (g.multiplier == 1)
-        std::copy_n(px, g.in_c, out);
       else
-        for (std::int64_t c = 0; c < g.in_c; ++c) std::fill_n(out + c * g.multiplier, g.multiplier, px[c]);
+        for (std::int64_t c = 0; c < g.in_c; ++c)
+          std::fill_n(out + c * g.multiplier, g.multiplier, x_row[iw * g.in_c + c]);
     }
   }
   return {buffer.data(), r0, width * oc};
@@ -159,63 +176,78 @@ void forward_row_any(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::
   for (; ow < width; ++ow) forward_channels<T, 1>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
 }
 
-// P output pixels from ow on, channels [o, o + width of U), of a KH x KW kernel known at compile time whose
-// vectors k the caller holds in registers; P independent sums keep the FMA units busy. Each output sums
-// bias, then the taps in forward_pixels' order, so both paths give the same bits.
-// Contiguous (stride 1, dilation 1 along the row): neighbouring pixels read the same input columns, loaded
-// once for all P.
+// P output pixels from ow on, channels [o, o + width of U), of a KH x KW kernel known at compile time; P
+// independent sums keep both FMA units busy through their latency. Each output sums bias, then the taps in
+// forward_pixels' order, so both paths give the same bits.
+// Contiguous (stride 1, dilation 1 along the row): an input column is loaded once and serves every pixel
+// whose window holds it, with the kernel row's KW vectors in registers; otherwise each tap loads its input.
 template <class T, class U, int KH, int KW, int P, bool Contiguous>
 void block_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance, std::int64_t oc,
-                  const U (&k)[KH * KW], const U& b, T* y) {
+                  const T* kernel, const U& b, T* y) {
   U acc[P];
   for (int p = 0; p < P; ++p) acc[p] = b;
   for (int i = 0; i < KH; ++i) {
+    U k[KW];
+    for (int j = 0; j < KW; ++j) k[j] = load_as<U>(kernel + (i * KW + j) * oc);
     if constexpr (Contiguous) {
       const T* s = rows[i] + ow * oc;
-      U column[P + KW - 1];
-      for (int c = 0; c < P + KW - 1; ++c) column[c] = load_as<U>(s + c * oc);
-      for (int j = 0; j < KW; ++j)
-        for (int p = 0; p < P; ++p) acc[p] += column[p + j] * k[i * KW + j];
+      for (int c = 0; c < P + KW - 1; ++c, s += oc) {
+        const U column = load_as<U>(s);
+        for (int j = 0; j < KW; ++j)
+          if (c - j >= 0 && c - j < P) acc[c - j] += column * k[j];
+      }
     } else {
       const T* s = rows[i] + ow * advance;
       for (int j = 0; j < KW; ++j)
-        for (int p = 0; p < P; ++p) acc[p] += load_as<U>(s + p * advance + j * step) * k[i * KW + j];
+        for (int p = 0; p < P; ++p) acc[p] += load_as<U>(s + p * advance + j * step) * k[j];
     }
   }
   for (int p = 0; p < P; ++p) store_as(y + (ow + p) * oc, acc[p]);
 }
 
-// The row of forward_row_any for a KH x KW kernel known at compile time, channel block by channel block:
-// the block's KH * KW kernel vectors stay in registers while it sweeps the row.
-template <class T, class U, int KH, int KW>
-void forward_block_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
-                       std::int64_t o, const T* kernel, const T* bias, T* y_row) {
-  const std::int64_t oc = g.out_c(), step = g.dilation_w * oc, advance = g.stride_w * oc;
-  U k[KH * KW];
-  for (int t = 0; t < KH * KW; ++t) k[t] = load_as<U>(kernel + t * oc + o);
-  const U b = bias ? load_as<U>(bias + o) : U{};
-  const T* rows[KH];
-  for (int i = 0; i < KH; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h) + o;
-  const auto sweep = [&](auto contiguous) {
-    std::int64_t ow = 0;
-    for (; ow + kPixels <= width; ow += kPixels)
-      block_pixels<T, U, KH, KW, kPixels, contiguous()>(rows, ow, step, advance, oc, k, b, y_row + o);
-    for (; ow < width; ++ow) block_pixels<T, U, KH, KW, 1, contiguous()>(rows, ow, step, advance, oc, k, b, y_row + o);
+// Calls fn(contiguous, unit, o) for every channel block [o, o + width of unit) of a row, unit a Vec<T> and
+// then a T for the channels left over; contiguous is std::true_type when the windows along the row are
+// stride 1 and dilation 1, so that neighbouring pixels read neighbouring input columns.
+template <class T, class Fn>
+void for_each_channel_block(const DepthwiseConv2dGeometry& g, Fn&& fn) {
+  const std::int64_t oc = g.out_c();
+  const auto channels = [&](auto contiguous) {
+    std::int64_t o = 0;
+    for (; o + kLanes<T> <= oc; o += kLanes<T>) fn(contiguous, Vec<T>{}, o);
+    for (; o < oc; ++o) fn(contiguous, T{}, o);
   };
-  if (step == oc && advance == oc)
-    sweep(std::true_type{});
+  if (g.stride_w == 1 && g.dilation_w == 1)
+    channels(std::true_type{});
   else
-    sweep(std::false_type{});
+    channels(std::false_type{});
+}
+
+// Output pixels [ow, ow + P) of the row, every channel, for a KH x KW kernel known at compile time: the
+// channels are the inner loop, so the few input columns the pixels read stay in L1 while every channel
+// block uses them.
+template <class T, int KH, int KW, int P>
+void block_channels(const DepthwiseConv2dGeometry& g, const T* const (&rows)[KH], std::int64_t ow, const T* kernel,
+                    const T* bias, T* y_row) {
+  const std::int64_t oc = g.out_c(), step = g.dilation_w * oc, advance = g.stride_w * oc;
+  for_each_channel_block<T>(g, [&](auto contiguous, auto unit, std::int64_t o) {
+    using U = decltype(unit);
+    const T* at[KH];
+    for (int i = 0; i < KH; ++i) at[i] = rows[i] + o;
+    block_pixels<T, U, KH, KW, P, contiguous()>(at, ow, step, advance, oc, kernel + o, bias ? load_as<U>(bias + o) : U{},
+                                                y_row + o);
+  });
 }
 
 template <class T>
 void forward_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
                  const T* kernel, const T* bias, T* y_row) {
   if (g.kernel_h != 3 || g.kernel_w != 3) return forward_row_any(g, src, oh, width, kernel, bias, y_row);
-  const std::int64_t oc = g.out_c();
-  std::int64_t o = 0;
-  for (; o + kLanes<T> <= oc; o += kLanes<T>) forward_block_row<T, Vec<T>, 3, 3>(g, src, oh, width, o, kernel, bias, y_row);
-  for (; o < oc; ++o) forward_block_row<T, T, 3, 3>(g, src, oh, width, o, kernel, bias, y_row);
+  const T* rows[3];
+  for (int i = 0; i < 3; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h);
+  std::int64_t ow = 0;
+  for (; ow + kBlockPixels <= width; ow += kBlockPixels)
+    block_channels<T, 3, 3, kBlockPixels>(g, rows, ow, kernel, bias, y_row);
+  for (; ow < width; ++ow) block_channels<T, 3, 3, 1>(g, rows, ow, kernel, bias, y_row);
 }
 
 // The kernel and bias gradients' terms of P pixels of one output row, channels [o, o + width of U).
@@ -251,36 +283,62 @@ void kernel_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::
   for (; o < oc; ++o) kernel_terms<T, T, P>(g, src, oh, ow, o, gy_px, gk, gb);
 }
 
-// The kernel and bias gradients' terms of one whole output row, channels [o, o + width of U), for a KH x KW
-// kernel known at compile time: the KH * KW sums stay in registers across the row. Each sum takes the
-// pixels in the same order as kernel_terms does, so the two paths give the same bits.
-template <class T, class U, int KH, int KW>
-void kernel_row_terms(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t o,
-                      const T* gy_row, T* gk, T* gb) {
-  const std::int64_t oc = g.out_c();
-  U acc[KH * KW];
-  for (int t = 0; t < KH * KW; ++t) acc[t] = load_as<U>(gk + t * oc + o);
-  U bias_sum = gb != nullptr ? load_as<U>(gb + o) : U{};
-  const T* rows[KH];
-  for (int i = 0; i < KH; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h) + o;
-  for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-    const U gy = load_as<U>(gy_row + ow * oc + o);
-    bias_sum += gy;
-    for (int i = 0; i < KH; ++i)
-      for (int j = 0; j < KW; ++j)
-        acc[i * KW + j] += load_as<U>(rows[i] + (ow * g.stride_w + j * g.dilation_w) * oc) * gy;
+// The kernel and bias gradients' terms of output pixels [ow, ow + P), channels [o, o + width of U), for a
+// KH x KW kernel known at compile time. Each sum takes the pixels in the same order as kernel_terms does, so
+// the two paths give the same bits. Contiguous: an input column is loaded once for every tap that reads it.
+template <class T, class U, int KH, int KW, int P, bool Contiguous>
+void block_kernel_terms(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance,
+                        std::int64_t oc, const T* gy_row, T* gk, T* gb) {
+  U gy[P];
+  for (int p = 0; p < P; ++p) gy[p] = load_as<U>(gy_row + (ow + p) * oc);
+  if (gb != nullptr) {
+    U sum = load_as<U>(gb);
+    for (int p = 0; p < P; ++p) sum += gy[p];
+    store_as(gb, sum);
   }
-  for (int t = 0; t < KH * KW; ++t) store_as(gk + t * oc + o, acc[t]);
-  if (gb != nullptr) store_as(gb + o, bias_sum);
+  for (int i = 0; i < KH; ++i) {
+    U acc[KW];
+    for (int j = 0; j < KW; ++j) acc[j] = load_as<U>(gk + (i * KW + j) * oc);
+    if constexpr (Contiguous) {
+      const T* s = rows[i] + ow * oc;
+      for (int c = 0; c < P + KW - 1; ++c, s += oc) {
+        const U column = load_as<U>(s);
+        for (int j = 0; j < KW; ++j)
+          if (c - j >= 0 && c - j < P) acc[j] += column * gy[c - j];
+      }
+    } else {
+      const T* s = rows[i] + ow * advance;
+      for (int j = 0; j < KW; ++j)
+        for (int p = 0; p < P; ++p) acc[j] += load_as<U>(s + p * advance + j * step) * gy[p];
+    }
+    for (int j = 0; j < KW; ++j) store_as(gk + (i * KW + j) * oc, acc[j]);
+  }
+}
+
+// The terms of output pixels [ow, ow + P) of a row, every channel, for a KH x KW kernel known at compile
+// time: the channels are the inner loop, as in block_channels.
+template <class T, int KH, int KW, int P>
+void block_kernel_channels(const DepthwiseConv2dGeometry& g, const T* const (&rows)[KH], std::int64_t ow,
+                           const T* gy_row, T* gk, T* gb) {
+  const std::int64_t oc = g.out_c(), step = g.dilation_w * oc, advance = g.stride_w * oc;
+  for_each_channel_block<T>(g, [&](auto contiguous, auto unit, std::int64_t o) {
+    const T* at[KH];
+    for (int i = 0; i < KH; ++i) at[i] = rows[i] + o;
+    block_kernel_terms<T, decltype(unit), KH, KW, P, contiguous()>(at, ow, step, advance, oc, gy_row + o, gk + o,
+                                                                   gb != nullptr ? gb + o : nullptr);
+  });
 }
 
 template <class T>
 void kernel_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, const T* gy_row, T* gk, T* gb) {
   const std::int64_t oc = g.out_c();
   if (g.kernel_h == 3 && g.kernel_w == 3) {
-    std::int64_t o = 0;
-    for (; o + kLanes<T> <= oc; o += kLanes<T>) kernel_row_terms<T, Vec<T>, 3, 3>(g, src, oh, o, gy_row, gk, gb);
-    for (; o < oc; ++o) kernel_row_terms<T, T, 3, 3>(g, src, oh, o, gy_row, gk, gb);
+    const T* rows[3];
+    for (int i = 0; i < 3; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h);
+    std::int64_t ow = 0;
+    for (; ow + kBlockPixels <= g.out_w; ow += kBlockPixels)
+      block_kernel_channels<T, 3, 3, kBlockPixels>(g, rows, ow, gy_row, gk, gb);
+    for (; ow < g.out_w; ++ow) block_kernel_channels<T, 3, 3, 1>(g, rows, ow, gy_row, gk, gb);
     return;
   }
   std::int64_t ow = 0;
@@ -419,16 +477,14 @@ class InputGather {
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
     const std::int64_t rows_size = (a1 - a0) * width * oc;
     ScratchBuffer<T> buffer(static_cast<std::size_t>(rows_size + (g.multiplier > 1 || stream_ ? g.in_w * oc : 0)));
-    T* out = buffer.data();
     for (std::int64_t a = a0; a < a1; ++a) {
       const std::int64_t oh = a - halo_h;
-      for (std::int64_t col = 0; col < width; ++col, out += oc) {
-        const std::int64_t ow = col + g.pad_left - halo_w;
-        if (oh < 0 || oh >= g.out_h || ow < 0 || ow >= g.out_w)
-          std::fill_n(out, oc, T(0));
-        else
-          std::copy_n(grad_y + ((n * g.out_h + oh) * g.out_w + ow) * oc, oc, out);
-      }
+      T* out = buffer.data() + (a - a0) * width * oc;
+      if (oh < 0 || oh >= g.out_h)
+        std::fill_n(out, width * oc, T(0));
+      else
+        copy_padded(grad_y + (n * g.out_h + oh) * g.out_w * oc, g.out_w * oc, (halo_w - g.pad_left) * oc, width * oc,
+                    out);
     }
     const Rows<T> src{buffer.data(), a0, width * oc};
     T* terms = buffer.data() + rows_size;  // a row of out_c values per pixel, when they are not grad_x itself

@@ -86,7 +86,8 @@ Reference reference_for(const DepthwiseCase& k) {
 }
 
 // Channel counts below, at and above a vector's width (16 floats, 8 doubles), multipliers 1 to 3, strides,
-// dilations, both paddings, non-square kernels, a "valid" window that leaves the last columns unread.
+// dilations, both paddings, non-square kernels, a "valid" window that leaves the last columns unread, rows
+// of more than 8 output pixels.
 const std::vector<DepthwiseCase> kCases = {
     {2, 5, 5, 3, 1, 3, 3, 1, 1, 1, 1, false},
     {2, 5, 6, 3, 1, 3, 3, 1, 1, 1, 1, true},
@@ -98,6 +99,11 @@ const std::vector<DepthwiseCase> kCases = {
     {1, 6, 7, 4, 2, 3, 3, 1, 1, 2, 1, false},
     {5, 4, 4, 2, 1, 1, 1, 1, 1, 1, 1, false},
     {1, 10, 9, 33, 1, 3, 3, 3, 3, 1, 1, false},
+    // Rows long enough for the 3 x 3 loops' blocks of 8 pixels and a tail: contiguous, strided and dilated
+    // along the row.
+    {2, 6, 19, 17, 1, 3, 3, 1, 1, 1, 1, true},
+    {1, 7, 21, 9, 2, 3, 3, 1, 2, 1, 1, true},
+    {1, 8, 20, 10, 1, 3, 3, 1, 1, 1, 2, false},
 };
 
 }  // namespace
