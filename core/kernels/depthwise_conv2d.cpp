@@ -26,9 +26,10 @@ constexpr std::int64_t kBackwardBandsPerImage = 8;
 constexpr std::int64_t kMaxChunks = 64;
 // Output pixels computed together by the generic loops: each kernel vector loaded serves this many FMAs.
 constexpr int kPixels = 4;
-// And by the loops for kernels known at compile time: eight sums in flight cover the FMA latency (4 cycles
-// on two units) that four left half idle.
+// And by the 3 x 3 loops: eight sums in flight cover the FMA latency (4 cycles on two units) that four left
+// half idle. The kernel gradient's loops hold nine sums, so four pixels' grad_y values fit beside them.
 constexpr int kBlockPixels = 8;
+constexpr int kKernelPixels = 4;
 
 // Every lane computes its own output channels, so the ISA's own width serves (core/kernels/simd.h).
 template <class T>
@@ -88,13 +89,13 @@ void copy_padded(const T* row, std::int64_t length, std::int64_t offset, std::in
 // Padded rows [r0, r1) of image n: x itself when reads_in_place, else a copy in `buffer`.
 template <class T>
 Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n, std::int64_t r0, std::int64_t r1,
-                    ScratchBuffer<T>& buffer) {
+                    T* buffer) {
   const T* image = x + n * g.in_h * g.in_w * g.in_c;
   const std::int64_t width = padded_width(g), oc = g.out_c();
   if (reads_in_place(g)) return {image, 0, g.in_w * g.in_c};
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::int64_t ih = r - g.pad_top;
-    T* out = buffer.data() + (r - r0) * width * oc;
+    T* out = buffer + (r - r0) * width * oc;
     if (ih < 0 || ih >= g.in_h) {
       std::fill_n(out, width * oc, T(0));
       continue;
@@ -113,7 +114,85 @@ Rows<T> padded_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n
           std::fill_n(out + c * g.multiplier, g.multiplier, x_row[iw * g.in_c + c]);
     }
   }
-  return {buffer.data(), r0, width * oc};
+  return {buffer, r0, width * oc};
+}
+
+// Padded rows in channel blocks, as the 3 x 3 loops read them: channel block b (channels [b * L, b * L + L),
+// L = kLanes<T>) of padded row r is `width` columns of L values, so each column of a block lies L values
+// after the previous one, an offset the compiler folds into the loads. A channel after the last whole
+// block is lane o % L of the last block.
+template <class T>
+struct BlockedRows {
+  const T* base;
+  std::int64_t first, width, blocks;
+  const T* at(std::int64_t padded_row, std::int64_t o) const {
+    return base + ((padded_row - first) * blocks + o / kLanes<T>) * width * kLanes<T> + o % kLanes<T>;
+  }
+};
+
+// The loops for kernels known at compile time, which read channel-blocked rows.
+bool blocked_loops(const DepthwiseConv2dGeometry& g) { return g.kernel_h == 3 && g.kernel_w == 3; }
+
+template <class T>
+std::int64_t channel_blocks(std::int64_t channels) {
+  return (channels + kLanes<T> - 1) / kLanes<T>;
+}
+
+// One channel-blocked padded row (channel_blocks * width * L values) from the `pixels` NHWC pixels of
+// `channels` values at src, placed from column `offset` on; the columns around them are zero. The lanes of
+// the last block past `channels` are not written (never read).
+template <class T>
+void block_row(const T* src, std::int64_t pixels, std::int64_t offset, std::int64_t width, std::int64_t channels,
+               T* out) {
+  constexpr std::int64_t L = kLanes<T>;
+  const std::int64_t whole = channels / L, rest = channels % L;
+  const std::int64_t begin = std::clamp<std::int64_t>(offset, 0, width), end = std::clamp(offset + pixels, begin, width);
+  for (std::int64_t b = 0; b < channel_blocks<T>(channels); ++b) {
+    T* block = out + b * width * L;
+    std::fill(block, block + begin * L, T(0));
+    std::fill(block + end * L, block + width * L, T(0));
+  }
+  for (std::int64_t col = begin; col < end; ++col) {
+    const T* px = src + (col - offset) * channels;
+    for (std::int64_t b = 0; b < whole; ++b) store_as(out + (b * width + col) * L, load_as<Vec<T>>(px + b * L));
+    if (rest) std::copy_n(px + whole * L, rest, out + (whole * width + col) * L);
+  }
+}
+
+// A kernel [taps, channels] in the channel blocks of the 3 x 3 loops: block b holds each tap's L values of
+// channels [b * L, b * L + L), tap after tap, zero past the last channel.
+template <class T>
+std::vector<T> blocked_kernel(const T* kernel, std::int64_t taps, std::int64_t channels) {
+  constexpr std::int64_t L = kLanes<T>;
+  std::vector<T> out(static_cast<std::size_t>(channel_blocks<T>(channels) * taps * L), T(0));
+  for (std::int64_t t = 0; t < taps; ++t)
+    for (std::int64_t o = 0; o < channels; ++o) out[((o / L) * taps + t) * L + o % L] = kernel[t * channels + o];
+  return out;
+}
+
+// Padded rows [r0, r1) of image n in channel blocks, written to `buffer` (copy_size values).
+template <class T>
+BlockedRows<T> blocked_rows(const DepthwiseConv2dGeometry& g, const T* x, std::int64_t n, std::int64_t r0,
+                            std::int64_t r1, T* buffer) {
+  const T* image = x + n * g.in_h * g.in_w * g.in_c;
+  const std::int64_t width = padded_width(g), oc = g.out_c(), blocks = channel_blocks<T>(oc);
+  const std::int64_t row_size = blocks * width * kLanes<T>;
+  T* repeated = buffer + (r1 - r0) * row_size;  // one input row with each channel repeated multiplier times
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::int64_t ih = r - g.pad_top;
+    T* out = buffer + (r - r0) * row_size;
+    if (ih < 0 || ih >= g.in_h) {
+      std::fill_n(out, row_size, T(0));
+      continue;
+    }
+    const T* x_row = image + ih * g.in_w * g.in_c;
+    if (g.multiplier > 1) {
+      for (std::int64_t i = 0; i < g.in_w * g.in_c; ++i) std::fill_n(repeated + i * g.multiplier, g.multiplier, x_row[i]);
+      x_row = repeated;
+    }
+    block_row(x_row, g.in_w, g.pad_left, width, oc, out);
+  }
+  return {buffer, r0, width, blocks};
 }
 
 // Whether an output of `elements` values is computed a row at a time in a cache-resident buffer and
@@ -127,9 +206,13 @@ bool streams(std::int64_t elements) {
 // Padded rows the output rows [oh0, oh1) read.
 struct RowSpan {
   std::int64_t first, last;
-  // The copy padded_rows makes of them (none when it reads x in place).
-  std::size_t copy_size(const DepthwiseConv2dGeometry& g) const {
-    return reads_in_place(g) ? 0 : static_cast<std::size_t>((last - first) * padded_width(g) * g.out_c());
+  // The values blocked_rows or padded_rows writes for them (none when padded_rows reads x in place).
+  template <class T>
+  std::int64_t copy_size(const DepthwiseConv2dGeometry& g) const {
+    const std::int64_t width = padded_width(g), oc = g.out_c();
+    if (blocked_loops(g))
+      return (last - first) * channel_blocks<T>(oc) * width * kLanes<T> + (g.multiplier > 1 ? g.in_w * oc : 0);
+    return reads_in_place(g) ? 0 : (last - first) * width * oc;
   }
 };
 RowSpan rows_read(const DepthwiseConv2dGeometry& g, std::int64_t oh0, std::int64_t oh1) {
@@ -167,42 +250,13 @@ void forward_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std:
 // Output row oh (or input row, for the gathered input gradient) of one image from padded rows src, any
 // kernel size: P pixels at a time, all channels of each.
 template <class T>
-void forward_row_any(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
-                     const T* kernel, const T* bias, T* y_row) {
+void forward_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
+                 const T* kernel, const T* bias, T* y_row) {
   const std::int64_t oc = g.out_c();
   std::int64_t ow = 0;
   for (; ow + kPixels <= width; ow += kPixels)
     forward_channels<T, kPixels>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
   for (; ow < width; ++ow) forward_channels<T, 1>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
-}
-
-// P output pixels from ow on, channels [o, o + width of U), of a KH x KW kernel known at compile time; P
-// independent sums keep both FMA units busy through their latency. Each output sums bias, then the taps in
-// forward_pixels' order, so both paths give the same bits.
-// Contiguous (stride 1, dilation 1 along the row): an input column is loaded once and serves every pixel
-// whose window holds it, with the kernel row's KW vectors in registers; otherwise each tap loads its input.
-template <class T, class U, int KH, int KW, int P, bool Contiguous>
-void block_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance, std::int64_t oc,
-                  const T* kernel, const U& b, T* y) {
-  U acc[P];
-  for (int p = 0; p < P; ++p) acc[p] = b;
-  for (int i = 0; i < KH; ++i) {
-    U k[KW];
-    for (int j = 0; j < KW; ++j) k[j] = load_as<U>(kernel + (i * KW + j) * oc);
-    if constexpr (Contiguous) {
-      const T* s = rows[i] + ow * oc;
-      for (int c = 0; c < P + KW - 1; ++c, s += oc) {
-        const U column = load_as<U>(s);
-        for (int j = 0; j < KW; ++j)
-          if (c - j >= 0 && c - j < P) acc[c - j] += column * k[j];
-      }
-    } else {
-      const T* s = rows[i] + ow * advance;
-      for (int j = 0; j < KW; ++j)
-        for (int p = 0; p < P; ++p) acc[p] += load_as<U>(s + p * advance + j * step) * k[j];
-    }
-  }
-  for (int p = 0; p < P; ++p) store_as(y + (ow + p) * oc, acc[p]);
 }
 
 // Calls fn(contiguous, unit, o) for every channel block [o, o + width of unit) of a row, unit a Vec<T> and
@@ -222,32 +276,64 @@ void for_each_channel_block(const DepthwiseConv2dGeometry& g, Fn&& fn) {
     channels(std::false_type{});
 }
 
-// Output pixels [ow, ow + P) of the row, every channel, for a KH x KW kernel known at compile time: the
-// channels are the inner loop, so the few input columns the pixels read stay in L1 while every channel
-// block uses them.
-template <class T, int KH, int KW, int P>
-void block_channels(const DepthwiseConv2dGeometry& g, const T* const (&rows)[KH], std::int64_t ow, const T* kernel,
-                    const T* bias, T* y_row) {
-  const std::int64_t oc = g.out_c(), step = g.dilation_w * oc, advance = g.stride_w * oc;
+// P output pixels from ow on, channels [o, o + width of U), of a KH x KW kernel known at compile time, from
+// channel-blocked rows (rows[i]: kernel row i's input row at channel o) and kernel (at channel o);
+// P independent sums keep both FMA
+// units busy through their latency. Each output sums bias, then the taps in forward_pixels' order, so both
+// paths give the same bits. Contiguous (stride 1, dilation 1 along the row): an input column is loaded once
+// and serves every pixel whose window holds it; otherwise each tap loads its input.
+template <class T, class U, int KH, int KW, int P, bool Contiguous>
+void block_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance,
+                  const T* kernel, std::int64_t oc, const U& b, T* y) {
+  constexpr std::int64_t L = kLanes<T>;
+  U acc[P];
+  for (int p = 0; p < P; ++p) acc[p] = b;
+  for (int i = 0; i < KH; ++i) {
+    U k[KW];
+    for (int j = 0; j < KW; ++j) k[j] = load_as<U>(kernel + (i * KW + j) * L);
+    if constexpr (Contiguous) {
+      const T* s = rows[i] + ow * L;
+      for (int c = 0; c < P + KW - 1; ++c) {
+        const U column = load_as<U>(s + c * L);
+        for (int j = 0; j < KW; ++j)
+          if (c - j >= 0 && c - j < P) acc[c - j] += column * k[j];
+      }
+    } else {
+      const T* s = rows[i] + ow * advance;
+      for (int j = 0; j < KW; ++j)
+        for (int p = 0; p < P; ++p) acc[p] += load_as<U>(s + p * advance + j * step) * k[j];
+    }
+  }
+  for (int p = 0; p < P; ++p) store_as(y + (ow + p) * oc, acc[p]);
+}
+
+// for_each_channel_block over output row oh of a 3 x 3 kernel's channel-blocked rows: fn(contiguous, unit,
+// o, rows) also gets the three input rows at channel o.
+template <class T, class Fn>
+void for_each_blocked_channel(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, std::int64_t oh, Fn&& fn) {
   for_each_channel_block<T>(g, [&](auto contiguous, auto unit, std::int64_t o) {
-    using U = decltype(unit);
-    const T* at[KH];
-    for (int i = 0; i < KH; ++i) at[i] = rows[i] + o;
-    block_pixels<T, U, KH, KW, P, contiguous()>(at, ow, step, advance, oc, kernel + o, bias ? load_as<U>(bias + o) : U{},
-                                                y_row + o);
+    const T* rows[3];
+    for (int i = 0; i < 3; ++i) rows[i] = src.at(oh * g.stride_h + i * g.dilation_h, o);
+    fn(contiguous, unit, o, rows);
   });
 }
 
+// forward_row for a 3 x 3 kernel, from channel-blocked rows and kernel (blocked_kernel): channel block by
+// channel block, so the block's three input rows (a few KiB) stay in L1 while its pixels are computed.
 template <class T>
-void forward_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
+void forward_row(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, std::int64_t oh, std::int64_t width,
                  const T* kernel, const T* bias, T* y_row) {
-  if (g.kernel_h != 3 || g.kernel_w != 3) return forward_row_any(g, src, oh, width, kernel, bias, y_row);
-  const T* rows[3];
-  for (int i = 0; i < 3; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h);
-  std::int64_t ow = 0;
-  for (; ow + kBlockPixels <= width; ow += kBlockPixels)
-    block_channels<T, 3, 3, kBlockPixels>(g, rows, ow, kernel, bias, y_row);
-  for (; ow < width; ++ow) block_channels<T, 3, 3, 1>(g, rows, ow, kernel, bias, y_row);
+  constexpr int K = 3;
+  const std::int64_t oc = g.out_c(), step = g.dilation_w * kLanes<T>, advance = g.stride_w * kLanes<T>;
+  for_each_blocked_channel(g, src, oh, [&](auto contiguous, auto unit, std::int64_t o, const T* const (&rows)[K]) {
+    using U = decltype(unit);
+    const U b = bias ? load_as<U>(bias + o) : U{};
+    const T* k = kernel + (o / kLanes<T>) * K * K * kLanes<T> + o % kLanes<T>;
+    std::int64_t ow = 0;
+    for (; ow + kBlockPixels <= width; ow += kBlockPixels)
+      block_pixels<T, U, K, K, kBlockPixels, contiguous()>(rows, ow, step, advance, k, oc, b, y_row + o);
+    for (; ow < width; ++ow) block_pixels<T, U, K, K, 1, contiguous()>(rows, ow, step, advance, k, oc, b, y_row + o);
+  });
 }
 
 // The kernel and bias gradients' terms of P pixels of one output row, channels [o, o + width of U).
@@ -283,67 +369,61 @@ void kernel_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::
   for (; o < oc; ++o) kernel_terms<T, T, P>(g, src, oh, ow, o, gy_px, gk, gb);
 }
 
-// The kernel and bias gradients' terms of output pixels [ow, ow + P), channels [o, o + width of U), for a
-// KH x KW kernel known at compile time. Each sum takes the pixels in the same order as kernel_terms does, so
-// the two paths give the same bits. Contiguous: an input column is loaded once for every tap that reads it.
+template <class T>
+void kernel_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, const T* gy_row, T* gk, T* gb) {
+  const std::int64_t oc = g.out_c();
+  std::int64_t ow = 0;
+  for (; ow + kPixels <= g.out_w; ow += kPixels) kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+  for (; ow < g.out_w; ++ow) kernel_channels<T, 1>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+}
+
+// The kernel and bias gradients' terms of output pixels [ow, ow + P), channels [o, o + width of U), of a
+// KH x KW kernel known at compile time, from channel-blocked rows, added to the sums the caller holds. Each
+// sum takes the pixels in the same order as kernel_terms does, so the two paths give the same bits.
+// Contiguous: an input column is loaded once for every tap that reads it.
 template <class T, class U, int KH, int KW, int P, bool Contiguous>
-void block_kernel_terms(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance,
-                        std::int64_t oc, const T* gy_row, T* gk, T* gb) {
+void kernel_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance,
+                   const T* gy_row, std::int64_t oc, U (&acc)[KH * KW], U& bias_sum) {
+  constexpr std::int64_t L = kLanes<T>;
   U gy[P];
   for (int p = 0; p < P; ++p) gy[p] = load_as<U>(gy_row + (ow + p) * oc);
-  if (gb != nullptr) {
-    U sum = load_as<U>(gb);
-    for (int p = 0; p < P; ++p) sum += gy[p];
-    store_as(gb, sum);
-  }
+  for (int p = 0; p < P; ++p) bias_sum += gy[p];
   for (int i = 0; i < KH; ++i) {
-    U acc[KW];
-    for (int j = 0; j < KW; ++j) acc[j] = load_as<U>(gk + (i * KW + j) * oc);
     if constexpr (Contiguous) {
-      const T* s = rows[i] + ow * oc;
-      for (int c = 0; c < P + KW - 1; ++c, s += oc) {
-        const U column = load_as<U>(s);
+      const T* s = rows[i] + ow * L;
+      for (int c = 0; c < P + KW - 1; ++c) {
+        const U column = load_as<U>(s + c * L);
         for (int j = 0; j < KW; ++j)
-          if (c - j >= 0 && c - j < P) acc[j] += column * gy[c - j];
+          if (c - j >= 0 && c - j < P) acc[i * KW + j] += column * gy[c - j];
       }
     } else {
       const T* s = rows[i] + ow * advance;
       for (int j = 0; j < KW; ++j)
-        for (int p = 0; p < P; ++p) acc[j] += load_as<U>(s + p * advance + j * step) * gy[p];
+        for (int p = 0; p < P; ++p) acc[i * KW + j] += load_as<U>(s + p * advance + j * step) * gy[p];
     }
-    for (int j = 0; j < KW; ++j) store_as(gk + (i * KW + j) * oc, acc[j]);
   }
 }
 
-// The terms of output pixels [ow, ow + P) of a row, every channel, for a KH x KW kernel known at compile
-// time: the channels are the inner loop, as in block_channels.
-template <class T, int KH, int KW, int P>
-void block_kernel_channels(const DepthwiseConv2dGeometry& g, const T* const (&rows)[KH], std::int64_t ow,
-                           const T* gy_row, T* gk, T* gb) {
-  const std::int64_t oc = g.out_c(), step = g.dilation_w * oc, advance = g.stride_w * oc;
-  for_each_channel_block<T>(g, [&](auto contiguous, auto unit, std::int64_t o) {
-    const T* at[KH];
-    for (int i = 0; i < KH; ++i) at[i] = rows[i] + o;
-    block_kernel_terms<T, decltype(unit), KH, KW, P, contiguous()>(at, ow, step, advance, oc, gy_row + o, gk + o,
-                                                                   gb != nullptr ? gb + o : nullptr);
-  });
-}
-
+// kernel_row for a 3 x 3 kernel, from channel-blocked rows: channel block by channel block, the block's nine
+// kernel sums and its bias sum held in registers across the row.
 template <class T>
-void kernel_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, const T* gy_row, T* gk, T* gb) {
-  const std::int64_t oc = g.out_c();
-  if (g.kernel_h == 3 && g.kernel_w == 3) {
-    const T* rows[3];
-    for (int i = 0; i < 3; ++i) rows[i] = src.row(oh * g.stride_h + i * g.dilation_h);
+void kernel_row(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, std::int64_t oh, const T* gy_row, T* gk,
+                T* gb) {
+  constexpr int K = 3;
+  const std::int64_t oc = g.out_c(), step = g.dilation_w * kLanes<T>, advance = g.stride_w * kLanes<T>;
+  for_each_blocked_channel(g, src, oh, [&](auto contiguous, auto unit, std::int64_t o, const T* const (&rows)[K]) {
+    using U = decltype(unit);
+    U acc[K * K];
+    for (int t = 0; t < K * K; ++t) acc[t] = load_as<U>(gk + t * oc + o);
+    U bias_sum = gb != nullptr ? load_as<U>(gb + o) : U{};
     std::int64_t ow = 0;
-    for (; ow + kBlockPixels <= g.out_w; ow += kBlockPixels)
-      block_kernel_channels<T, 3, 3, kBlockPixels>(g, rows, ow, gy_row, gk, gb);
-    for (; ow < g.out_w; ++ow) block_kernel_channels<T, 3, 3, 1>(g, rows, ow, gy_row, gk, gb);
-    return;
-  }
-  std::int64_t ow = 0;
-  for (; ow + kPixels <= g.out_w; ow += kPixels) kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
-  for (; ow < g.out_w; ++ow) kernel_channels<T, 1>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+    for (; ow + kKernelPixels <= g.out_w; ow += kKernelPixels)
+      kernel_pixels<T, U, K, K, kKernelPixels, contiguous()>(rows, ow, step, advance, gy_row + o, oc, acc, bias_sum);
+    for (; ow < g.out_w; ++ow)
+      kernel_pixels<T, U, K, K, 1, contiguous()>(rows, ow, step, advance, gy_row + o, oc, acc, bias_sum);
+    for (int t = 0; t < K * K; ++t) store_as(gk + t * oc + o, acc[t]);
+    if (gb != nullptr) store_as(gb + o, bias_sum);
+  });
 }
 
 // One padded input row's gradient (out_c values per padded column) from output row oh through kernel row i:
@@ -388,16 +468,23 @@ void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, cons
   const std::int64_t oc = g.out_c(), row_size = g.out_w * oc;
   const bool stream = streams<T>(g.batch * g.out_h * row_size);
   const Bands b = bands_of(g.out_h, g.batch);
+  const std::vector<T> packed = blocked_loops(g) ? blocked_kernel(kernel, g.kernel_h * g.kernel_w, oc) : std::vector<T>();
   for_each_band(b, g.out_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
     const RowSpan span = rows_read(g, oh0, oh1);
-    ScratchBuffer<T> buffer(span.copy_size(g));
-    ScratchBuffer<T> row(stream ? static_cast<std::size_t>(row_size) : 0);
-    const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
-    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
-      T* y_row = y + (n * g.out_h + oh) * row_size;
-      forward_row(g, src, oh, g.out_w, kernel, bias, stream ? row.data() : y_row);
-      if (stream) stream_copy(y_row, row.data(), row_size);
-    }
+    const std::int64_t copy_size = span.copy_size<T>(g);
+    ScratchBuffer<T> buffer(static_cast<std::size_t>(copy_size + (stream ? row_size : 0)));
+    T* row = buffer.data() + copy_size;
+    const auto rows_from = [&](const auto& src, const T* k) {
+      for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+        T* y_row = y + (n * g.out_h + oh) * row_size;
+        forward_row(g, src, oh, g.out_w, k, bias, stream ? row : y_row);
+        if (stream) stream_copy(y_row, row, row_size);
+      }
+    };
+    if (blocked_loops(g))
+      rows_from(blocked_rows(g, x, n, span.first, span.last, buffer.data()), packed.data());
+    else
+      rows_from(padded_rows(g, x, n, span.first, span.last, buffer.data()), kernel);
     if (stream) stream_fence();
   });
 }
@@ -462,6 +549,7 @@ class InputGather {
       : g_(g), unit_(g), flipped_(static_cast<std::size_t>(g.kernel_h * g.kernel_w * g.out_c())) {
     const std::int64_t oc = g.out_c(), taps = g.kernel_h * g.kernel_w;
     for (std::int64_t t = 0; t < taps; ++t) std::copy_n(kernel + (taps - 1 - t) * oc, oc, flipped_.data() + t * oc);
+    if (blocked_loops(g)) flipped_ = blocked_kernel(flipped_.data(), taps, oc);
     unit_.in_c = oc;  // what forward_row reads: out_c channels, stride 1
     unit_.multiplier = 1;
     stream_ = g.multiplier == 1 && streams<T>(g.batch * g.in_h * g.in_w * g.in_c);
@@ -475,28 +563,39 @@ class InputGather {
     const std::int64_t width = g.in_w + halo_w;  // the grad_y columns an input row reads, from padded column pad_left
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
-    const std::int64_t rows_size = (a1 - a0) * width * oc;
+    const bool blocked = blocked_loops(g);
+    const std::int64_t row_size = blocked ? channel_blocks<T>(oc) * width * kLanes<T> : width * oc;
+    const std::int64_t rows_size = (a1 - a0) * row_size;
     ScratchBuffer<T> buffer(static_cast<std::size_t>(rows_size + (g.multiplier > 1 || stream_ ? g.in_w * oc : 0)));
     for (std::int64_t a = a0; a < a1; ++a) {
       const std::int64_t oh = a - halo_h;
-      T* out = buffer.data() + (a - a0) * width * oc;
-      if (oh < 0 || oh >= g.out_h)
-        std::fill_n(out, width * oc, T(0));
+      T* out = buffer.data() + (a - a0) * row_size;
+      if (oh < 0 || oh >= g.out_h) {
+        std::fill_n(out, row_size, T(0));
+        continue;
+      }
+      const T* gy_row = grad_y + (n * g.out_h + oh) * g.out_w * oc;
+      if (blocked)
+        block_row(gy_row, g.out_w, halo_w - g.pad_left, width, oc, out);
       else
-        copy_padded(grad_y + (n * g.out_h + oh) * g.out_w * oc, g.out_w * oc, (halo_w - g.pad_left) * oc, width * oc,
-                    out);
+        copy_padded(gy_row, g.out_w * oc, (halo_w - g.pad_left) * oc, width * oc, out);
     }
-    const Rows<T> src{buffer.data(), a0, width * oc};
     T* terms = buffer.data() + rows_size;  // a row of out_c values per pixel, when they are not grad_x itself
-    for (std::int64_t ih = ih0; ih < ih1; ++ih) {
-      T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
-      const bool direct = g.multiplier == 1 && !stream_;
-      forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, direct ? gx_row : terms);
-      if (g.multiplier > 1)
-        for (std::int64_t iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
-      else if (stream_)
-        stream_copy(gx_row, terms, g.in_w * oc);
-    }
+    const auto rows_from = [&](const auto& src) {
+      for (std::int64_t ih = ih0; ih < ih1; ++ih) {
+        T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
+        const bool direct = g.multiplier == 1 && !stream_;
+        forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, direct ? gx_row : terms);
+        if (g.multiplier > 1)
+          for (std::int64_t iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
+        else if (stream_)
+          stream_copy(gx_row, terms, g.in_w * oc);
+      }
+    };
+    if (blocked)
+      rows_from(BlockedRows<T>{buffer.data(), a0, width, channel_blocks<T>(oc)});
+    else
+      rows_from(Rows<T>{buffer.data(), a0, width * oc});
     if (stream_) stream_fence();
   }
 
@@ -527,12 +626,17 @@ class KernelGradient {
             std::int64_t oh1) {
     const DepthwiseConv2dGeometry& g = g_;
     const RowSpan span = rows_read(g, oh0, oh1);
-    ScratchBuffer<T> buffer(span.copy_size(g));
-    const Rows<T> src = padded_rows(g, x, n, span.first, span.last, buffer);
+    ScratchBuffer<T> buffer(static_cast<std::size_t>(span.copy_size<T>(g)));
     T* gk = parts_.data() + chunk * part_size_;
     T* gb = with_bias ? gk + kernel_size_ : nullptr;
-    for (std::int64_t oh = oh0; oh < oh1; ++oh)
-      kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * g.out_c(), gk, gb);
+    const auto rows_from = [&](const auto& src) {
+      for (std::int64_t oh = oh0; oh < oh1; ++oh)
+        kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * g.out_c(), gk, gb);
+    };
+    if (blocked_loops(g))
+      rows_from(blocked_rows(g, x, n, span.first, span.last, buffer.data()));
+    else
+      rows_from(padded_rows(g, x, n, span.first, span.last, buffer.data()));
   }
 
   void finish(T* grad_kernel, T* grad_bias) const {
