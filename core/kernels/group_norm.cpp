@@ -9,6 +9,7 @@
 #include "keel/core/error.h"
 #include "keel/core/kernels/chunk_partials.h"
 #include "keel/core/kernels/shifted_moments.h"
+#include "keel/core/kernels/simd.h"
 #include "keel/core/parallel.h"
 
 namespace keel::kernels {
@@ -70,9 +71,54 @@ struct Normalizer {
   T operator()(T x) const { return ((x - hi) - lo) * s; }
 };
 
-// Channels-last samples (after == 1): a group is `per` channels of every pixel, so the loops run over
-// pixels and, inside, over all C contiguous channels at once with per-channel arrays.
+// Channels-last samples (after == 1): a group is `per` channels of every pixel, so the loops take the
+// pixels in blocks that stay in L1 and, inside a block, one vector of channels at a time across its
+// pixels, with that vector's per-channel constants and sums in registers.
 constexpr std::int64_t kPixelBlock = 64;
+
+// Calls fn(unit, c) for every channel block of a pixel: a NativeSimd<T>::V of channels from c on, then a T
+// for each channel left over.
+template <class T, class Fn>
+void for_each_channel_block(std::int64_t channels, Fn&& fn) {
+  using V = typename NativeSimd<T>::V;
+  constexpr std::int64_t L = NativeSimd<T>::lanes;
+  std::int64_t c = 0;
+  for (; c + L <= channels; c += L) fn(V{}, c);
+  for (; c < channels; ++c) fn(T{}, c);
+}
+
+// Calls fn(p0, p1) for the blocks of pixels [0, pixels).
+template <class Fn>
+void for_each_pixel_block(std::int64_t pixels, Fn&& fn) {
+  for (std::int64_t p0 = 0; p0 < pixels; p0 += kPixelBlock) fn(p0, std::min(pixels, p0 + kPixelBlock));
+}
+
+// Two sums of pixels [p0, p1) of one channel block: term(p, a, b) adds pixel p's terms to a and b. Even
+// and odd pixels go to separate sums (two dependency chains), added at the end; the order depends on the
+// pixel count alone.
+template <class U, class Term>
+void sum_pixels(std::int64_t p0, std::int64_t p1, Term term, U& sum_a, U& sum_b) {
+  U a0{}, a1{}, b0{}, b1{};
+  std::int64_t p = p0;
+  for (; p + 1 < p1; p += 2) {
+    term(p, a0, b0);
+    term(p + 1, a1, b1);
+  }
+  if (p < p1) term(p, a0, b0);
+  sum_a = a0 + a1;
+  sum_b = b0 + b1;
+}
+
+// Adds a block's per-channel sums (a U of channels from c on) to per-channel arrays in D.
+template <class U, class A>
+void add_lanes(const U& v, std::int64_t c, A* out) {
+  if constexpr (std::is_arithmetic_v<U>) {
+    out[c] += static_cast<A>(v);
+  } else {
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(sizeof(U) / sizeof(v[0])); ++k)
+      out[c + k] += static_cast<A>(v[k]);
+  }
+}
 
 // The moments of sample x's groups ([pixels, C]): per-channel shifted sums over blocks of pixels in T, the
 // shift per group being the mean of its first pixel's values and then the running mean; each block's
@@ -84,18 +130,22 @@ void channels_last_moments(const GroupNormLayout& l, const T* x, std::vector<Mom
   std::fill(totals.begin(), totals.end(), Moments{});
   for (std::int64_t g = 0; g < l.groups; ++g)
     std::fill_n(shift.data() + g * per, per, static_cast<T>(initial_shift(x + g * per, per)));
-  for (std::int64_t p0 = 0; p0 < l.before; p0 += kPixelBlock) {
-    const std::int64_t p1 = std::min(l.before, p0 + kPixelBlock);
-    std::fill(s1.begin(), s1.end(), T(0));
-    std::fill(s2.begin(), s2.end(), T(0));
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const T* px = x + p * C;
-      for (std::int64_t c = 0; c < C; ++c) {
-        const T d = px[c] - shift[static_cast<std::size_t>(c)];
-        s1[static_cast<std::size_t>(c)] += d;
-        s2[static_cast<std::size_t>(c)] += d * d;
-      }
-    }
+  for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
+    for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+      using U = decltype(unit);
+      const U sh = load_as<U>(shift.data() + c);
+      U a, b;
+      sum_pixels<U>(
+          p0, p1,
+          [&](std::int64_t p, U& sa, U& sb) {
+            const U d = load_as<U>(x + p * C + c) - sh;
+            sa += d;
+            sb += d * d;
+          },
+          a, b);
+      store_as(s1.data() + c, a);
+      store_as(s2.data() + c, b);
+    });
     for (std::int64_t g = 0; g < l.groups; ++g) {
       double a1 = 0, a2 = 0;
       for (std::int64_t c = g * per; c < (g + 1) * per; ++c) a1 += s1[static_cast<std::size_t>(c)], a2 += s2[static_cast<std::size_t>(c)];
@@ -103,13 +153,26 @@ void channels_last_moments(const GroupNormLayout& l, const T* x, std::vector<Mom
       total = combine_moments(total, shifted_moments(static_cast<double>((p1 - p0) * per), shift[static_cast<std::size_t>(g * per)], a1, a2));
       std::fill_n(shift.data() + g * per, per, static_cast<T>(total.mean));
     }
+  });
+}
+
+// Per-channel copies of the groups' normalizers of sample n: hi, lo and s of the group of each channel.
+template <class T>
+void channel_normalizers(const GroupNormLayout& l, std::int64_t n, const double* mean, const double* invstd, T* hi,
+                         T* lo, T* scale) {
+  const std::int64_t per = l.channels / l.groups;
+  for (std::int64_t g = 0; g < l.groups; ++g) {
+    const Normalizer<T> norm(mean[n * l.groups + g], invstd[n * l.groups + g]);
+    std::fill_n(hi + g * per, per, norm.hi);
+    std::fill_n(lo + g * per, per, norm.lo);
+    std::fill_n(scale + g * per, per, norm.s);
   }
 }
 
 template <class T>
 void channels_last_forward(const GroupNormLayout& l, const T* x, const T* gamma, const T* beta, double eps, T* y,
                            double* mean, double* invstd) {
-  const std::int64_t C = l.channels, per = C / l.groups, size = sample_size(l);
+  const std::int64_t C = l.channels, size = sample_size(l);
   parallel::for_each_chunk(0, l.samples, samples_per_chunk(l, 0), [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
     const auto c_size = static_cast<std::size_t>(C);
     std::vector<Moments> totals(static_cast<std::size_t>(l.groups));
@@ -127,21 +190,23 @@ void channels_last_forward(const GroupNormLayout& l, const T* x, const T* gamma,
         mean[k] = m.mean;
         const double sd = std::sqrt((m.count > 0 ? m.m2 / m.count : 0.0) + eps);
         invstd[k] = sd == 0 ? 0.0 : 1.0 / sd;
-        const Normalizer<T> norm(mean[k], invstd[k]);
-        std::fill_n(hi.data() + g * per, per, norm.hi);
-        std::fill_n(lo.data() + g * per, per, norm.lo);
-        std::fill_n(scale.data() + g * per, per, norm.s);
       }
+      channel_normalizers(l, n, mean, invstd, hi.data(), lo.data(), scale.data());
       T* ys = y + n * size;
-      for (std::int64_t p = 0; p < l.before; ++p)
-        for (std::int64_t c = 0; c < C; ++c) {
-          const auto i = static_cast<std::size_t>(c);
-          ys[p * C + c] = std::fma(((xs[p * C + c] - hi[i]) - lo[i]) * scale[i], gam[i], bet[i]);
-        }
+      for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
+        for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+          using U = decltype(unit);
+          const U h = load_as<U>(hi.data() + c), lw = load_as<U>(lo.data() + c), sc = load_as<U>(scale.data() + c);
+          const U gm = load_as<U>(gam.data() + c), bt = load_as<U>(bet.data() + c);
+          for (std::int64_t p = p0; p < p1; ++p)
+            store_as(ys + p * C + c, ((load_as<U>(xs + p * C + c) - h) - lw) * sc * gm + bt);
+        });
+      });
     }
   });
 }
 
+// Backward sums the per-channel terms dy and dy·x̂ in T over each block of pixels, then in double.
 template <class T>
 void channels_last_backward(const GroupNormLayout& l, const T* dy, const T* x, const T* gamma, const double* mean,
                             const double* invstd, T* dx, std::vector<double>& partials, std::int64_t grain) {
@@ -155,21 +220,26 @@ void channels_last_backward(const GroupNormLayout& l, const T* dy, const T* x, c
     double* pg = params ? partials.data() + chunk * 2 * C : nullptr;
     for (std::int64_t n = n0; n < n1; ++n) {
       const T *xs = x + n * size, *dys = dy + n * size;
-      for (std::int64_t g = 0; g < l.groups; ++g) {
-        const Normalizer<T> norm(mean[n * l.groups + g], invstd[n * l.groups + g]);
-        std::fill_n(hi.data() + g * per, per, norm.hi);
-        std::fill_n(lo.data() + g * per, per, norm.lo);
-        std::fill_n(scale.data() + g * per, per, norm.s);
-      }
+      channel_normalizers(l, n, mean, invstd, hi.data(), lo.data(), scale.data());
       std::fill(s_dy.begin(), s_dy.end(), 0.0);
       std::fill(s_dy_xhat.begin(), s_dy_xhat.end(), 0.0);
-      for (std::int64_t p = 0; p < l.before; ++p)
-        for (std::int64_t c = 0; c < C; ++c) {
-          const auto i = static_cast<std::size_t>(c);
-          const double d = static_cast<double>(dys[p * C + c]);
-          s_dy[i] += d;
-          s_dy_xhat[i] += d * static_cast<double>(((xs[p * C + c] - hi[i]) - lo[i]) * scale[i]);
-        }
+      for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
+        for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+          using U = decltype(unit);
+          const U h = load_as<U>(hi.data() + c), lw = load_as<U>(lo.data() + c), sc = load_as<U>(scale.data() + c);
+          U a, b;
+          sum_pixels<U>(
+              p0, p1,
+              [&](std::int64_t p, U& sa, U& sb) {
+                const U d = load_as<U>(dys + p * C + c);
+                sa += d;
+                sb += d * (((load_as<U>(xs + p * C + c) - h) - lw) * sc);
+              },
+              a, b);
+          add_lanes(a, c, s_dy.data());
+          add_lanes(b, c, s_dy_xhat.data());
+        });
+      });
       if (params)
         for (std::int64_t c = 0; c < C; ++c) {
           pg[c] += s_dy_xhat[static_cast<std::size_t>(c)];
@@ -188,12 +258,18 @@ void channels_last_backward(const GroupNormLayout& l, const T* dy, const T* x, c
         std::fill_n(mean_gx.data() + g * per, per, static_cast<T>(sum_gx / count));
       }
       T* dxs = dx + n * size;
-      for (std::int64_t p = 0; p < l.before; ++p)
-        for (std::int64_t c = 0; c < C; ++c) {
-          const auto i = static_cast<std::size_t>(c);
-          const T xhat = ((xs[p * C + c] - hi[i]) - lo[i]) * scale[i];
-          dxs[p * C + c] = scale[i] * (dys[p * C + c] * gam[i] - mean_g[i] - xhat * mean_gx[i]);
-        }
+      for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
+        for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+          using U = decltype(unit);
+          const U h = load_as<U>(hi.data() + c), lw = load_as<U>(lo.data() + c), sc = load_as<U>(scale.data() + c);
+          const U gm = load_as<U>(gam.data() + c), mg = load_as<U>(mean_g.data() + c);
+          const U mgx = load_as<U>(mean_gx.data() + c);
+          for (std::int64_t p = p0; p < p1; ++p) {
+            const U xhat = ((load_as<U>(xs + p * C + c) - h) - lw) * sc;
+            store_as(dxs + p * C + c, sc * (load_as<U>(dys + p * C + c) * gm - mg - xhat * mgx));
+          }
+        });
+      });
     }
   });
 }

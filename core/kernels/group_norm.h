@@ -7,10 +7,11 @@
 //
 // Numerics as core/kernels/layer_norm.h: per-group statistics in double from shifted block sums merged
 // by Chan's formula, the mean subtracted as a T hi + lo pair; backward sums in double. Channels-last
-// samples (B = 1) run pixel by pixel over all C channels with per-channel arrays (shifted sums in T over
-// blocks of 64 pixels, then per group in double), the others group by group. Samples are
-// independent and dgamma/dbeta are summed over fixed chunks of samples in chunk order, so results are
-// bitwise the same for any thread count.
+// samples (B = 1) run in blocks of 64 pixels, one vector of channels at a time across a block's pixels
+// with its per-channel constants and sums in registers (even and odd pixels in separate sums): the
+// shifted sums and the backward's per-channel sums of dy and dy·x̂ are in T over a block, then in double.
+// Other layouts run group by group. Samples are independent and dgamma/dbeta are summed over fixed
+// chunks of samples in chunk order, so results are bitwise the same for any thread count.
 //
 // gamma/beta may be nullptr (1 and 0); so may dx, dgamma, dbeta. mean and invstd hold N·groups values,
 // sample-major. Bad sizes (negative, groups not dividing C) raise ShapeError; a negative eps ValueError.

@@ -89,6 +89,10 @@ TEST_CASE("group_norm kernels match a double reference in every layout", "[kerne
   check_against_reference<double>({.samples = 2, .before = 3, .channels = 4, .after = 5, .groups = 4}, 0, 1e-12);
   check_against_reference<float>({.samples = 4, .before = 300, .channels = 8, .after = 1, .groups = 2}, 0, 1e-5);
   check_against_reference<float>({.samples = 2, .before = 1, .channels = 4, .after = 700, .groups = 1}, 0, 1e-5);
+  // Channels-last with whole vectors of channels and channels left over, an odd number of pixels over
+  // several blocks of 64.
+  check_against_reference<float>({.samples = 2, .before = 151, .channels = 20, .after = 1, .groups = 5}, 0, 1e-5);
+  check_against_reference<double>({.samples = 2, .before = 131, .channels = 10, .after = 1, .groups = 5}, 0, 1e-12);
 }
 
 TEST_CASE("group_norm keeps float32 accuracy at an offset of 1e4", "[kernels][group_norm]") {
