@@ -59,6 +59,46 @@ void for_each_band(const Bands& b, std::int64_t rows, std::int64_t batch, Fn&& f
   });
 }
 
+// The band that for_each_band visits after the one that ends at row r1 of image n; n == batch after the
+// last band.
+struct BandRange {
+  std::int64_t n, r0, r1;
+};
+BandRange next_band(const Bands& b, std::int64_t rows, std::int64_t n, std::int64_t r1) {
+  if (r1 >= rows) ++n, r1 = 0;
+  return {n, r1, std::min(rows, r1 + b.rows_per_band)};
+}
+
+// Memory the next band will copy, fetched into the caches a few lines at a time between blocks of the
+// current band's arithmetic (step()). On one thread the copies otherwise wait on DRAM while the FMA units
+// idle: the hardware prefetcher stops where the copy's stream does. Fetching a band's rows at once, or a
+// row's worth per output row, made no measurable difference; a few lines per block of pixels took 8-10%
+// off the forward pass on [64, 56, 56, 64]. The non-temporal hint measured fastest of the three tried.
+class Prefetch {
+ public:
+  Prefetch() = default;
+  // Rows [first, last) of image n of a [batch, rows, row_values] tensor (clipped to the image), spread
+  // over `steps` calls of step().
+  template <class T>
+  Prefetch(const T* tensor, std::int64_t n, std::int64_t rows, std::int64_t row_values, std::int64_t first,
+           std::int64_t last, std::int64_t steps) {
+    first = std::max<std::int64_t>(first, 0);
+    last = std::min(last, rows);
+    if (last <= first || steps <= 0) return;
+    begin_ = reinterpret_cast<const char*>(tensor + (n * rows + first) * row_values);
+    lines_ = ((last - first) * row_values * static_cast<std::int64_t>(sizeof(T)) + 63) / 64;
+    per_step_ = (lines_ + steps - 1) / steps;
+  }
+  void step() {
+    for (const std::int64_t end = std::min(lines_, next_ + per_step_); next_ < end; ++next_)
+      __builtin_prefetch(begin_ + next_ * 64, 0, 0);
+  }
+
+ private:
+  const char* begin_ = nullptr;
+  std::int64_t lines_ = 0, next_ = 0, per_step_ = 0;
+};
+
 // The rows and columns the windows span, padding included ("padded" coordinates: input row = row - pad_top).
 std::int64_t padded_height(const DepthwiseConv2dGeometry& g) { return (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1; }
 std::int64_t padded_width(const DepthwiseConv2dGeometry& g) { return (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1; }
@@ -251,11 +291,13 @@ void forward_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std:
 // kernel size: P pixels at a time, all channels of each.
 template <class T>
 void forward_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t width,
-                 const T* kernel, const T* bias, T* y_row) {
+                 const T* kernel, const T* bias, T* y_row, Prefetch& ahead) {
   const std::int64_t oc = g.out_c();
   std::int64_t ow = 0;
-  for (; ow + kPixels <= width; ow += kPixels)
+  for (; ow + kPixels <= width; ow += kPixels) {
+    ahead.step();
     forward_channels<T, kPixels>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
+  }
   for (; ow < width; ++ow) forward_channels<T, 1>(g, src, oh, ow, kernel, bias, y_row + ow * oc);
 }
 
@@ -322,7 +364,7 @@ void for_each_blocked_channel(const DepthwiseConv2dGeometry& g, const BlockedRow
 // channel block, so the block's three input rows (a few KiB) stay in L1 while its pixels are computed.
 template <class T>
 void forward_row(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, std::int64_t oh, std::int64_t width,
-                 const T* kernel, const T* bias, T* y_row) {
+                 const T* kernel, const T* bias, T* y_row, Prefetch& ahead) {
   constexpr int K = 3;
   const std::int64_t oc = g.out_c(), step = g.dilation_w * kLanes<T>, advance = g.stride_w * kLanes<T>;
   for_each_blocked_channel(g, src, oh, [&](auto contiguous, auto unit, std::int64_t o, const T* const (&rows)[K]) {
@@ -330,8 +372,10 @@ void forward_row(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, st
     const U b = bias ? load_as<U>(bias + o) : U{};
     const T* k = kernel + (o / kLanes<T>) * K * K * kLanes<T> + o % kLanes<T>;
     std::int64_t ow = 0;
-    for (; ow + kBlockPixels <= width; ow += kBlockPixels)
+    for (; ow + kBlockPixels <= width; ow += kBlockPixels) {
+      ahead.step();
       block_pixels<T, U, K, K, kBlockPixels, contiguous()>(rows, ow, step, advance, k, oc, b, y_row + o);
+    }
     for (; ow < width; ++ow) block_pixels<T, U, K, K, 1, contiguous()>(rows, ow, step, advance, k, oc, b, y_row + o);
   });
 }
@@ -370,10 +414,14 @@ void kernel_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::
 }
 
 template <class T>
-void kernel_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, const T* gy_row, T* gk, T* gb) {
+void kernel_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, const T* gy_row, T* gk, T* gb,
+                Prefetch& ahead) {
   const std::int64_t oc = g.out_c();
   std::int64_t ow = 0;
-  for (; ow + kPixels <= g.out_w; ow += kPixels) kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+  for (; ow + kPixels <= g.out_w; ow += kPixels) {
+    ahead.step();
+    kernel_channels<T, kPixels>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
+  }
   for (; ow < g.out_w; ++ow) kernel_channels<T, 1>(g, src, oh, ow, gy_row + ow * oc, gk, gb);
 }
 
@@ -408,7 +456,7 @@ void kernel_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t ste
 // kernel sums and its bias sum held in registers across the row.
 template <class T>
 void kernel_row(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, std::int64_t oh, const T* gy_row, T* gk,
-                T* gb) {
+                T* gb, Prefetch& ahead) {
   constexpr int K = 3;
   const std::int64_t oc = g.out_c(), step = g.dilation_w * kLanes<T>, advance = g.stride_w * kLanes<T>;
   for_each_blocked_channel(g, src, oh, [&](auto contiguous, auto unit, std::int64_t o, const T* const (&rows)[K]) {
@@ -417,13 +465,23 @@ void kernel_row(const DepthwiseConv2dGeometry& g, const BlockedRows<T>& src, std
     for (int t = 0; t < K * K; ++t) acc[t] = load_as<U>(gk + t * oc + o);
     U bias_sum = gb != nullptr ? load_as<U>(gb + o) : U{};
     std::int64_t ow = 0;
-    for (; ow + kKernelPixels <= g.out_w; ow += kKernelPixels)
+    for (; ow + kKernelPixels <= g.out_w; ow += kKernelPixels) {
+      ahead.step();
       kernel_pixels<T, U, K, K, kKernelPixels, contiguous()>(rows, ow, step, advance, gy_row + o, oc, acc, bias_sum);
+    }
     for (; ow < g.out_w; ++ow)
       kernel_pixels<T, U, K, K, 1, contiguous()>(rows, ow, step, advance, gy_row + o, oc, acc, bias_sum);
     for (int t = 0; t < K * K; ++t) store_as(gk + t * oc + o, acc[t]);
     if (gb != nullptr) store_as(gb + o, bias_sum);
   });
+}
+
+// The step() calls forward_row (for_kernel false) or kernel_row (true) makes for one row of `width` pixels.
+template <class T>
+std::int64_t row_steps(const DepthwiseConv2dGeometry& g, std::int64_t width, bool for_kernel) {
+  if (!blocked_loops(g)) return width / kPixels;
+  const std::int64_t oc = g.out_c(), channel_units = oc / kLanes<T> + oc % kLanes<T>;
+  return channel_units * (width / (for_kernel ? kKernelPixels : kBlockPixels));
 }
 
 // One padded input row's gradient (out_c values per padded column) from output row oh through kernel row i:
@@ -472,12 +530,19 @@ void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, cons
   for_each_band(b, g.out_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
     const RowSpan span = rows_read(g, oh0, oh1);
     const std::int64_t copy_size = span.copy_size<T>(g);
+    const BandRange next = next_band(b, g.out_h, n, oh1);
+    Prefetch ahead;
+    if (next.n < g.batch) {
+      const RowSpan read = rows_read(g, next.r0, next.r1);
+      ahead = Prefetch(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
+                       (oh1 - oh0) * row_steps<T>(g, g.out_w, false));
+    }
     ScratchBuffer<T> buffer(static_cast<std::size_t>(copy_size + (stream ? row_size : 0)));
     T* row = buffer.data() + copy_size;
     const auto rows_from = [&](const auto& src, const T* k) {
       for (std::int64_t oh = oh0; oh < oh1; ++oh) {
         T* y_row = y + (n * g.out_h + oh) * row_size;
-        forward_row(g, src, oh, g.out_w, k, bias, stream ? row : y_row);
+        forward_row(g, src, oh, g.out_w, k, bias, stream ? row : y_row, ahead);
         if (stream) stream_copy(y_row, row, row_size);
       }
     };
@@ -555,11 +620,15 @@ class InputGather {
     stream_ = g.multiplier == 1 && streams<T>(g.batch * g.in_h * g.in_w * g.in_c);
   }
 
-  // grad_x rows [ih0, ih1) of image n.
-  void band(const T* grad_y, T* grad_x, std::int64_t n, std::int64_t ih0, std::int64_t ih1) const {
+  // grad_x rows [ih0, ih1) of image n; the grad_y rows of band `next` are fetched meanwhile.
+  void band(const T* grad_y, T* grad_x, std::int64_t n, std::int64_t ih0, std::int64_t ih1, const BandRange& next) const {
     const DepthwiseConv2dGeometry& g = g_;
     const std::int64_t oc = g.out_c();
     const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
+    Prefetch ahead;
+    if (next.n < g.batch)
+      ahead = Prefetch(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h, g.pad_top + next.r1,
+                       (ih1 - ih0) * row_steps<T>(unit_, g.in_w, false));
     const std::int64_t width = g.in_w + halo_w;  // the grad_y columns an input row reads, from padded column pad_left
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
@@ -585,7 +654,7 @@ class InputGather {
       for (std::int64_t ih = ih0; ih < ih1; ++ih) {
         T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
         const bool direct = g.multiplier == 1 && !stream_;
-        forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, direct ? gx_row : terms);
+        forward_row<T>(unit_, src, ih + g.pad_top, g.in_w, flipped_.data(), nullptr, direct ? gx_row : terms, ahead);
         if (g.multiplier > 1)
           for (std::int64_t iw = 0; iw < g.in_w; ++iw) sum_copies(g, terms + iw * oc, gx_row + iw * g.in_c);
         else if (stream_)
@@ -621,17 +690,24 @@ class KernelGradient {
 
   const Bands& bands() const { return bands_; }
 
-  // Adds the terms of output rows [oh0, oh1) of image n to chunk's partial.
+  // Adds the terms of output rows [oh0, oh1) of image n to chunk's partial; the x rows of band `next` are
+  // fetched meanwhile.
   void band(const T* x, const T* grad_y, bool with_bias, std::int64_t chunk, std::int64_t n, std::int64_t oh0,
-            std::int64_t oh1) {
+            std::int64_t oh1, const BandRange& next) {
     const DepthwiseConv2dGeometry& g = g_;
     const RowSpan span = rows_read(g, oh0, oh1);
+    Prefetch ahead;
+    if (next.n < g.batch) {
+      const RowSpan read = rows_read(g, next.r0, next.r1);
+      ahead = Prefetch(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
+                       (oh1 - oh0) * row_steps<T>(g, g.out_w, true));
+    }
     ScratchBuffer<T> buffer(static_cast<std::size_t>(span.copy_size<T>(g)));
     T* gk = parts_.data() + chunk * part_size_;
     T* gb = with_bias ? gk + kernel_size_ : nullptr;
     const auto rows_from = [&](const auto& src) {
       for (std::int64_t oh = oh0; oh < oh1; ++oh)
-        kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * g.out_c(), gk, gb);
+        kernel_row(g, src, oh, grad_y + (n * g.out_h + oh) * g.out_w * g.out_c(), gk, gb, ahead);
     };
     if (blocked_loops(g))
       rows_from(blocked_rows(g, x, n, span.first, span.last, buffer.data()));
@@ -671,18 +747,19 @@ void depthwise_conv2d_backward(const DepthwiseConv2dGeometry& g, const T* x, con
   std::optional<InputGather<T>> gather;
   if (gathers) gather.emplace(g, kernel);
   if (gathers && (grad_kernel == nullptr || !fuses_backward(g))) {
-    for_each_band(bands_of(g.in_h, g.batch, kBackwardBandsPerImage), g.in_h, g.batch,
-                  [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
-                    gather->band(grad_y, grad_x, n, ih0, ih1);
-                  });
+    const Bands b = bands_of(g.in_h, g.batch, kBackwardBandsPerImage);
+    for_each_band(b, g.in_h, g.batch, [&](std::int64_t, std::int64_t n, std::int64_t ih0, std::int64_t ih1) {
+      gather->band(grad_y, grad_x, n, ih0, ih1, next_band(b, g.in_h, n, ih1));
+    });
     gather.reset();
   }
   if (grad_kernel == nullptr) return;
   KernelGradient<T> kernel_gradient(g);
   for_each_band(kernel_gradient.bands(), g.out_h, g.batch,
                 [&](std::int64_t chunk, std::int64_t n, std::int64_t oh0, std::int64_t oh1) {
-                  if (gather) gather->band(grad_y, grad_x, n, oh0, oh1);
-                  kernel_gradient.band(x, grad_y, grad_bias != nullptr, chunk, n, oh0, oh1);
+                  const BandRange next = next_band(kernel_gradient.bands(), g.out_h, n, oh1);
+                  if (gather) gather->band(grad_y, grad_x, n, oh0, oh1, next);
+                  kernel_gradient.band(x, grad_y, grad_bias != nullptr, chunk, n, oh0, oh1, next);
                 });
   kernel_gradient.finish(grad_kernel, grad_bias);
 }

@@ -13,7 +13,8 @@
 // zero-padded and with each channel repeated `multiplier` times, so the inner loops test no bounds. For 3 x 3
 // kernels (MobileNet's) the copy and the kernel are laid out in channel blocks of one vector, each block's
 // columns at fixed offsets, and the loops take a channel block at a time over blocks of 8 output pixels
-// (4 for the kernel gradient), the sums in registers. The input gradient runs the same loops over grad_y (zero-padded by the
+// (4 for the kernel gradient), the sums in registers. While a band computes, the input (or grad_y) rows the
+// next band will copy are prefetched a few cache lines per block of pixels. The input gradient runs the same loops over grad_y (zero-padded by the
 // kernel's extent, kernel flipped) when the strides are 1, and scatters into input rows the task owns
 // otherwise. Work is cut into bands of rows of one image, fixed by the geometry alone, and the kernel
 // gradient sums one partial per chunk in chunk order, so results are bitwise identical for any thread count.
