@@ -9,6 +9,7 @@
 
 #include "keel/core/error.h"
 #include "keel/core/kernels/chunk_partials.h"
+#include "keel/core/kernels/prefetch.h"
 #include "keel/core/kernels/scratch_buffer.h"
 #include "keel/core/kernels/simd.h"
 #include "keel/core/kernels/window_geometry.h"
@@ -69,35 +70,17 @@ BandRange next_band(const Bands& b, std::int64_t rows, std::int64_t n, std::int6
   return {n, r1, std::min(rows, r1 + b.rows_per_band)};
 }
 
-// Memory the next band will copy, fetched into the caches a few lines at a time between blocks of the
-// current band's arithmetic (step()). On one thread the copies otherwise wait on DRAM while the FMA units
-// idle: the hardware prefetcher stops where the copy's stream does. Fetching a band's rows at once, or a
-// row's worth per output row, made no measurable difference; a few lines per block of pixels took 8-10%
-// off the forward pass on [64, 56, 56, 64]. The non-temporal hint measured fastest of the three tried.
-class Prefetch {
- public:
-  Prefetch() = default;
-  // Rows [first, last) of image n of a [batch, rows, row_values] tensor (clipped to the image), spread
-  // over `steps` calls of step().
-  template <class T>
-  Prefetch(const T* tensor, std::int64_t n, std::int64_t rows, std::int64_t row_values, std::int64_t first,
-           std::int64_t last, std::int64_t steps) {
-    first = std::max<std::int64_t>(first, 0);
-    last = std::min(last, rows);
-    if (last <= first || steps <= 0) return;
-    begin_ = reinterpret_cast<const char*>(tensor + (n * rows + first) * row_values);
-    lines_ = ((last - first) * row_values * static_cast<std::int64_t>(sizeof(T)) + 63) / 64;
-    per_step_ = (lines_ + steps - 1) / steps;
-  }
-  void step() {
-    for (const std::int64_t end = std::min(lines_, next_ + per_step_); next_ < end; ++next_)
-      __builtin_prefetch(begin_ + next_ * 64, 0, 0);
-  }
-
- private:
-  const char* begin_ = nullptr;
-  std::int64_t lines_ = 0, next_ = 0, per_step_ = 0;
-};
+// Rows [first, last) of image n of a [batch, rows, row_values] tensor (clipped to the image), which the next
+// band will copy, fetched over `steps` steps of the current band (core/kernels/prefetch.h).
+template <class T>
+Prefetch prefetch_rows(const T* tensor, std::int64_t n, std::int64_t rows, std::int64_t row_values, std::int64_t first,
+                       std::int64_t last, std::int64_t steps) {
+  first = std::max<std::int64_t>(first, 0);
+  last = std::min(last, rows);
+  if (last <= first) return {};
+  return {tensor + (n * rows + first) * row_values,
+          (last - first) * row_values * static_cast<std::int64_t>(sizeof(T)), steps};
+}
 
 // The rows and columns the windows span, padding included ("padded" coordinates: input row = row - pad_top).
 std::int64_t padded_height(const DepthwiseConv2dGeometry& g) { return (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1; }
@@ -534,7 +517,7 @@ void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, cons
     Prefetch ahead;
     if (next.n < g.batch) {
       const RowSpan read = rows_read(g, next.r0, next.r1);
-      ahead = Prefetch(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
+      ahead = prefetch_rows(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
                        (oh1 - oh0) * row_steps<T>(g, g.out_w, false));
     }
     ScratchBuffer<T> buffer(static_cast<std::size_t>(copy_size + (stream ? row_size : 0)));
@@ -627,7 +610,7 @@ class InputGather {
     const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
     Prefetch ahead;
     if (next.n < g.batch)
-      ahead = Prefetch(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h, g.pad_top + next.r1,
+      ahead = prefetch_rows(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h, g.pad_top + next.r1,
                        (ih1 - ih0) * row_steps<T>(unit_, g.in_w, false));
     const std::int64_t width = g.in_w + halo_w;  // the grad_y columns an input row reads, from padded column pad_left
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
@@ -699,7 +682,7 @@ class KernelGradient {
     Prefetch ahead;
     if (next.n < g.batch) {
       const RowSpan read = rows_read(g, next.r0, next.r1);
-      ahead = Prefetch(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
+      ahead = prefetch_rows(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
                        (oh1 - oh0) * row_steps<T>(g, g.out_w, true));
     }
     ScratchBuffer<T> buffer(static_cast<std::size_t>(span.copy_size<T>(g)));
