@@ -153,7 +153,7 @@ struct BlockedRows {
   }
 };
 
-// The loops for kernels known at compile time, which read channel-blocked rows.
+// Whether the loops for 3 x 3 kernels run, which read channel-blocked rows and kernels.
 bool blocked_loops(const DepthwiseConv2dGeometry& g) { return g.kernel_h == 3 && g.kernel_w == 3; }
 
 template <class T>
@@ -302,11 +302,11 @@ void for_each_channel_block(const DepthwiseConv2dGeometry& g, Fn&& fn) {
 }
 
 // P output pixels from ow on, channels [o, o + width of U), of a KH x KW kernel known at compile time, from
-// channel-blocked rows (rows[i]: kernel row i's input row at channel o) and kernel (at channel o);
-// P independent sums keep both FMA
-// units busy through their latency. Each output sums bias, then the taps in forward_pixels' order, so both
-// paths give the same bits. Contiguous (stride 1, dilation 1 along the row): an input column is loaded once
-// and serves every pixel whose window holds it; otherwise each tap loads its input.
+// channel-blocked rows (rows[i]: kernel row i's input row at channel o) and kernel (at channel o). P
+// independent sums keep both FMA units busy through their latency. Each output sums bias, then the taps in
+// forward_pixels' order, so both paths give the same bits. Contiguous (stride 1, dilation 1 along the row):
+// an input column is loaded once and serves every pixel whose window holds it; otherwise each tap loads its
+// input.
 template <class T, class U, int KH, int KW, int P, bool Contiguous>
 void block_pixels(const T* const (&rows)[KH], std::int64_t ow, std::int64_t step, std::int64_t advance,
                   const T* kernel, std::int64_t oc, const U& b, T* y) {
