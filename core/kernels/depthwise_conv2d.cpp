@@ -242,6 +242,15 @@ RowSpan rows_read(const DepthwiseConv2dGeometry& g, std::int64_t oh0, std::int64
   return {oh0 * g.stride_h, (oh1 - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1};
 }
 
+// The input rows that band `next` (of output rows) will copy, fetched over `steps` steps of the current band;
+// nothing after the last band.
+template <class T>
+Prefetch prefetch_input_rows(const DepthwiseConv2dGeometry& g, const T* x, const BandRange& next, std::int64_t steps) {
+  if (next.n >= g.batch) return {};
+  const RowSpan read = rows_read(g, next.r0, next.r1);
+  return prefetch_rows(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top, steps);
+}
+
 // P output pixels of one output row, output channels [o, o + width of U), U = T or Vec<T>.
 template <class T, class U, int P>
 void forward_pixels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
@@ -264,10 +273,9 @@ void forward_pixels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::i
 template <class T, int P>
 void forward_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
                       const T* kernel, const T* bias, T* y_px) {
-  const std::int64_t oc = g.out_c();
-  std::int64_t o = 0;
-  for (; o + kLanes<T> <= oc; o += kLanes<T>) forward_pixels<T, Vec<T>, P>(g, src, oh, ow, o, kernel, bias, y_px);
-  for (; o < oc; ++o) forward_pixels<T, T, P>(g, src, oh, ow, o, kernel, bias, y_px);
+  for_each_native_vector<T>(g.out_c(), [&](std::int64_t o, auto unit) {
+    forward_pixels<T, decltype(unit), P>(g, src, oh, ow, o, kernel, bias, y_px);
+  });
 }
 
 // Output row oh (or input row, for the gathered input gradient) of one image from padded rows src, any
@@ -289,11 +297,8 @@ void forward_row(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int6
 // stride 1 and dilation 1, so that neighbouring pixels read neighbouring input columns.
 template <class T, class Fn>
 void for_each_channel_block(const DepthwiseConv2dGeometry& g, Fn&& fn) {
-  const std::int64_t oc = g.out_c();
   const auto channels = [&](auto contiguous) {
-    std::int64_t o = 0;
-    for (; o + kLanes<T> <= oc; o += kLanes<T>) fn(contiguous, Vec<T>{}, o);
-    for (; o < oc; ++o) fn(contiguous, T{}, o);
+    for_each_native_vector<T>(g.out_c(), [&](std::int64_t o, auto unit) { fn(contiguous, unit, o); });
   };
   if (g.stride_w == 1 && g.dilation_w == 1)
     channels(std::true_type{});
@@ -390,10 +395,9 @@ void kernel_terms(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int
 template <class T, int P>
 void kernel_channels(const DepthwiseConv2dGeometry& g, const Rows<T>& src, std::int64_t oh, std::int64_t ow,
                      const T* gy_px, T* gk, T* gb) {
-  const std::int64_t oc = g.out_c();
-  std::int64_t o = 0;
-  for (; o + kLanes<T> <= oc; o += kLanes<T>) kernel_terms<T, Vec<T>, P>(g, src, oh, ow, o, gy_px, gk, gb);
-  for (; o < oc; ++o) kernel_terms<T, T, P>(g, src, oh, ow, o, gy_px, gk, gb);
+  for_each_native_vector<T>(g.out_c(), [&](std::int64_t o, auto unit) {
+    kernel_terms<T, decltype(unit), P>(g, src, oh, ow, o, gy_px, gk, gb);
+  });
 }
 
 template <class T>
@@ -514,12 +518,7 @@ void depthwise_conv2d_forward(const DepthwiseConv2dGeometry& g, const T* x, cons
     const RowSpan span = rows_read(g, oh0, oh1);
     const std::int64_t copy_size = span.copy_size<T>(g);
     const BandRange next = next_band(b, g.out_h, n, oh1);
-    Prefetch ahead;
-    if (next.n < g.batch) {
-      const RowSpan read = rows_read(g, next.r0, next.r1);
-      ahead = prefetch_rows(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
-                       (oh1 - oh0) * row_steps<T>(g, g.out_w, false));
-    }
+    Prefetch ahead = prefetch_input_rows(g, x, next, (oh1 - oh0) * row_steps<T>(g, g.out_w, false));
     ScratchBuffer<T> buffer(static_cast<std::size_t>(copy_size + (stream ? row_size : 0)));
     T* row = buffer.data() + copy_size;
     const auto rows_from = [&](const auto& src, const T* k) {
@@ -570,9 +569,9 @@ void backward_input_scatter(const DepthwiseConv2dGeometry& g, const T* grad_y, c
         if (t < 0 || t % g.stride_h != 0 || t / g.stride_h >= g.out_h) continue;
         const T* gy_row = grad_y + (n * g.out_h + t / g.stride_h) * g.out_w * oc;
         const T* kernel_row = kernel + i * g.kernel_w * oc;
-        std::int64_t o = 0;
-        for (; o + kLanes<T> <= oc; o += kLanes<T>) input_terms<T, Vec<T>>(g, gy_row, kernel_row, o, row);
-        for (; o < oc; ++o) input_terms<T, T>(g, gy_row, kernel_row, o, row);
+        for_each_native_vector<T>(oc, [&](std::int64_t o, auto unit) {
+          input_terms<T, decltype(unit)>(g, gy_row, kernel_row, o, row);
+        });
       }
       // Columns the windows never reach (the right edge under "valid") get zero.
       T* gx_row = grad_x + (n * g.in_h + ih) * g.in_w * g.in_c;
@@ -608,10 +607,9 @@ class InputGather {
     const DepthwiseConv2dGeometry& g = g_;
     const std::int64_t oc = g.out_c();
     const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
-    Prefetch ahead;
-    if (next.n < g.batch)
-      ahead = prefetch_rows(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h, g.pad_top + next.r1,
-                       (ih1 - ih0) * row_steps<T>(unit_, g.in_w, false));
+    Prefetch ahead = next.n < g.batch ? prefetch_rows(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h,
+                                                      g.pad_top + next.r1, (ih1 - ih0) * row_steps<T>(unit_, g.in_w, false))
+                                      : Prefetch{};
     const std::int64_t width = g.in_w + halo_w;  // the grad_y columns an input row reads, from padded column pad_left
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
@@ -679,12 +677,7 @@ class KernelGradient {
             std::int64_t oh1, const BandRange& next) {
     const DepthwiseConv2dGeometry& g = g_;
     const RowSpan span = rows_read(g, oh0, oh1);
-    Prefetch ahead;
-    if (next.n < g.batch) {
-      const RowSpan read = rows_read(g, next.r0, next.r1);
-      ahead = prefetch_rows(x, next.n, g.in_h, g.in_w * g.in_c, read.first - g.pad_top, read.last - g.pad_top,
-                       (oh1 - oh0) * row_steps<T>(g, g.out_w, true));
-    }
+    Prefetch ahead = prefetch_input_rows(g, x, next, (oh1 - oh0) * row_steps<T>(g, g.out_w, true));
     ScratchBuffer<T> buffer(static_cast<std::size_t>(span.copy_size<T>(g)));
     T* gk = parts_.data() + chunk * part_size_;
     T* gb = with_bias ? gk + kernel_size_ : nullptr;

@@ -76,17 +76,6 @@ struct Normalizer {
 // pixels, with that vector's per-channel constants and sums in registers.
 constexpr std::int64_t kPixelBlock = 64;
 
-// Calls fn(unit, c) for every channel block of a pixel: a NativeSimd<T>::V of channels from c on, then a T
-// for each channel left over.
-template <class T, class Fn>
-void for_each_channel_block(std::int64_t channels, Fn&& fn) {
-  using V = typename NativeSimd<T>::V;
-  constexpr std::int64_t L = NativeSimd<T>::lanes;
-  std::int64_t c = 0;
-  for (; c + L <= channels; c += L) fn(V{}, c);
-  for (; c < channels; ++c) fn(T{}, c);
-}
-
 // Calls fn(p0, p1) for the blocks of pixels [0, pixels).
 template <class Fn>
 void for_each_pixel_block(std::int64_t pixels, Fn&& fn) {
@@ -131,7 +120,7 @@ void channels_last_moments(const GroupNormLayout& l, const T* x, std::vector<Mom
   for (std::int64_t g = 0; g < l.groups; ++g)
     std::fill_n(shift.data() + g * per, per, static_cast<T>(initial_shift(x + g * per, per)));
   for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
-    for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+    for_each_native_vector<T>(C, [&](std::int64_t c, auto unit) {
       using U = decltype(unit);
       const U sh = load_as<U>(shift.data() + c);
       U a, b;
@@ -194,7 +183,7 @@ void channels_last_forward(const GroupNormLayout& l, const T* x, const T* gamma,
       channel_normalizers(l, n, mean, invstd, hi.data(), lo.data(), scale.data());
       T* ys = y + n * size;
       for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
-        for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+        for_each_native_vector<T>(C, [&](std::int64_t c, auto unit) {
           using U = decltype(unit);
           const U h = load_as<U>(hi.data() + c), lw = load_as<U>(lo.data() + c), sc = load_as<U>(scale.data() + c);
           const U gm = load_as<U>(gam.data() + c), bt = load_as<U>(bet.data() + c);
@@ -224,7 +213,7 @@ void channels_last_backward(const GroupNormLayout& l, const T* dy, const T* x, c
       std::fill(s_dy.begin(), s_dy.end(), 0.0);
       std::fill(s_dy_xhat.begin(), s_dy_xhat.end(), 0.0);
       for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
-        for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+        for_each_native_vector<T>(C, [&](std::int64_t c, auto unit) {
           using U = decltype(unit);
           const U h = load_as<U>(hi.data() + c), lw = load_as<U>(lo.data() + c), sc = load_as<U>(scale.data() + c);
           U a, b;
@@ -259,7 +248,7 @@ void channels_last_backward(const GroupNormLayout& l, const T* dy, const T* x, c
       }
       T* dxs = dx + n * size;
       for_each_pixel_block(l.before, [&](std::int64_t p0, std::int64_t p1) {
-        for_each_channel_block<T>(C, [&](auto unit, std::int64_t c) {
+        for_each_native_vector<T>(C, [&](std::int64_t c, auto unit) {
           using U = decltype(unit);
           const U h = load_as<U>(hi.data() + c), lw = load_as<U>(lo.data() + c), sc = load_as<U>(scale.data() + c);
           const U gm = load_as<U>(gam.data() + c), mg = load_as<U>(mean_g.data() + c);

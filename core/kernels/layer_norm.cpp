@@ -77,22 +77,12 @@ struct RowScale {
   }
 };
 
-// Runs body(i, u) over [0, n) with u a NativeSimd<T>::V of the values from i on, then a T per tail value.
-template <class T, class Body>
-inline void for_each_lane(std::int64_t n, Body body) {
-  using V = typename NativeSimd<T>::V;
-  constexpr std::int64_t L = NativeSimd<T>::lanes;
-  std::int64_t i = 0;
-  for (; i + L <= n; i += L) body(i, V{});
-  for (; i < n; ++i) body(i, T{});
-}
-
 // y = x̂·gamma + beta; gamma and beta may be nullptr.
 template <class T>
 void normalize_row(const T* __restrict x, std::int64_t n, const RowScale<T>& xhat, const T* __restrict gamma,
                    const T* __restrict beta, T* __restrict y) {
   auto each = [&](auto with_gamma, auto with_beta) {
-    for_each_lane<T>(n, [&](std::int64_t i, auto u) {
+    for_each_native_vector<T>(n, [&](std::int64_t i, auto u) {
       using U = decltype(u);
       U v = xhat(load_as<U>(x + i));
       if constexpr (with_gamma) v = v * load_as<U>(gamma + i);
@@ -131,7 +121,7 @@ template <class T, bool WithGamma>
 void row_dx(std::int64_t n, const T* __restrict dy, const T* __restrict x, const T* __restrict gamma,
             const RowScale<T>& xhat, T sum_g, T sum_gx, T* __restrict dx) {
   const T count = static_cast<T>(n), mean_g = sum_g / count, mean_gx = sum_gx / count;
-  for_each_lane<T>(n, [&](std::int64_t i, auto u) {
+  for_each_native_vector<T>(n, [&](std::int64_t i, auto u) {
     using U = decltype(u);
     const U d = load_as<U>(dy + i), g = WithGamma ? d * load_as<U>(gamma + i) : d;
     store_as<U>(dx + i, xhat.s * (g - mean_g - xhat(load_as<U>(x + i)) * mean_gx));

@@ -38,6 +38,15 @@ struct NativeSimd {
   static constexpr std::int64_t lanes = kNativeVectorBytes / sizeof(T);
 };
 
+// Runs body(i, u) over [0, n): u a NativeSimd<T>::V for the values from i on while a whole vector fits, then
+// a T for each value left over, so one generic body serves the vectors and the tail.
+template <class T, class Body>
+inline void for_each_native_vector(std::int64_t n, Body&& body) {
+  std::int64_t i = 0;
+  for (; i + NativeSimd<T>::lanes <= n; i += NativeSimd<T>::lanes) body(i, typename NativeSimd<T>::V{});
+  for (; i < n; ++i) body(i, T{});
+}
+
 // U is T, Simd<T>::V or NativeSimd<T>::V.
 template <class U, class T>
 inline U load_as(const T* p) {
