@@ -607,9 +607,11 @@ class InputGather {
     const DepthwiseConv2dGeometry& g = g_;
     const std::int64_t oc = g.out_c();
     const std::int64_t halo_h = (g.kernel_h - 1) * g.dilation_h, halo_w = (g.kernel_w - 1) * g.dilation_w;
-    Prefetch ahead = next.n < g.batch ? prefetch_rows(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h,
-                                                      g.pad_top + next.r1, (ih1 - ih0) * row_steps<T>(unit_, g.in_w, false))
-                                      : Prefetch{};
+    // The grad_y rows band `next` will copy (nothing after the last band).
+    Prefetch ahead;
+    if (next.n < g.batch)
+      ahead = prefetch_rows(grad_y, next.n, g.out_h, g.out_w * oc, g.pad_top + next.r0 - halo_h, g.pad_top + next.r1,
+                            (ih1 - ih0) * row_steps<T>(unit_, g.in_w, false));
     const std::int64_t width = g.in_w + halo_w;  // the grad_y columns an input row reads, from padded column pad_left
     // Row a of the padded grad_y is output row a - halo_h; the band reads rows [pad_top + ih0, pad_top + ih1 + halo_h).
     const std::int64_t a0 = g.pad_top + ih0, a1 = g.pad_top + ih1 + halo_h;
