@@ -12,6 +12,7 @@
 #include "keel/core/kernels/detail/dispatch_flags.h"
 #include "keel/core/kernels/lane_sum.h"
 #include "keel/core/kernels/shifted_moments.h"
+#include "keel/core/kernels/simd.h"
 #include "keel/core/parallel.h"
 
 namespace keel::kernels {
@@ -50,6 +51,22 @@ std::int64_t batch_rows(std::int64_t cols, std::size_t element_size) {
   return std::clamp<std::int64_t>(16384 / row_bytes, 1, kBatchRows);
 }
 
+// Whether a pass over rows·cols values that moves `tensors` such arrays (read or written) writes its output
+// with streaming stores (simd.h): it must move at least kStreamBytes, and every row of the output must
+// start on a vector boundary.
+template <class T>
+bool streams_rows(const T* out, std::int64_t rows, std::int64_t cols, int tensors) {
+  const std::int64_t bytes = rows * cols * static_cast<std::int64_t>(sizeof(T));
+  return bytes * tensors >= kStreamBytes && stream_aligned(out) && stream_aligned(out + cols);
+}
+
+// An output vector (or scalar) at p, streamed or stored.
+template <bool Stream, class T, class U>
+void store_output(T* p, const U& v) {
+  if constexpr (Stream) stream_store(p, v);
+  else store_as<U>(p, v);
+}
+
 // Mean and M2 of one row: shifted sums over blocks of kLayerNormBlock values, the shift being the mean of
 // the row's first values and then the running mean, merged in double.
 template <class T>
@@ -78,7 +95,7 @@ struct RowScale {
 };
 
 // y = x̂·gamma + beta; gamma and beta may be nullptr.
-template <class T>
+template <class T, bool Stream>
 void normalize_row(const T* __restrict x, std::int64_t n, const RowScale<T>& xhat, const T* __restrict gamma,
                    const T* __restrict beta, T* __restrict y) {
   auto each = [&](auto with_gamma, auto with_beta) {
@@ -87,7 +104,7 @@ void normalize_row(const T* __restrict x, std::int64_t n, const RowScale<T>& xha
       U v = xhat(load_as<U>(x + i));
       if constexpr (with_gamma) v = v * load_as<U>(gamma + i);
       if constexpr (with_beta) v = v + load_as<U>(beta + i);
-      store_as<U>(y + i, v);
+      store_output<Stream>(y + i, v);
     });
   };
   detail::dispatch_flags(each, gamma != nullptr, beta != nullptr);
@@ -117,14 +134,14 @@ void row_sums(std::int64_t n, const T* __restrict dy, const T* __restrict x, con
       sum_g, sum_gx);
 }
 
-template <class T, bool WithGamma>
+template <class T, bool WithGamma, bool Stream>
 void row_dx(std::int64_t n, const T* __restrict dy, const T* __restrict x, const T* __restrict gamma,
             const RowScale<T>& xhat, T sum_g, T sum_gx, T* __restrict dx) {
   const T count = static_cast<T>(n), mean_g = sum_g / count, mean_gx = sum_gx / count;
   for_each_native_vector<T>(n, [&](std::int64_t i, auto u) {
     using U = decltype(u);
     const U d = load_as<U>(dy + i), g = WithGamma ? d * load_as<U>(gamma + i) : d;
-    store_as<U>(dx + i, xhat.s * (g - mean_g - xhat(load_as<U>(x + i)) * mean_gx));
+    store_output<Stream>(dx + i, xhat.s * (g - mean_g - xhat(load_as<U>(x + i)) * mean_gx));
   });
 }
 
@@ -136,6 +153,7 @@ void layer_norm_forward(std::int64_t rows, std::int64_t cols, const T* x, const 
   check_arguments("layer_norm_forward", rows, cols, eps);
   if (rows == 0) return;
   const std::int64_t batch = batch_rows(cols, sizeof(T));
+  const bool stream = streams_rows(y, rows, cols, 2);
   parallel::for_each_chunk(0, rows, rows_per_chunk(rows, cols, 0), [&](std::int64_t, std::int64_t r0, std::int64_t r1) {
     for (std::int64_t b0 = r0; b0 < r1; b0 += batch) {
       const std::int64_t b1 = std::min(r1, b0 + batch);
@@ -149,9 +167,13 @@ void layer_norm_forward(std::int64_t rows, std::int64_t cols, const T* x, const 
         const double sd = std::sqrt((cols ? m2[r - b0] / static_cast<double>(cols) : 0.0) + eps);
         invstd[r] = sd == 0 ? 0.0 : 1.0 / sd;
       }
-      for (std::int64_t r = b0; r < b1; ++r)
-        normalize_row(x + r * cols, cols, RowScale<T>(mean[r], invstd[r]), gamma, beta, y + r * cols);
+      for (std::int64_t r = b0; r < b1; ++r) {
+        const RowScale<T> xhat(mean[r], invstd[r]);
+        if (stream) normalize_row<T, true>(x + r * cols, cols, xhat, gamma, beta, y + r * cols);
+        else normalize_row<T, false>(x + r * cols, cols, xhat, gamma, beta, y + r * cols);
+      }
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -170,19 +192,21 @@ void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T* dy, cons
   const std::int64_t chunks = parallel::num_chunks(0, rows, grain);
   // Per chunk: [dgamma | dbeta] partial sums in double.
   std::vector<double> partials(params ? static_cast<std::size_t>(chunks * 2 * cols) : 0, 0.0);
+  const bool stream = dx && streams_rows(dx, rows, cols, 3);
   parallel::for_each_chunk(0, rows, grain, [&](std::int64_t chunk, std::int64_t r0, std::int64_t r1) {
     // [dgamma | dbeta] terms of the current kParamRows block, in T.
     std::vector<T> block(params ? static_cast<std::size_t>(2 * cols) : 0, T(0));
     double* partial = params ? partials.data() + chunk * 2 * cols : nullptr;
-    auto rows_with = [&](auto with_gamma, auto with_params, auto with_dx) {
+    auto rows_with = [&](auto with_gamma, auto with_params, auto with_dx, auto streamed) {
       constexpr bool G = decltype(with_gamma)::value, P = decltype(with_params)::value, D = decltype(with_dx)::value;
+      constexpr bool S = decltype(streamed)::value;
       for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t offset = r * cols;
         const RowScale<T> xhat(mean[r], invstd[r]);
         T sum_g = 0, sum_gx = 0;
         row_sums<T, G, P, D>(cols, dy + offset, x + offset, gamma, xhat, block.data(), block.data() + cols, sum_g,
                              sum_gx);
-        if constexpr (D) row_dx<T, G>(cols, dy + offset, x + offset, gamma, xhat, sum_g, sum_gx, dx + offset);
+        if constexpr (D) row_dx<T, G, S>(cols, dy + offset, x + offset, gamma, xhat, sum_g, sum_gx, dx + offset);
         if (P && ((r - r0 + 1) % kParamRows == 0 || r + 1 == r1))
           for (std::size_t i = 0; i < block.size(); ++i) {
             partial[i] += static_cast<double>(block[i]);
@@ -190,7 +214,8 @@ void layer_norm_backward(std::int64_t rows, std::int64_t cols, const T* dy, cons
           }
       }
     };
-    detail::dispatch_flags(rows_with, gamma != nullptr, params, dx != nullptr);
+    detail::dispatch_flags(rows_with, gamma != nullptr, params, dx != nullptr, stream);
+    if (stream) stream_fence();
   });
   if (!params) return;
   std::vector<double> sums(static_cast<std::size_t>(2 * cols), 0.0);

@@ -9,7 +9,8 @@
 // Rows are independent. dgamma/dbeta terms are summed in T over blocks of 16 rows, the blocks into
 // double partials per fixed chunk of rows, and the partials in chunk order, so every result is bitwise
 // the same for any thread count. The backward pass reads each row twice from L1: once for the sums
-// (mean of g and of g·x̂, the dgamma/dbeta terms), once for dx.
+// (mean of g and of g·x̂, the dgamma/dbeta terms), once for dx. A pass that moves 16 MiB or more writes
+// y or dx with streaming stores when every output row starts on a vector boundary (simd.h's kStreamBytes).
 //
 // gamma/beta may be nullptr (gamma = 1, beta = 0); so may dx, dgamma, dbeta (not wanted). Where
 // var + eps == 0 the inverse standard deviation is 0. A negative or NaN eps is a ValueError.

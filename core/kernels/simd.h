@@ -68,34 +68,52 @@ inline void store_as(T* p, const U& v) {
     *reinterpret_cast<typename NativeSimd<T>::Unaligned*>(p) = v;
 }
 
-// Outputs at least this large are written with streaming stores where a kernel can: they cannot stay in a
-// 32 MiB L3 anyway, and a streaming store skips reading each line from memory before overwriting it.
+// Streaming stores write whole lines past the caches, skipping the read of each line from memory that an
+// ordinary store makes before overwriting it. Kernels use them for large outputs only: an output of at
+// least kStreamBytes (depthwise convolution), or the output of a pass that moves at least kStreamBytes in
+// all, read and written (LayerNormalization), which a 32 MiB L3 shared with other cores does not keep. At
+// worst the output's reader then takes from memory what it would have found in L3: no more traffic than
+// the read the store saved. The stores are weakly ordered: the task that made them calls stream_fence()
+// before it ends, so whoever waits for the task sees them.
 inline constexpr std::int64_t kStreamBytes = std::int64_t{16} << 20;
 
-// Copies n values to dst with streaming stores (whole lines, past the caches), for a kernel that computes
-// a piece of a large output in a small cache-resident buffer first. The stores are weakly ordered: the
-// task that made them calls stream_fence() before it ends, so whoever waits for the task sees them.
+// Whether streaming stores can write a vector at p: they need an address aligned to the vector size.
 template <class T>
-inline void stream_copy(T* dst, const T* src, std::int64_t n) {
+inline bool stream_aligned(const T* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % kNativeVectorBytes == 0;
+}
+
+// Stores v at p (stream_aligned) with a streaming store, or a scalar with an ordinary one.
+template <class T, class U>
+inline void stream_store(T* p, const U& v) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  std::int64_t i = 0;
-#if defined(__SSE2__)
-  constexpr std::int64_t L = NativeSimd<T>::lanes;
-  for (; i < n && reinterpret_cast<std::uintptr_t>(dst + i) % kNativeVectorBytes != 0; ++i) dst[i] = src[i];
-  for (; i + L <= n; i += L) {
-    typename NativeSimd<T>::V v = load_as<typename NativeSimd<T>::V>(src + i);
+  if constexpr (std::is_same_v<U, T>) {
+    *p = v;
+  } else {
+    static_assert(std::is_same_v<U, typename NativeSimd<T>::V>);
 #if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(dst + i, reinterpret_cast<__m512&>(v));
-    else _mm512_stream_pd(dst + i, reinterpret_cast<__m512d&>(v));
+    if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(p, reinterpret_cast<const __m512&>(v));
+    else _mm512_stream_pd(p, reinterpret_cast<const __m512d&>(v));
 #elif defined(__AVX__)
-    if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(dst + i, reinterpret_cast<__m256&>(v));
-    else _mm256_stream_pd(dst + i, reinterpret_cast<__m256d&>(v));
+    if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(p, reinterpret_cast<const __m256&>(v));
+    else _mm256_stream_pd(p, reinterpret_cast<const __m256d&>(v));
+#elif defined(__SSE2__)
+    if constexpr (std::is_same_v<T, float>) _mm_stream_ps(p, reinterpret_cast<const __m128&>(v));
+    else _mm_stream_pd(p, reinterpret_cast<const __m128d&>(v));
 #else
-    if constexpr (std::is_same_v<T, float>) _mm_stream_ps(dst + i, reinterpret_cast<__m128&>(v));
-    else _mm_stream_pd(dst + i, reinterpret_cast<__m128d&>(v));
+    store_as<U>(p, v);
 #endif
   }
-#endif
+}
+
+// Copies n values to dst with streaming stores (whole lines, past the caches), for a kernel that computes
+// a piece of a large output in a small cache-resident buffer first.
+template <class T>
+inline void stream_copy(T* dst, const T* src, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i < n && !stream_aligned(dst + i); ++i) dst[i] = src[i];
+  for (; i + NativeSimd<T>::lanes <= n; i += NativeSimd<T>::lanes)
+    stream_store(dst + i, load_as<typename NativeSimd<T>::V>(src + i));
   for (; i < n; ++i) dst[i] = src[i];
 }
 

@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "keel/core/error.h"
 #include "keel/core/kernels/layer_norm.h"
+#include "keel/core/kernels/simd.h"
 #include "kernel_test_support.h"
 
 using namespace keel_test;
@@ -144,6 +146,43 @@ TEST_CASE("layer_norm kernels give bitwise the same results on 1 and 2 threads",
                                         dx + rows * cols, dx + rows * cols + cols);
     return out;
   });
+}
+
+TEST_CASE("layer_norm kernels stream the outputs of large passes to memory, with the same values",
+          "[kernels][layer_norm]") {
+  // [8192, 256] float32 with rows on 64-byte boundaries: forward moves x and y (16 MiB), backward dy, x
+  // and dx (24 MiB), so both write with streaming stores (simd.h's kStreamBytes). Both outputs start as
+  // garbage; every row must match the double reference, and rows from calls too small to stream bitwise.
+  const std::int64_t rows = 8192, cols = 256, n = rows * cols;
+  REQUIRE(2 * n * std::int64_t(sizeof(float)) >= kernels::kStreamBytes);
+  const std::vector<float> x = random_values<float>(n, 51), dy = random_values<float>(n, 52),
+                           gamma = random_values<float>(cols, 53), beta = random_values<float>(cols, 54);
+  std::vector<float> buffer(std::size_t(2 * n + 16), -7.0f);
+  float* y = buffer.data();
+  while (reinterpret_cast<std::uintptr_t>(y) % 64 != 0) ++y;
+  float* dx = y + n;
+  std::vector<float> dgamma(cols), dbeta(cols);
+  std::vector<double> mean(rows), invstd(rows);
+  kernels::layer_norm_forward<float>(rows, cols, x.data(), gamma.data(), beta.data(), 1e-3, y, mean.data(),
+                                     invstd.data());
+  kernels::layer_norm_backward<float>(rows, cols, dy.data(), x.data(), gamma.data(), mean.data(), invstd.data(), dx,
+                                      dgamma.data(), dbeta.data());
+  const Reference want = reference(rows, cols, to_double(x), to_double(gamma), to_double(beta), 1e-3, to_double(dy));
+  require_close(std::vector<float>(y, y + n), want.y, 1e-5);
+  require_close(std::vector<float>(dx, dx + n), want.dx, 1e-5);
+  require_close(dgamma, want.dgamma, 1e-5);
+  for (std::int64_t r0 : {std::int64_t{0}, rows / 2 + 3, rows - 5}) {
+    INFO("rows from " << r0);
+    const std::int64_t few = 5;
+    std::vector<float> y_few(few * cols), dx_few(few * cols);
+    std::vector<double> mean_few(few), invstd_few(few);
+    kernels::layer_norm_forward<float>(few, cols, x.data() + r0 * cols, gamma.data(), beta.data(), 1e-3,
+                                       y_few.data(), mean_few.data(), invstd_few.data());
+    kernels::layer_norm_backward<float>(few, cols, dy.data() + r0 * cols, x.data() + r0 * cols, gamma.data(),
+                                        mean_few.data(), invstd_few.data(), dx_few.data(), nullptr, nullptr);
+    CHECK(y_few == std::vector<float>(y + r0 * cols, y + (r0 + few) * cols));
+    CHECK(dx_few == std::vector<float>(dx + r0 * cols, dx + (r0 + few) * cols));
+  }
 }
 
 TEST_CASE("layer_norm kernels refuse negative sizes and a negative epsilon", "[kernels][layer_norm]") {
