@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/kernels/detail/dispatch_flags.h"
 #include "keel/core/kernels/detail/batch_norm_columns.h"
 #include "keel/core/kernels/detail/batch_norm_partition.h"
+#include "keel/core/kernels/simd.h"
 
 namespace keel::kernels {
 namespace {
@@ -26,14 +28,23 @@ void affine_run(const T* __restrict x, T hi, T scale, T shift, std::int64_t n, T
   for (std::int64_t i = 0; i < n; ++i) y[i] = std::fma(x[i] - hi, scale, shift);
 }
 
+// A pass that moves 16 MiB or more (x in, y out) writes y with streaming stores (simd.h's kStreamBytes)
+// where the tile walk keeps every vector aligned: inference on large batches, not a training step's
+// smaller tensors.
 template <class T>
 void affine_pass(const Partition& p, const T* x, const AffineParams<T>& a, T* y) {
   if (bn_detail::registers_hold_tile<T>(p)) {
     const T* const params[3] = {a.hi.data(), a.scale.data(), a.shift.data()};
-    bn_detail::map_rows<T>(p, params, [&](std::int64_t off, const auto* q) {
-      using V = std::remove_cvref_t<decltype(q[0])>;
-      store_as(y + off, (load_as<V>(x + off) - q[0]) * q[1] + q[2]);
-    });
+    const std::int64_t bytes = p.layout.outer * p.layout.channels * p.layout.inner * std::int64_t{sizeof(T)};
+    auto rows = [&](auto streamed) {
+      bn_detail::map_rows<T, decltype(streamed)::value>(p, params, [&](std::int64_t off, const auto* q) {
+        using V = std::remove_cvref_t<decltype(q[0])>;
+        const V v = (load_as<V>(x + off) - q[0]) * q[1] + q[2];
+        if constexpr (streamed) stream_store(y + off, v);
+        else store_as(y + off, v);
+      });
+    };
+    detail::dispatch_flags(rows, 2 * bytes >= kStreamBytes && stream_aligned(y));
     return;
   }
   bn_detail::for_each_run(p, [&](std::int64_t off, std::int64_t n, std::int64_t k, bool per_column) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "keel/core/kernels/chunk_partials.h"
+#include "keel/core/kernels/detail/dispatch_flags.h"
 #include "keel/core/kernels/scratch_buffer.h"
 #include "keel/core/kernels/simd.h"
 #include "keel/core/parallel.h"
@@ -97,8 +98,9 @@ void store(T* p, Vec<T> v) {
   store_as(p, v);
 }
 
-// P output pixels along a row times one vector of output channels, accumulated in registers.
-template <class T, int P>
+// P output pixels along a row times one vector of output channels, accumulated in registers. Stream:
+// stored with streaming stores.
+template <class T, int P, bool Stream>
 void forward_block(const T* window0, std::int64_t pixel_step, const std::int64_t* off, std::int64_t patch,
                    const T* kernel, std::int64_t out_c, const T* bias, T* y) {
   Vec<T> acc[P];
@@ -108,7 +110,7 @@ void forward_block(const T* window0, std::int64_t pixel_step, const std::int64_t
     const Vec<T> k = load(kernel + t * out_c);
     for (int p = 0; p < P; ++p) acc[p] += window0[p * pixel_step + off[t]] * k;
   }
-  for (int p = 0; p < P; ++p) store(y + p * out_c, acc[p]);
+  for (int p = 0; p < P; ++p) store_output<Stream>(y + p * out_c, acc[p]);
 }
 
 // The channels left over after the whole vectors, one at a time.
@@ -123,13 +125,13 @@ void forward_tail(const T* window0, std::int64_t pixel_step, int pixels, const s
     }
 }
 
-template <class T, int P>
+template <class T, int P, bool Stream>
 void forward_pixels(const Conv2dGeometry& g, const T* window0, const std::int64_t* off, const T* kernel, const T* bias,
                     T* y, bool relu) {
   const std::int64_t patch = g.kernel_h * g.kernel_w * g.in_c, step = g.stride_w * g.in_c;
   std::int64_t o = 0;
   for (; o + kLanes<T> <= g.out_c; o += kLanes<T>)
-    forward_block<T, P>(window0, step, off, patch, kernel + o, g.out_c, bias ? bias + o : nullptr, y + o);
+    forward_block<T, P, Stream>(window0, step, off, patch, kernel + o, g.out_c, bias ? bias + o : nullptr, y + o);
   if (o < g.out_c)
     forward_tail(window0, step, P, off, patch, kernel + o, g.out_c, bias ? bias + o : nullptr, y + o, g.out_c - o);
   if (relu)  // the P pixels' outputs are still in L1
@@ -192,24 +194,38 @@ bool conv2d_direct_applicable(const Conv2dGeometry& g) {
   return g.layout == Layout::NHWC && g.kernel_h * g.kernel_w * g.in_c <= kDirectMaxPatch;
 }
 
+// Whether the forward pass writes y with streaming stores (simd.h's kStreamBytes): it moves 16 MiB or
+// more (the first layer of a large inference batch), and every store is a whole aligned vector that the
+// ReLU pass does not read back.
+template <class T>
+bool streams_output(const Conv2dGeometry& g, const T* y, bool relu) {
+  const std::int64_t values = g.batch * (g.in_h * g.in_w * g.in_c + g.out_h * g.out_w * g.out_c);
+  return values * std::int64_t{sizeof(T)} >= kStreamBytes && !relu && g.out_c % kLanes<T> == 0 && stream_aligned(y);
+}
+
 template <class T>
 void conv2d_forward_direct(const Conv2dGeometry& g, const T* x, const T* kernel, const T* bias, T* y, bool relu) {
-  parallel::for_each_chunk(0, g.batch, images_per_chunk(g), [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
-    ScratchBuffer<T> padded(padded_size(g, n1 - n0));
-    const Source<T> s = source_for(g, x, n0, n1, padded);
-    const auto off = tap_offsets(g, s);
-    for (std::int64_t n = n0; n < n1; ++n)
-      for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-        T* y_row = y + ((n * g.out_h + oh) * g.out_w) * g.out_c;
-        std::int64_t ow = 0;
-        for (; ow + kPixels <= g.out_w; ow += kPixels)
-          forward_pixels<T, kPixels>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(), kernel,
-                                     bias, y_row + ow * g.out_c, relu);
-        for (; ow < g.out_w; ++ow)
-          forward_pixels<T, 1>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(), kernel, bias,
-                               y_row + ow * g.out_c, relu);
-      }
-  });
+  auto images = [&](auto streamed) {
+    constexpr bool S = decltype(streamed)::value;
+    parallel::for_each_chunk(0, g.batch, images_per_chunk(g), [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
+      ScratchBuffer<T> padded(padded_size(g, n1 - n0));
+      const Source<T> s = source_for(g, x, n0, n1, padded);
+      const auto off = tap_offsets(g, s);
+      for (std::int64_t n = n0; n < n1; ++n)
+        for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+          T* y_row = y + ((n * g.out_h + oh) * g.out_w) * g.out_c;
+          std::int64_t ow = 0;
+          for (; ow + kPixels <= g.out_w; ow += kPixels)
+            forward_pixels<T, kPixels, S>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(),
+                                          kernel, bias, y_row + ow * g.out_c, relu);
+          for (; ow < g.out_w; ++ow)
+            forward_pixels<T, 1, S>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(), kernel,
+                                    bias, y_row + ow * g.out_c, relu);
+        }
+      if constexpr (S) stream_fence();
+    });
+  };
+  detail::dispatch_flags(images, streams_output(g, y, relu));
 }
 
 template <class T>
@@ -231,11 +247,6 @@ void conv2d_backward_kernel_direct(const Conv2dGeometry& g, const T* x, const T*
       for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
         const T* gy_row = grad_y + ((n * g.out_h + oh) * g.out_w) * out_c;
         const T* row = s.data + s.pixel(n - n0, oh * g.stride_h, 0);
-        if (out_c % kLanes<T> == 0 && (patch == 9 || patch == 27)) {
-          (patch == 9 ? backward_row_registers<T, 9> : backward_row_registers<T, 27>)(row, step, g.out_w, gy_row,
-                                                                                   off.data(), out_c, gk, gb);
-          continue;
-        }
         if (out_c % kLanes<T> == 0 && (patch == 9 || patch == 27)) {
           (patch == 9 ? backward_row_registers<T, 9> : backward_row_registers<T, 27>)(row, step, g.out_w, gy_row,
                                                                                    off.data(), out_c, gk, gb);

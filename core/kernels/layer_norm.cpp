@@ -60,13 +60,6 @@ bool streams_rows(const T* out, std::int64_t rows, std::int64_t cols, int tensor
   return bytes * tensors >= kStreamBytes && stream_aligned(out) && stream_aligned(out + cols);
 }
 
-// An output vector (or scalar) at p, streamed or stored.
-template <bool Stream, class T, class U>
-void store_output(T* p, const U& v) {
-  if constexpr (Stream) stream_store(p, v);
-  else store_as<U>(p, v);
-}
-
 // Mean and M2 of one row: shifted sums over blocks of kLayerNormBlock values, the shift being the mean of
 // the row's first values and then the running mean, merged in double.
 template <class T>

@@ -93,8 +93,8 @@ void max_update(T* m, std::int64_t* a, const T* v, std::int64_t index, std::int6
 }
 
 // The common 2x2 stride-2 window with every window inside the input: four contiguous channel rows per output
-// pixel, combined in registers.
-template <class T, bool kArgmax>
+// pixel, combined in registers. kStream: whole vectors written with streaming stores.
+template <class T, bool kArgmax, bool kStream = false>
 void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x, T* y, std::int64_t* argmax,
                        std::int64_t row0, std::int64_t row1) {
   const std::int64_t C = t.view.channels, W = g.in_w;
@@ -119,7 +119,7 @@ void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x
             const B take = (B)(~(v <= best) & (best == best));
             best = (F)(((B)v & take) | ((B)best & ~take));
           }
-          store_as(m + c, best);
+          store_output<kStream>(m + c, best);
         }
       }
       for (; c < C; ++c) {
@@ -182,12 +182,25 @@ bool max_pool2d_is_2x2(const Pool2dGeometry& g) {
          2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
 }
 
+// Whether 2x2 pooling without argmax writes y with streaming stores (simd.h's kStreamBytes): the pass moves
+// 16 MiB or more (inference on a large batch), and every output pixel is whole aligned vectors.
+template <class T>
+bool streams_output(const Pool2dGeometry& g, const WindowTable& t, const T* y) {
+  const std::int64_t values = g.batch * g.channels * (g.in_h * g.in_w + g.out_h * g.out_w);
+  return values * std::int64_t{sizeof(T)} >= kStreamBytes && t.view.channels % NativeSimd<T>::lanes == 0 &&
+         stream_aligned(y);
+}
+
 template <class T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, std::int64_t* argmax) {
   const WindowTable t = window_table(g);
   const bool two_by_two = max_pool2d_is_2x2(g);
+  const bool stream = two_by_two && argmax == nullptr && streams_output(g, t, y);
   for_output_rows(g, t.view, [&](std::int64_t r0, std::int64_t r1) {
-    if (two_by_two && argmax != nullptr)
+    if (stream) {
+      max_pool_2x2_rows<T, false, true>(g, t, x, y, nullptr, r0, r1);
+      stream_fence();
+    } else if (two_by_two && argmax != nullptr)
       max_pool_2x2_rows<T, true>(g, t, x, y, argmax, r0, r1);
     else if (two_by_two)
       max_pool_2x2_rows<T, false>(g, t, x, y, nullptr, r0, r1);

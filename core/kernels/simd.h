@@ -71,7 +71,8 @@ inline void store_as(T* p, const U& v) {
 // Streaming stores write whole lines past the caches, skipping the read of each line from memory that an
 // ordinary store makes before overwriting it. Kernels use them for large outputs only: an output of at
 // least kStreamBytes (depthwise convolution), or the output of a pass that moves at least kStreamBytes in
-// all, read and written (LayerNormalization), which a 32 MiB L3 shared with other cores does not keep. At
+// all, read and written (LayerNormalization, BatchNormalization's normalizing pass, the direct
+// convolution's forward, 2x2 max pooling), which a 32 MiB L3 shared with other cores does not keep. At
 // worst the output's reader then takes from memory what it would have found in L3: no more traffic than
 // the read the store saved. The stores are weakly ordered: the task that made them calls stream_fence()
 // before it ends, so whoever waits for the task sees them.
@@ -83,27 +84,38 @@ inline bool stream_aligned(const T* p) {
   return reinterpret_cast<std::uintptr_t>(p) % kNativeVectorBytes == 0;
 }
 
-// Stores v at p (stream_aligned) with a streaming store, or a scalar with an ordinary one.
+// Stores v at p (stream_aligned) with a streaming store, or a scalar with an ordinary one. The store is an
+// asm statement whose output is the vector at p, not an intrinsic: GCC takes the intrinsics as writing any
+// memory, and then reloads every pointer a loop holds (a lambda's captures) after each store.
 template <class T, class U>
 inline void stream_store(T* p, const U& v) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
   if constexpr (std::is_same_v<U, T>) {
     *p = v;
   } else {
-    static_assert(std::is_same_v<U, typename NativeSimd<T>::V>);
+    using V = typename NativeSimd<T>::V;
+    static_assert(std::is_same_v<U, V>);
+    V& out = *reinterpret_cast<V*>(p);
 #if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(p, reinterpret_cast<const __m512&>(v));
-    else _mm512_stream_pd(p, reinterpret_cast<const __m512d&>(v));
+    if constexpr (std::is_same_v<T, float>) asm("vmovntps %1, %0" : "=m"(out) : "v"(v));
+    else asm("vmovntpd %1, %0" : "=m"(out) : "v"(v));
 #elif defined(__AVX__)
-    if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(p, reinterpret_cast<const __m256&>(v));
-    else _mm256_stream_pd(p, reinterpret_cast<const __m256d&>(v));
+    if constexpr (std::is_same_v<T, float>) asm("vmovntps %1, %0" : "=m"(out) : "x"(v));
+    else asm("vmovntpd %1, %0" : "=m"(out) : "x"(v));
 #elif defined(__SSE2__)
-    if constexpr (std::is_same_v<T, float>) _mm_stream_ps(p, reinterpret_cast<const __m128&>(v));
-    else _mm_stream_pd(p, reinterpret_cast<const __m128d&>(v));
+    if constexpr (std::is_same_v<T, float>) asm("movntps %1, %0" : "=m"(out) : "x"(v));
+    else asm("movntpd %1, %0" : "=m"(out) : "x"(v));
 #else
-    store_as<U>(p, v);
+    out = v;
 #endif
   }
+}
+
+// Stores v (a native vector or a scalar) at p: with a streaming store when Stream, else an ordinary one.
+template <bool Stream, class T, class U>
+inline void store_output(T* p, const U& v) {
+  if constexpr (Stream) stream_store(p, v);
+  else store_as<U>(p, v);
 }
 
 // Copies n values to dst with streaming stores (whole lines, past the caches), for a kernel that computes

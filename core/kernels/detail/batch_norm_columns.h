@@ -103,10 +103,10 @@ bool registers_hold_tile(const Partition& p) {
          p.tile / NativeSimd<T>::lanes <= kMaxParamVectors;
 }
 
-// For every row of every work item: fn(offset, pv) writes the NP·lanes values from `offset` on, pv[k]
-// being parameter k (params[k] holds one value per column) for those columns. Requires
-// registers_hold_tile<T>(p).
-template <class T, int K, class Fn>
+// For every row of every work item: fn(offset, pv) writes the NP·lanes values from `offset` on (a multiple
+// of the lanes), pv[k] being parameter k (params[k] holds one value per column) for those columns. Requires
+// registers_hold_tile<T>(p). Streamed: fn writes with streaming stores, fenced at the end of each item.
+template <class T, bool Streamed = false, int K, class Fn>
 void map_rows(const Partition& p, const T* const (&params)[K], Fn&& fn) {
   const int np = static_cast<int>(p.tile / NativeSimd<T>::lanes);
   for_each_item(p, [&](std::int64_t item) {
@@ -114,6 +114,7 @@ void map_rows(const Partition& p, const T* const (&params)[K], Fn&& fn) {
     [&]<int... I>(std::integer_sequence<int, I...>) {
       ((np == I + 1 ? map_rows_group<T, I + 1, K>(p, r, params, fn) : void()), ...);
     }(std::make_integer_sequence<int, kMaxParamVectors>{});
+    if constexpr (Streamed) stream_fence();
   });
 }
 

@@ -9,8 +9,10 @@
 
 #include "keel/core/error.h"
 #include "keel/core/kernels/batch_norm.h"
+#include "keel/core/kernels/simd.h"
 #include "keel/core/moments.h"
 #include "keel/core/parallel.h"
+#include "core/kernels/kernel_test_support.h"
 
 namespace {
 
@@ -201,6 +203,31 @@ TEMPLATE_TEST_CASE("batch_norm forward, moments and inference match long-double 
           want[at(l, o, c, i)] = (x[at(l, o, c, i)] - LD(mm[c])) / std::sqrt(LD(mv[c]) + 1e-3L) * gamma[c] + beta[c];
     require_close(y, want, tol_of<TestType>());
   }
+}
+
+TEST_CASE("batch_norm inference and normalize stream a large pass's output to memory, with the same values",
+          "[bn-kernel]") {
+  // [70000, 32] float32: each pass moves 17.9 MB (x in, y out), so y is written with streaming stores
+  // (simd.h's kStreamBytes). y starts as garbage.
+  const ChannelLayout l{70000, 32, 1};
+  REQUIRE(2 * numel(l) * sizeof(float) >= std::size_t(keel::kernels::kStreamBytes));
+  auto x = normal<float>(numel(l), 3.0, 2.0, 31);
+  auto gamma = normal<float>(32, 1.0, 0.5, 32), beta = normal<float>(32, 0.0, 1.0, 33);
+  auto mm = normal<float>(32, 3.0, 1.0, 34), mv = normal<float>(32, 2.0, 0.1, 35);
+  keel_test::AlignedValues<float> y(numel(l), 7.0f);
+  keel::kernels::batch_norm_inference<float>(l, x.data(), gamma.data(), beta.data(), mm.data(), mv.data(), 1e-3,
+                                             y.data());
+  std::vector<LD> want(x.size());
+  for (std::int64_t o = 0; o < l.outer; ++o)
+    for (std::int64_t c = 0; c < l.channels; ++c)
+      want[at(l, o, c, 0)] = (x[at(l, o, c, 0)] - LD(mm[c])) / std::sqrt(LD(mv[c]) + 1e-3L) * gamma[c] + beta[c];
+  require_close(y.values(), want, tol_of<float>());
+
+  keel_test::AlignedValues<float> y_train(numel(l), 7.0f);
+  std::vector<double> mean(32), var(32), invstd(32);
+  keel::kernels::batch_norm_forward_training<float>(l, x.data(), gamma.data(), beta.data(), 1e-3, y_train.data(),
+                                                    mean.data(), var.data(), invstd.data());
+  require_close(y_train.values(), ref_forward(l, x, gamma, beta, 1e-3L), tol_of<float>());
 }
 
 TEMPLATE_TEST_CASE("batch_norm normalize applies given statistics with renorm r and d", "[bn-kernel]", float,

@@ -7,6 +7,8 @@
 
 #include "core/kernels/kernel_test_support.h"
 #include "keel/core/error.h"
+#include "keel/core/kernels/conv2d_direct.h"
+#include "keel/core/kernels/simd.h"
 
 using Catch::Matchers::Contains;
 using keel::kernels::Conv2dGeometry;
@@ -122,6 +124,28 @@ const std::vector<ConvCase> kCases = {
 };
 
 }  // namespace
+
+TEST_CASE("conv2d's direct forward streams a large batch's output to memory, with the same values", "[conv]") {
+  // 3x3 over one channel into 32 filters on 200 x 28 x 28 images: the pass moves 17.9 MB, so y is written
+  // with streaming stores (simd.h's kStreamBytes); with a fused ReLU it is not (the ReLU reads y back).
+  const ConvCase k{200, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, false};
+  const Reference ref = reference_for(k, Layout::NHWC);
+  const Conv2dGeometry g = geometry_for(k, Layout::NHWC);
+  REQUIRE(keel::kernels::conv2d_direct_applicable(g));
+  REQUIRE((ref.x_size() + ref.y_size()) * std::int64_t(sizeof(float)) >= keel::kernels::kStreamBytes);
+  const auto x = random_values<float>(ref.x_size(), 81), kern = random_values<float>(ref.kernel_size(), 82),
+             bias = random_values<float>(k.oc, 83);
+  const auto bias_d = to_double(bias);
+  const std::vector<double> want = ref.forward(to_double(x), to_double(kern), &bias_d);
+  keel_test::AlignedValues<float> y(ref.y_size(), 7.0f);
+  keel::kernels::conv2d_forward_direct<float>(g, x.data(), kern.data(), bias.data(), y.data(), false);
+  require_close(y.values(), want, 1e-5);
+  std::vector<double> want_relu = want;
+  for (double& v : want_relu) v = std::max(v, 0.0);
+  keel_test::AlignedValues<float> y_relu(ref.y_size(), 7.0f);
+  keel::kernels::conv2d_forward_direct<float>(g, x.data(), kern.data(), bias.data(), y_relu.data(), true);
+  require_close(y_relu.values(), want_relu, 1e-5);
+}
 
 TEMPLATE_TEST_CASE("conv2d forward and backward match direct loops", "[conv]", float, double) {
   const std::size_t index = GENERATE(range(std::size_t{0}, kCases.size()));

@@ -49,6 +49,22 @@ std::vector<double> to_double(const std::vector<T>& v) {
   return std::vector<double>(v.begin(), v.end());
 }
 
+// n values of T at a 64-byte boundary, as tensor storage is, so that kernels take their aligned paths
+// (streaming stores of large outputs); every value starts as `fill`.
+template <class T>
+class AlignedValues {
+ public:
+  AlignedValues(std::size_t n, T fill) : storage_(n + 64 / sizeof(T), fill), n_(n) {
+    while (reinterpret_cast<std::uintptr_t>(storage_.data() + offset_) % 64 != 0) ++offset_;
+  }
+  T* data() { return storage_.data() + offset_; }
+  std::vector<T> values() const { return {storage_.begin() + offset_, storage_.begin() + offset_ + n_}; }
+
+ private:
+  std::vector<T> storage_;
+  std::size_t n_, offset_ = 0;
+};
+
 template <class T>
 double tolerance() {
   return sizeof(T) == sizeof(float) ? 1e-4 : 1e-12;

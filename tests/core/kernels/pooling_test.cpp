@@ -8,6 +8,7 @@
 
 #include "core/kernels/kernel_test_support.h"
 #include "keel/core/error.h"
+#include "keel/core/kernels/simd.h"
 
 using Catch::Matchers::Contains;
 using keel::kernels::Layout;
@@ -140,6 +141,26 @@ TEMPLATE_TEST_CASE("max pooling matches a direct loop, NaN and ties included", "
     keel::kernels::max_pool2d_backward_2x2(g, x.data(), y.data(), gy.data(), gx.data());
     require_close(gx, want_gx, 0.0);
   }
+}
+
+TEST_CASE("2x2 max pooling of a large batch streams its output to memory, with the same values", "[pool]") {
+  // 160 x 26 x 26 x 32 float32 in, 160 x 13 x 13 x 32 out: the pass moves 17.3 MB, so the argmax-free
+  // forward writes y with streaming stores (simd.h's kStreamBytes); the argmax forward does not.
+  const PoolCase k{160, 26, 26, 32, 2, 2, 2, 2, false};
+  const Reference ref = reference_for(k, Layout::NHWC);
+  const Pool2dGeometry g = geometry_for(k, Layout::NHWC);
+  REQUIRE((ref.x_size() + ref.y_size()) * std::int64_t(sizeof(float)) >= keel::kernels::kStreamBytes);
+  const auto x = values_with_ties_and_nans<float>(ref.x_size(), 71);
+  std::vector<double> want(ref.y_size());
+  ref.for_each_window([&](std::int64_t yi, const auto& window) {
+    double best = x[window[0].first];
+    for (const auto& [xi, position] : window)
+      if (!std::isnan(best) && (std::isnan(x[xi]) || x[xi] > best)) best = x[xi];
+    want[yi] = best;
+  });
+  keel_test::AlignedValues<float> y(ref.y_size(), 9.0f);
+  keel::kernels::max_pool2d_forward<float>(g, x.data(), y.data(), nullptr);
+  require_close(y.values(), want, 0.0);
 }
 
 TEST_CASE("max_pool2d_is_2x2 accepts only non-overlapping 2x2 windows inside the input", "[pool]") {
