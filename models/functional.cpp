@@ -9,9 +9,11 @@
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/config_reader.h"
 #include "keel/core/error.h"
+#include "keel/layers/batch_norm_max_pool.h"
 #include "keel/layers/layer_options.h"
 #include "keel/layers/registry.h"
 #include "keel/models/detail/graph_step.h"
+#include "keel/models/detail/batch_norm_max_pool_pass.h"
 #include "keel/models/detail/relu_max_pool_pass.h"
 #include "keel/models/saving.h"
 
@@ -185,6 +187,7 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
   }
   for (const auto& out : outputs_) output_slots_.push_back(output_of.at(out.node().get()));
   models::detail::reorder_relu_before_max_pool(steps_, output_slots_);
+  models::detail::fold_batch_norm_into_max_pool(steps_, output_slots_);
   // Free each intermediate tensor after its last reader (inference keeps only what is still needed).
   std::vector<std::optional<std::size_t>> last_reader(slot_count_);
   for (std::size_t s = 0; s < steps_.size(); ++s)
@@ -241,7 +244,14 @@ std::vector<Tensor> Functional::call_all(const std::vector<Tensor>& inputs, cons
     if (step.node->training) inner.training = *step.node->training;
     if (!step.reads_model_input) inner.mask = Tensor();
     layers::Layer& layer = *step.node->layer;
-    if (step.inputs.size() == 1 && !layer.takes_input_list()) {
+    if (step.before) {
+      layers::CallContext before = ctx;
+      if (step.before->training) before.training = *step.before->training;
+      before.mask = Tensor();
+      slots[step.output] = layers::batch_norm_then_max_pool(
+          static_cast<layers::BatchNormalizationLayer&>(*step.before->layer), before,
+          static_cast<layers::MaxPooling2DLayer&>(layer), inner, slots[step.inputs[0]]);
+    } else if (step.inputs.size() == 1 && !layer.takes_input_list()) {
       slots[step.output] = layer(slots[step.inputs[0]], inner);
     } else {
       std::vector<Tensor> args;

@@ -86,13 +86,8 @@ void batch_norm_inference(const ChannelLayout& layout, const T* x, const T* gamm
   bn_detail::check_eps("batch_norm_inference", eps);
   Partition p = bn_detail::make_partition("batch_norm_inference", layout, sizeof(T));
   if (p.items == 0) return;
-  std::vector<double> var(static_cast<std::size_t>(layout.channels)), scale(var.size()), shift(var.size());
-  for (std::int64_t c = 0; c < layout.channels; ++c) var[c] = static_cast<double>(moving_var[c]);
-  batch_norm_invstd(layout.channels, var.data(), eps, scale.data());
-  for (std::int64_t c = 0; c < layout.channels; ++c) {
-    scale[c] *= value_or(gamma, c, 1.0);
-    shift[c] = value_or(beta, c, 0.0);
-  }
+  std::vector<double> scale, shift;
+  bn_detail::inference_scale_shift(layout.channels, gamma, beta, moving_var, eps, scale, shift);
   affine_pass(p, x, bn_detail::affine_params<T>(p, moving_mean, scale, shift), y);
 }
 

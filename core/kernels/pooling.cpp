@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "keel/core/error.h"
+#include "keel/core/kernels/detail/pool_2x2_windows.h"
+#include "keel/core/kernels/max_rule.h"
 #include "keel/core/kernels/simd.h"
 #include "keel/core/kernels/window_geometry.h"
 #include "keel/core/parallel.h"
@@ -75,12 +77,6 @@ void for_input_planes(const Pool2dGeometry& g, const PlaneView& v, Fn&& body) {
   parallel::for_each_chunk(0, v.planes, grain, [&](std::int64_t, std::int64_t p0, std::int64_t p1) { body(p0, p1); });
 }
 
-// Whether v replaces the running maximum m: v is larger, or v is NaN and m is not (the first NaN stays).
-template <class T>
-inline bool replaces_max(T v, T m) {
-  return !(v <= m) && m == m;
-}
-
 // m = max(m, v) per channel, keeping the first NaN and, for argmax, the first maximum.
 template <class T, bool kArgmax>
 void max_update(T* m, std::int64_t* a, const T* v, std::int64_t index, std::int64_t channels) {
@@ -98,46 +94,36 @@ template <class T, bool kArgmax, bool kStream = false>
 void max_pool_2x2_rows(const Pool2dGeometry& g, const WindowTable& t, const T* x, T* y, std::int64_t* argmax,
                        std::int64_t row0, std::int64_t row1) {
   const std::int64_t C = t.view.channels, W = g.in_w;
-  for (std::int64_t row = row0; row < row1; ++row) {
-    const std::int64_t plane = row / g.out_h, oh = row % g.out_h;
-    const T* top = x + plane * t.plane_size + 2 * oh * W * C;
-    const T* bottom = top + W * C;
-    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-      const T* __restrict p0 = top + 2 * ow * C;
-      const T* __restrict p2 = bottom + 2 * ow * C;
-      T* __restrict m = y + (row * g.out_w + ow) * C;
-      std::int64_t* __restrict a = kArgmax ? argmax + (row * g.out_w + ow) * C : nullptr;
-      const std::int64_t pos = 2 * oh * W + 2 * ow;
-      std::int64_t c = 0;
-      if constexpr (!kArgmax) {  // whole vectors: the same rule with compares and bit selects
-        using F = typename NativeSimd<T>::V;  // lanes never meet: the ISA's own width (simd.h)
-        using B = typename NativeSimd<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>::V;
-        for (; c + NativeSimd<T>::lanes <= C; c += NativeSimd<T>::lanes) {
-          F best = load_as<F>(p0 + c);
-          for (const T* q : {p0 + C, p2, p2 + C}) {
-            const F v = load_as<F>(q + c);
-            const B take = (B)(~(v <= best) & (best == best));
-            best = (F)(((B)v & take) | ((B)best & ~take));
-          }
-          store_output<kStream>(m + c, best);
-        }
-      }
-      for (; c < C; ++c) {
-        T best = p0[c];
-        std::int64_t at = pos;
-        auto consider = [&](T v, std::int64_t p) {
-          const bool take = replaces_max(v, best);
-          best = take ? v : best;
-          at = take ? p : at;
-        };
-        consider(p0[C + c], pos + 1);
-        consider(p2[c], pos + W);
-        consider(p2[C + c], pos + W + 1);
-        m[c] = best;
-        if constexpr (kArgmax) a[c] = at;
+  detail::for_each_2x2_window(g, C, t.plane_size, x, row0, row1, [&](std::int64_t out, const detail::Window2x2<T>& w) {
+    const T* __restrict p0 = w.top_left;
+    const T* __restrict p2 = w.bottom_left;
+    T* __restrict m = y + out * C;
+    std::int64_t* __restrict a = kArgmax ? argmax + out * C : nullptr;
+    const std::int64_t pos = w.position;
+    std::int64_t c = 0;
+    if constexpr (!kArgmax) {  // whole vectors: the same rule with compares and bit selects
+      using F = typename NativeSimd<T>::V;  // lanes never meet: the ISA's own width (simd.h)
+      for (; c + NativeSimd<T>::lanes <= C; c += NativeSimd<T>::lanes) {
+        F best = load_as<F>(p0 + c);
+        for (const T* q : {p0 + C, p2, p2 + C}) best = running_max<T>(best, load_as<F>(q + c));
+        store_output<kStream>(m + c, best);
       }
     }
-  }
+    for (; c < C; ++c) {
+      T best = p0[c];
+      std::int64_t at = pos;
+      auto consider = [&](T v, std::int64_t p) {
+        const bool take = replaces_max(v, best);
+        best = take ? v : best;
+        at = take ? p : at;
+      };
+      consider(p0[C + c], pos + 1);
+      consider(p2[c], pos + W);
+      consider(p2[C + c], pos + W + 1);
+      m[c] = best;
+      if constexpr (kArgmax) a[c] = at;
+    }
+  });
 }
 
 template <class T, bool kArgmax>

@@ -20,6 +20,9 @@ struct GraphStep {
   bool reads_model_input = false;
   // A layer a graph pass moved after this one: applied to the node's result (null when none).
   layers::LayerPtr then = nullptr;
+  // A BatchNormalization node a graph pass runs together with this MaxPooling2D: the step reads the
+  // normalization's input (layers/batch_norm_max_pool.h; null when none).
+  std::shared_ptr<layers::Node> before = nullptr;
 };
 
 }  // namespace keel::models::detail

@@ -18,6 +18,7 @@
 #include "keel/models/detail/relu_max_pool_pass.h"
 #include "keel/models/functional.h"
 #include "keel/models/sequential.h"
+#include "models/graph_chain.h"
 #include "models/model_test_support.h"
 
 using namespace keel;
@@ -140,15 +141,11 @@ using models::detail::GraphStep;
 
 // Steps for input slot 0 -> conv (slot 1) -> relu (slot 2) -> pool (slot 3).
 struct Chain {
-  std::shared_ptr<layers::Node> node(const layers::LayerPtr& layer) {
-    return std::make_shared<layers::Node>(layers::Node{layer, {}, std::nullopt, {}});
-  }
+  static std::shared_ptr<layers::Node> node(const layers::LayerPtr& layer) { return test::graph_node(layer); }
   layers::LayerPtr conv = layers::Conv2D({.filters = 1, .kernel_size = 1});
   layers::LayerPtr relu = layers::Activation({.activation = "relu"});
   layers::LayerPtr pool = layers::MaxPooling2D({.pool_size = 2});
-  std::vector<GraphStep> steps = {GraphStep{.node = node(conv), .inputs = {0}, .output = 1, .reads_model_input = true},
-                                  GraphStep{.node = node(relu), .inputs = {1}, .output = 2},
-                                  GraphStep{.node = node(pool), .inputs = {2}, .output = 3}};
+  std::vector<GraphStep> steps = test::chain_steps({conv, relu, pool});
 };
 
 }  // namespace

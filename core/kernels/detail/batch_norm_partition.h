@@ -128,11 +128,13 @@ struct AffineParams {
   std::vector<T> hi, scale, shift;
 };
 
+// The per-channel doubles behind AffineParams: hi (a T value), scale, and shift − scale·lo.
 template <class T, class M>
-AffineParams<T> affine_params(const Partition& p, const M* mean, const std::vector<double>& scale,
-                              const std::vector<double>& shift) {
-  std::size_t channels = scale.size();
-  std::vector<double> hi(channels), folded_shift(channels);
+void fold_mean(const M* mean, const std::vector<double>& scale, const std::vector<double>& shift,
+               std::vector<double>& hi, std::vector<double>& folded_shift) {
+  const std::size_t channels = scale.size();
+  hi.resize(channels);
+  folded_shift.resize(channels);
   for (std::size_t c = 0; c < channels; ++c) {
     T h;
     double lo;
@@ -140,7 +142,38 @@ AffineParams<T> affine_params(const Partition& p, const M* mean, const std::vect
     hi[c] = static_cast<double>(h);
     folded_shift[c] = shift[c] - scale[c] * lo;
   }
+}
+
+template <class T, class M>
+AffineParams<T> affine_params(const Partition& p, const M* mean, const std::vector<double>& scale,
+                              const std::vector<double>& shift) {
+  std::vector<double> hi, folded_shift;
+  fold_mean<T>(mean, scale, shift, hi, folded_shift);
   return {per_param<T>(p, hi), per_param<T>(p, scale), per_param<T>(p, folded_shift)};
+}
+
+// The same T values one per channel, for a kernel that walks channels itself.
+template <class T, class M>
+AffineParams<T> affine_channels(const M* mean, const std::vector<double>& scale, const std::vector<double>& shift) {
+  std::vector<double> hi, folded_shift;
+  fold_mean<T>(mean, scale, shift, hi, folded_shift);
+  auto as_t = [](const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); };
+  return {as_t(hi), as_t(scale), as_t(folded_shift)};
+}
+
+// Inference's per-channel scale invstd(moving_var)·gamma and shift beta.
+template <class T>
+void inference_scale_shift(std::int64_t channels, const T* gamma, const T* beta, const T* moving_var, double eps,
+                           std::vector<double>& scale, std::vector<double>& shift) {
+  std::vector<double> var(static_cast<std::size_t>(channels));
+  scale.resize(var.size());
+  shift.resize(var.size());
+  for (std::int64_t c = 0; c < channels; ++c) var[c] = static_cast<double>(moving_var[c]);
+  batch_norm_invstd(channels, var.data(), eps, scale.data());
+  for (std::int64_t c = 0; c < channels; ++c) {
+    scale[c] *= value_or(gamma, c, 1.0);
+    shift[c] = value_or(beta, c, 0.0);
+  }
 }
 
 }  // namespace keel::kernels::bn_detail
