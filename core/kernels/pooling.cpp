@@ -223,11 +223,12 @@ void max_pool2d_backward_2x2(const Pool2dGeometry& g, const T* x, const T* y, co
   // chunks of output rows write disjoint parts of grad_x.
   for_output_rows(g, v, [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t row = r0; row < r1; ++row) {
-      const std::int64_t plane = row / g.out_h, oh = row % g.out_h;
-      const std::int64_t top_at = plane * in_plane + 2 * oh * W * C;
-      const T *top = x + top_at, *bottom = top + W * C;
-      T *g_top = grad_x + top_at, *g_bottom = g_top + W * C;
+      const std::int64_t oh = row % g.out_h;
+      const T *top = detail::window_rows(g, C, in_plane, x, row), *bottom = top + W * C;
+      T *g_top = detail::window_rows(g, C, in_plane, grad_x, row), *g_bottom = g_top + W * C;
+      Prefetch next = detail::next_window_rows(g, C, in_plane, x, row, r1);
       for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+        next.step();
         const std::int64_t out = (row * g.out_w + ow) * C, left = 2 * ow * C, right = left + C;
         const T* __restrict m = y + out;
         const T* __restrict gy = grad_y + out;

@@ -19,22 +19,35 @@ struct Window2x2 {
   std::int64_t position;
 };
 
-// fn(out, window) for every output pixel of output rows [row0, row1), a row being one (plane, oh) of
-// planes of plane_size values with `channels` values per pixel; `out` is the pixel's index in the output
-// (times channels for its offset). While a row computes, the two input rows of the next one are prefetched
-// a few lines per pixel (prefetch.h): without it the walk read memory at half the bandwidth of a plain
-// sweep (the hardware prefetcher does not follow two interleaved rows across pages).
+// The first of the two input rows output row `row` reads, a row being one (plane, oh) of planes of
+// plane_size values with `channels` values per pixel.
+template <class T>
+T* window_rows(const Pool2dGeometry& g, std::int64_t channels, std::int64_t plane_size, T* x, std::int64_t row) {
+  return x + row / g.out_h * plane_size + 2 * (row % g.out_h) * g.in_w * channels;
+}
+
+// The two input rows of output row `row` + 1, fetched over a row's pixels while `row` computes (none when
+// row + 1 is not before row1). Without it the walks read memory at half the bandwidth of a plain sweep: the
+// hardware prefetcher does not follow two interleaved rows across pages.
+template <class T>
+Prefetch next_window_rows(const Pool2dGeometry& g, std::int64_t channels, std::int64_t plane_size, const T* x,
+                          std::int64_t row, std::int64_t row1) {
+  if (row + 1 >= row1) return {};
+  return Prefetch(window_rows(g, channels, plane_size, x, row + 1), 2 * g.in_w * channels * std::int64_t{sizeof(T)},
+                  g.out_w);
+}
+
+// fn(out, window) for every output pixel of output rows [row0, row1); `out` is the pixel's index in the
+// output (times channels for its offset).
 template <class T, class Fn>
 void for_each_2x2_window(const Pool2dGeometry& g, std::int64_t channels, std::int64_t plane_size, const T* x,
                          std::int64_t row0, std::int64_t row1, Fn&& fn) {
   const std::int64_t C = channels, W = g.in_w;
-  auto top_row = [&](std::int64_t row) { return x + row / g.out_h * plane_size + 2 * (row % g.out_h) * W * C; };
   for (std::int64_t row = row0; row < row1; ++row) {
     const std::int64_t oh = row % g.out_h;
-    const T* top = top_row(row);
+    const T* top = window_rows(g, C, plane_size, x, row);
     const T* bottom = top + W * C;
-    Prefetch next;
-    if (row + 1 < row1) next = Prefetch(top_row(row + 1), 2 * W * C * std::int64_t{sizeof(T)}, g.out_w);
+    Prefetch next = next_window_rows(g, C, plane_size, x, row, row1);
     for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
       next.step();
       fn(row * g.out_w + ow, Window2x2<T>{top + 2 * ow * C, top + (2 * ow + 1) * C, bottom + 2 * ow * C,
