@@ -3,6 +3,7 @@
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/dispatch.h"
 #include "keel/core/kernels/batch_norm_max_pool.h"
+#include "keel/core/profiler.h"
 
 namespace keel::layers {
 namespace {
@@ -42,6 +43,7 @@ bool batch_norm_max_pool_fuses(const BatchNormalizationLayer& bn, const CallCont
 Tensor batch_norm_then_max_pool(BatchNormalizationLayer& bn, const CallContext& bn_ctx, MaxPooling2DLayer& pool,
                                 const CallContext& pool_ctx, const Tensor& x) {
   if (!batch_norm_max_pool_fuses(bn, bn_ctx, pool, pool_ctx, x)) return pool(bn(x, bn_ctx), pool_ctx);
+  profile::Scope scope("BatchNormalization+MaxPooling2D", " forward");
   const Tensor input = x.contiguous();
   const Shape& s = input.shape();
   const auto g = kernels::pool2d_geometry(kernels::Layout::NHWC, s[0], s[1], s[2], s[3], 2, 2, 2, 2, false);

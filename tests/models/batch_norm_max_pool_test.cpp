@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <map>
+#include <string>
 
 #include "keel/autograd/engine.h"
 #include "keel/autograd/grad_mode.h"
 #include "keel/autograd/ops.h"
+#include "keel/core/profiler.h"
 #include "keel/core/random.h"
 #include "keel/layers/activation_layer.h"
 #include "keel/layers/batch_norm_max_pool.h"
@@ -82,6 +85,36 @@ TEST_CASE("batch normalization, relu and max pooling predict the bits of the lay
       CHECK(test::tensor_bytes(got) == test::tensor_bytes(s.in_order(x, false)));
     }
   }
+}
+
+namespace {
+
+// How many calls each profiled scope saw while fn ran.
+template <class Fn>
+std::map<std::string, std::int64_t> profiled_calls(Fn&& fn) {
+  const bool was = profile::enabled();
+  profile::set_enabled(true);
+  profile::reset();
+  fn();
+  std::map<std::string, std::int64_t> calls;
+  for (const profile::Entry& e : profile::entries()) calls[e.name] = e.calls;
+  profile::reset();
+  profile::set_enabled(was);
+  return calls;
+}
+
+}  // namespace
+
+TEST_CASE("predict runs the fused pass and training the two layers", "[model]") {
+  Stack s(6, 6, DType::float32);
+  const Tensor x = input({2, 6, 6, 2}, DType::float32, 8);
+  auto inference = profiled_calls([&] { s.model->predict_on_batch(x); });
+  CHECK(inference["BatchNormalization+MaxPooling2D forward"] == 1);
+  CHECK(inference.count("BatchNormalization forward") == 0);
+  auto training = profiled_calls([&] { (*s.model)(x, layers::CallContext{.training = true}); });
+  CHECK(training.count("BatchNormalization+MaxPooling2D forward") == 0);
+  CHECK(training["BatchNormalization forward"] == 1);
+  CHECK(training["MaxPooling2D forward"] == 1);
 }
 
 TEST_CASE("batch normalization before max pooling trains as the layers called in order", "[model]") {
