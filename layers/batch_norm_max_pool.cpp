@@ -25,7 +25,7 @@ bool plain_parameter(const Variable& v, const Tensor& x, bool required) {
 bool batch_norm_max_pool_fuses(const BatchNormalizationLayer& bn, const CallContext& bn_ctx,
                                const MaxPooling2DLayer& pool, const CallContext& pool_ctx, const Tensor& x) {
   if (grad_enabled() || bn_ctx.training || pool_ctx.training || bn_ctx.mask.defined()) return false;
-  if (!x.defined() || x.dim() != 4 || !is_floating(x.dtype()) || x.dtype() != bn.dtype() ||
+  if (!x.defined() || x.dim() != 4 || x.numel() == 0 || !is_floating(x.dtype()) || x.dtype() != bn.dtype() ||
       x.dtype() != pool.dtype() || !bn.built() || !pool.built())
     return false;
   const Shape& built = bn.built_input_shape();

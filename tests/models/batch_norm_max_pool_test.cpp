@@ -173,6 +173,15 @@ TEST_CASE("batch_norm_then_max_pool fuses only plain inference calls", "[model]"
   CHECK_FALSE(layers::batch_norm_max_pool_fuses(bn, inference, pool, inference, h));  // gradients recorded
 }
 
+TEST_CASE("an empty batch predicts an empty result, as the layers called in order do", "[model]") {
+  Stack s(6, 6, DType::float32);
+  const Tensor x = Tensor::zeros({0, 6, 6, 2}, DType::float32);
+  const Tensor got = s.model->predict_on_batch(x);
+  NoGrad no_grad;
+  CHECK(got.shape() == Shape{0, 3, 3, 16});
+  CHECK(s.in_order(x, false).shape() == got.shape());
+}
+
 TEST_CASE("pools that do not fuse give the layers' own results inside a model", "[model]") {
   for (auto options : {layers::Pooling2DOptions{.pool_size = 3, .strides = 1},
                        layers::Pooling2DOptions{.pool_size = 2, .padding = "same"}}) {
