@@ -35,16 +35,15 @@ template <class T>
 void affine_pass(const Partition& p, const T* x, const AffineParams<T>& a, T* y) {
   if (bn_detail::registers_hold_tile<T>(p)) {
     const T* const params[3] = {a.hi.data(), a.scale.data(), a.shift.data()};
-    const std::int64_t bytes = p.layout.outer * p.layout.channels * p.layout.inner * std::int64_t{sizeof(T)};
+    const std::int64_t values = p.layout.outer * p.layout.channels * p.layout.inner;
     auto rows = [&](auto streamed) {
-      bn_detail::map_rows<T, decltype(streamed)::value>(p, params, [&](std::int64_t off, const auto* q) {
+      constexpr bool S = decltype(streamed)::value;
+      bn_detail::map_rows<T, S>(p, params, [&](std::int64_t off, const auto* q) {
         using V = std::remove_cvref_t<decltype(q[0])>;
-        const V v = (load_as<V>(x + off) - q[0]) * q[1] + q[2];
-        if constexpr (streamed) stream_store(y + off, v);
-        else store_as(y + off, v);
+        store_output<S>(y + off, (load_as<V>(x + off) - q[0]) * q[1] + q[2]);
       });
     };
-    detail::dispatch_flags(rows, 2 * bytes >= kStreamBytes && stream_aligned(y));
+    detail::dispatch_flags(rows, streams_pass(2 * values, y));
     return;
   }
   bn_detail::for_each_run(p, [&](std::int64_t off, std::int64_t n, std::int64_t k, bool per_column) {

@@ -74,7 +74,7 @@ void batch_norm_inference_max_pool_2x2(const Pool2dGeometry& g, const T* x, cons
   const bn_detail::AffineParams<T> a = bn_detail::affine_channels<T>(moving_mean, scale, shift);
   // Streamed as 2x2 max pooling streams (pooling.cpp): the pass moves 16 MiB or more.
   const std::int64_t values = g.batch * C * (g.in_h * g.in_w + g.out_h * g.out_w);
-  const bool stream = vectors && values * std::int64_t{sizeof(T)} >= kStreamBytes && stream_aligned(y);
+  const bool stream = vectors && streams_pass(values, y);
   const std::int64_t grain = std::max<std::int64_t>(1, kChunkElements / (g.out_w * C));
   auto rows = [&](auto with_vectors, auto streamed) {
     constexpr bool V = decltype(with_vectors)::value, S = decltype(streamed)::value;

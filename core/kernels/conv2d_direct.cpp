@@ -200,7 +200,7 @@ bool conv2d_direct_applicable(const Conv2dGeometry& g) {
 template <class T>
 bool streams_output(const Conv2dGeometry& g, const T* y, bool relu) {
   const std::int64_t values = g.batch * (g.in_h * g.in_w * g.in_c + g.out_h * g.out_w * g.out_c);
-  return values * std::int64_t{sizeof(T)} >= kStreamBytes && !relu && g.out_c % kLanes<T> == 0 && stream_aligned(y);
+  return streams_pass(values, y) && !relu && g.out_c % kLanes<T> == 0;
 }
 
 template <class T>

@@ -56,8 +56,7 @@ std::int64_t batch_rows(std::int64_t cols, std::size_t element_size) {
 // start on a vector boundary.
 template <class T>
 bool streams_rows(const T* out, std::int64_t rows, std::int64_t cols, int tensors) {
-  const std::int64_t bytes = rows * cols * static_cast<std::int64_t>(sizeof(T));
-  return bytes * tensors >= kStreamBytes && stream_aligned(out) && stream_aligned(out + cols);
+  return streams_pass(rows * cols * tensors, out) && stream_aligned(out + cols);
 }
 
 // Mean and M2 of one row: shifted sums over blocks of kLayerNormBlock values, the shift being the mean of

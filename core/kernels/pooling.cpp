@@ -173,8 +173,7 @@ bool max_pool2d_is_2x2(const Pool2dGeometry& g) {
 template <class T>
 bool streams_output(const Pool2dGeometry& g, const WindowTable& t, const T* y) {
   const std::int64_t values = g.batch * g.channels * (g.in_h * g.in_w + g.out_h * g.out_w);
-  return values * std::int64_t{sizeof(T)} >= kStreamBytes && t.view.channels % NativeSimd<T>::lanes == 0 &&
-         stream_aligned(y);
+  return streams_pass(values, y) && t.view.channels % NativeSimd<T>::lanes == 0;
 }
 
 template <class T>

@@ -84,6 +84,14 @@ inline bool stream_aligned(const T* p) {
   return reinterpret_cast<std::uintptr_t>(p) % kNativeVectorBytes == 0;
 }
 
+// Whether a pass that moves `values` values of T in all (read plus written) writes its output at `out`
+// with streaming stores: it moves at least kStreamBytes, and `out` is stream_aligned. A caller adds what its
+// own stores need (every store a whole vector at an aligned offset).
+template <class T>
+inline bool streams_pass(std::int64_t values, const T* out) {
+  return values * static_cast<std::int64_t>(sizeof(T)) >= kStreamBytes && stream_aligned(out);
+}
+
 // Stores v at p (stream_aligned) with a streaming store, or a scalar with an ordinary one. The store is an
 // asm statement whose output is the vector at p, not an intrinsic: GCC takes the intrinsics as writing any
 // memory, and then reloads every pointer a loop holds (a lambda's captures) after each store.
