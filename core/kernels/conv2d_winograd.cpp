@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/chunk_partials.h"
@@ -58,31 +60,88 @@ std::vector<float> transform_kernel(std::int64_t channels, std::int64_t outputs,
   return u;
 }
 
-// v[e][c] = (B^T d B)[e] for one vector of channels of the 4x4 input tile whose corner is (top, left);
-// B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. Positions outside the image are 0.
-inline void transform_input(const Problem& p, const float* image, std::int64_t top, std::int64_t left,
-                            std::int64_t c, float* v, std::int64_t position_stride) {
-  V d[4][4];
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) {
-      const std::int64_t h = top + i, w = left + j;
-      d[i][j] = h >= 0 && h < p.in_h && w >= 0 && w < p.in_w
-                    ? load_as<V>(image + (h * p.in_w + w) * p.channels + c)
-                    : V{};
+// Where the input tiles are read: the 4x4 input tile of the outputs whose corner is (top, left) starts at
+// data + top * row_stride + left * channels, and every position of it lies inside `data`.
+struct TileSource {
+  const float* data;
+  std::int64_t row_stride;
+};
+
+// The image with the zero border the tiles need (padding, and the last tiles' overhang), so no tile load
+// tests its bounds. The border is the same for every image: clear_border() zeroes it once per buffer, and
+// each image then copies in its rows. When every tile lies inside the image, the image itself is the source.
+class BorderedInput {
+ public:
+  explicit BorderedInput(const Problem& p)
+      : p_(p),
+        rows_(2 * p.tiles_h() + 2),
+        cols_(2 * p.tiles_w() + 2),
+        // Bordered (row, col) holds image (row - pad_top, col - pad_left): these rows and columns of it.
+        row0_(std::clamp<std::int64_t>(p.pad_top, 0, rows_)),
+        row1_(std::clamp<std::int64_t>(p.in_h + p.pad_top, row0_, rows_)),
+        col0_(std::clamp<std::int64_t>(p.pad_left, 0, cols_)),
+        col1_(std::clamp<std::int64_t>(p.in_w + p.pad_left, col0_, cols_)),
+        copied_(p.pad_top > 0 || p.pad_left > 0 || rows_ - p.pad_top > p.in_h || cols_ - p.pad_left > p.in_w) {}
+
+  // Floats of buffer the copies need (0 when the images are read in place).
+  std::int64_t size() const { return copied_ ? rows_ * cols_ * p_.channels : 0; }
+
+  void clear_border(float* buffer) const {
+    if (!copied_) return;
+    const std::int64_t c = p_.channels;
+    std::fill(buffer, buffer + row0_ * cols_ * c, 0.0f);
+    std::fill(buffer + row1_ * cols_ * c, buffer + rows_ * cols_ * c, 0.0f);
+    for (std::int64_t row = row0_; row < row1_; ++row) {
+      float* line = buffer + row * cols_ * c;
+      std::fill(line, line + col0_ * c, 0.0f);
+      std::fill(line + col1_ * c, line + cols_ * c, 0.0f);
     }
-  V s[4][4];  // B^T d
-  for (int j = 0; j < 4; ++j) {
-    s[0][j] = d[0][j] - d[2][j];
-    s[1][j] = d[1][j] + d[2][j];
-    s[2][j] = d[2][j] - d[1][j];
-    s[3][j] = d[1][j] - d[3][j];
   }
-  for (int i = 0; i < 4; ++i) {  // (B^T d) B
-    store_as(v + (i * 4 + 0) * position_stride, s[i][0] - s[i][2]);
-    store_as(v + (i * 4 + 1) * position_stride, s[i][1] + s[i][2]);
-    store_as(v + (i * 4 + 2) * position_stride, s[i][2] - s[i][1]);
-    store_as(v + (i * 4 + 3) * position_stride, s[i][1] - s[i][3]);
+
+  // The tiles of one image, copied into buffer (its border cleared before the first image) when needed.
+  TileSource source(const float* image, float* buffer) const {
+    const std::int64_t c = p_.channels;
+    if (!copied_) return {image + (-p_.pad_top * p_.in_w - p_.pad_left) * c, p_.in_w * c};
+    for (std::int64_t row = row0_; row < row1_; ++row) {
+      const float* from = image + ((row - p_.pad_top) * p_.in_w + col0_ - p_.pad_left) * c;
+      std::copy(from, from + (col1_ - col0_) * c, buffer + (row * cols_ + col0_) * c);
+    }
+    return {buffer, cols_ * c};
   }
+
+ private:
+  Problem p_;
+  std::int64_t rows_, cols_, row0_, row1_, col0_, col1_;
+  bool copied_;
+};
+
+// v[e][c] = (B^T d B)[e] for one vector of channels of the 4x4 input tile d at `corner` (rows row_stride
+// apart, columns channels apart); B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+// Row by row of B^T d, so no more than three rows of d are live at once.
+inline void transform_input(const float* corner, std::int64_t row_stride, std::int64_t channels, float* v,
+                            std::int64_t position_stride) {
+  const auto load_row = [&](int i, V (&d)[4]) {
+    for (int j = 0; j < 4; ++j) d[j] = load_as<V>(corner + i * row_stride + j * channels);
+  };
+  const auto store_row = [&](int i, const V (&s)[4]) {  // (B^T d)[i] B
+    store_as(v + (i * 4 + 0) * position_stride, s[0] - s[2]);
+    store_as(v + (i * 4 + 1) * position_stride, s[1] + s[2]);
+    store_as(v + (i * 4 + 2) * position_stride, s[2] - s[1]);
+    store_as(v + (i * 4 + 3) * position_stride, s[1] - s[3]);
+  };
+  V d0[4], d1[4], d2[4], s[4];
+  load_row(0, d0);
+  load_row(2, d2);
+  for (int j = 0; j < 4; ++j) s[j] = d0[j] - d2[j];
+  store_row(0, s);
+  load_row(1, d1);
+  for (int j = 0; j < 4; ++j) s[j] = d1[j] + d2[j];
+  store_row(1, s);
+  for (int j = 0; j < 4; ++j) s[j] = d2[j] - d1[j];
+  store_row(2, s);
+  load_row(3, d0);
+  for (int j = 0; j < 4; ++j) s[j] = d1[j] - d0[j];
+  store_row(3, s);
 }
 
 // The top-left output of tile t: tiles run along rows, tiles_w to a row.
@@ -95,13 +154,13 @@ inline TileCorner tile_corner(const Problem& p, std::int64_t t) {
 
 // The input transforms of tiles [t0, t0 + count) of one image into v ([16][count][channels], position stride
 // v_stride).
-void transform_inputs(const Problem& p, const float* image, std::int64_t t0, std::int64_t count, float* v,
+void transform_inputs(const Problem& p, const TileSource& source, std::int64_t t0, std::int64_t count, float* v,
                       std::int64_t v_stride) {
   for (std::int64_t t = 0; t < count; ++t) {
     const TileCorner corner = tile_corner(p, t0 + t);
+    const float* tile = source.data + corner.top * source.row_stride + corner.left * p.channels;
     for (std::int64_t c = 0; c < p.channels; c += kLanes)
-      transform_input(p, image, corner.top - p.pad_top, corner.left - p.pad_left, c, v + t * p.channels + c,
-                      v_stride);
+      transform_input(tile + c, source.row_stride, p.channels, v + t * p.channels + c, v_stride);
   }
 }
 
@@ -149,13 +208,21 @@ inline void transform_output(const Problem& p, const float* m, std::int64_t posi
     a[1][j] = m1 - m2 - m3;
   }
   const V b = bias ? load_as<V>(bias + o) : V{};
-  for (int i = 0; i < 2 && top + i < p.out_h; ++i) {
-    V y[2] = {a[i][0] + a[i][1] + a[i][2] + b, a[i][1] - a[i][2] - a[i][3] + b};
-    for (int j = 0; j < 2 && left + j < p.out_w; ++j) {
-      if (relu) y[j] = (y[j] > 0.0f) | (y[j] != y[j]) ? y[j] : V{};
-      store_as(image + ((top + i) * p.out_w + left + j) * p.outputs + o, y[j]);
-    }
+  V y[2][2];
+  for (int i = 0; i < 2; ++i) {
+    y[i][0] = a[i][0] + a[i][1] + a[i][2] + b;
+    y[i][1] = a[i][1] - a[i][2] - a[i][3] + b;
+    if (relu)
+      for (V& value : y[i]) value = (value > 0.0f) | (value != value) ? value : V{};
   }
+  float* corner = image + (top * p.out_w + left) * p.outputs + o;
+  if (top + 2 <= p.out_h && left + 2 <= p.out_w) {  // all but the last tiles of an odd-sized output
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j) store_as(corner + (i * p.out_w + j) * p.outputs, y[i][j]);
+    return;
+  }
+  for (int i = 0; i < 2 && top + i < p.out_h; ++i)
+    for (int j = 0; j < 2 && left + j < p.out_w; ++j) store_as(corner + (i * p.out_w + j) * p.outputs, y[i][j]);
 }
 
 // q[e] = (A dy A^T)[e] for one vector of output channels of the 2x2 tile of grad_y whose corner is
@@ -163,11 +230,13 @@ inline void transform_output(const Problem& p, const float* m, std::int64_t posi
 // Positions outside the output are 0.
 inline void transform_output_gradient(const Problem& p, const float* image, std::int64_t top, std::int64_t left,
                                       std::int64_t o, float* q, std::int64_t position_stride) {
+  const float* corner = image + (top * p.out_w + left) * p.outputs + o;
+  const bool whole = top + 2 <= p.out_h && left + 2 <= p.out_w;  // all but the last tiles of an odd-sized output
   V d[2][2];
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 2; ++j)
-      d[i][j] = top + i < p.out_h && left + j < p.out_w
-                    ? load_as<V>(image + ((top + i) * p.out_w + left + j) * p.outputs + o)
+      d[i][j] = whole || (top + i < p.out_h && left + j < p.out_w)
+                    ? load_as<V>(corner + (i * p.out_w + j) * p.outputs)
                     : V{};
   V s[4][2];  // A dy
   for (int j = 0; j < 2; ++j) {
@@ -199,16 +268,19 @@ void convolve(const Problem& p, const float* in, const std::vector<float>& u, co
   const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
   // Products and transformed inputs of one block of tiles, position-major: [16][per_block][channels or outputs].
   const std::int64_t v_stride = per_block * p.channels, m_stride = per_block * p.outputs;
+  const BorderedInput bordered(p);
   parallel::for_each_chunk(0, p.batch, 1, [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
-    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + m_stride)));
+    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + m_stride) + bordered.size()));
     float* v = scratch.data();
     float* m = v + kPositions * v_stride;
+    float* border = m + kPositions * m_stride;
+    bordered.clear_border(border);
     for (std::int64_t n = n0; n < n1; ++n) {
-      const float* image = in + n * p.in_h * p.in_w * p.channels;
+      const TileSource source = bordered.source(in + n * p.in_h * p.in_w * p.channels, border);
       float* result = out + n * p.out_h * p.out_w * p.outputs;
       for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
         const std::int64_t count = std::min(per_block, tiles - t0);
-        transform_inputs(p, image, t0, count, v, v_stride);
+        transform_inputs(p, source, t0, count, v, v_stride);
         for (int e = 0; e < kPositions; ++e)
           for (std::int64_t r = 0; r < count; r += kBlockTiles)
             for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
@@ -285,41 +357,51 @@ void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, co
   // One partial du (and bias gradient) per chunk of whole images, summed in chunk order afterwards.
   const std::int64_t images_per_chunk = (p.batch + kMinChunks - 1) / kMinChunks;
   const std::int64_t chunks = parallel::num_chunks(0, p.batch, images_per_chunk);
-  std::vector<float> du_parts(static_cast<std::size_t>(chunks * du_size), 0.0f);
+  // Each chunk's first block of tiles writes its partial du, the others add to it.
+  const auto du_parts = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(chunks * du_size));
   std::vector<float> bias_parts(static_cast<std::size_t>(chunks * p.outputs), 0.0f);
   const std::int64_t v_stride = per_block * p.channels, q_stride = per_block * p.outputs;
+  const BorderedInput bordered(p);
   parallel::for_each_chunk(0, p.batch, images_per_chunk, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
-    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + q_stride)));
+    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + q_stride) + bordered.size()));
     float* v = scratch.data();
     float* q = v + kPositions * v_stride;
-    float* du = du_parts.data() + chunk * du_size;
+    float* border = q + kPositions * q_stride;
+    bordered.clear_border(border);
+    float* du = du_parts.get() + chunk * du_size;
     float* gb = bias_parts.data() + chunk * p.outputs;
     for (std::int64_t n = n0; n < n1; ++n) {
-      const float* image = x + n * p.in_h * p.in_w * p.channels;
+      const TileSource source = bordered.source(x + n * p.in_h * p.in_w * p.channels, border);
       const float* gy = grad_y + n * p.out_h * p.out_w * p.outputs;
       for (std::int64_t pixel = 0; pixel < p.out_h * p.out_w; ++pixel)
         for (std::int64_t o = 0; o < p.outputs; o += kLanes)
           store_as(gb + o, load_as<V>(gb + o) + load_as<V>(gy + pixel * p.outputs + o));
       for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
         const std::int64_t count = std::min(per_block, tiles - t0);
-        transform_inputs(p, image, t0, count, v, v_stride);
+        transform_inputs(p, source, t0, count, v, v_stride);
         for (std::int64_t t = 0; t < count; ++t) {
           const TileCorner corner = tile_corner(p, t0 + t);
           for (std::int64_t o = 0; o < p.outputs; o += kLanes)
             transform_output_gradient(p, gy, corner.top, corner.left, o, q + t * p.outputs + o, q_stride);
         }
-        // du[e][c][o] += sum over the block's tiles of v[e][t][c] * q[e][t][o]
-        for (int e = 0; e < kPositions; ++e)
-          for (std::int64_t c = 0; c < p.channels; c += kBlockTiles)
-            for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
-              multiply_block<true>(v + e * v_stride + c, 1, p.channels, count, q + e * q_stride + o, p.outputs,
-                                   du + (e * p.channels + c) * p.outputs + o, p.outputs,
-                                   std::min(kBlockTiles, p.channels - c));
+        // du[e][c][o] += sum over the block's tiles of v[e][t][c] * q[e][t][o]; the chunk's first block sets it.
+        const auto add_products = [&](auto accumulate) {
+          for (int e = 0; e < kPositions; ++e)
+            for (std::int64_t c = 0; c < p.channels; c += kBlockTiles)
+              for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
+                multiply_block<decltype(accumulate)::value>(
+                    v + e * v_stride + c, 1, p.channels, count, q + e * q_stride + o, p.outputs,
+                    du + (e * p.channels + c) * p.outputs + o, p.outputs, std::min(kBlockTiles, p.channels - c));
+        };
+        if (n == n0 && t0 == 0)
+          add_products(std::false_type{});
+        else
+          add_products(std::true_type{});
       }
     }
   });
   std::vector<float> du(static_cast<std::size_t>(du_size));
-  sum_partials(du_parts, chunks, du_size, du.data());
+  sum_partials(du_parts.get(), chunks, du_size, du.data());
   untransform_kernel_gradient(du, p.channels, p.outputs, grad_kernel);
   if (grad_bias != nullptr) sum_partials(bias_parts, chunks, p.outputs, grad_bias);
 }

@@ -52,6 +52,7 @@ const std::vector<Case> kCases = {
     {2, 9, 7, 32, 32, false},    // 7x5 outputs: a partial tile in both directions
     {5, 5, 4, 32, 96, true},     // few tiles per image, three register blocks of outputs
     {1, 30, 29, 32, 32, true},   // 225 tiles: several tile blocks, the last one short
+    {2, 10, 12, 32, 32, false},  // 8x10 outputs in whole tiles: forward and kernel gradient read x in place
 };
 
 }  // namespace
