@@ -67,27 +67,30 @@ struct TileSource {
   std::int64_t row_stride;
 };
 
-// The image with the zero border the tiles need (padding, and the last tiles' overhang), so no tile load
-// tests its bounds. The border is the same for every image: clear_border() zeroes it once per buffer, and
-// each image then copies in its rows. When every tile lies inside the image, the image itself is the source.
-class BorderedInput {
+// The image with the zero border the tiles need (padding, and the last tiles' overhang): bordered (row, col)
+// holds image (row - pad_top, col - pad_left). The forward reads its tiles from it, so no tile load tests its
+// bounds; the input gradient adds its tiles into one and keeps the image's part.
+class BorderedImage {
  public:
-  explicit BorderedInput(const Problem& p)
+  explicit BorderedImage(const Problem& p)
       : p_(p),
         rows_(2 * p.tiles_h() + 2),
         cols_(2 * p.tiles_w() + 2),
-        // Bordered (row, col) holds image (row - pad_top, col - pad_left): these rows and columns of it.
         row0_(std::clamp<std::int64_t>(p.pad_top, 0, rows_)),
         row1_(std::clamp<std::int64_t>(p.in_h + p.pad_top, row0_, rows_)),
         col0_(std::clamp<std::int64_t>(p.pad_left, 0, cols_)),
         col1_(std::clamp<std::int64_t>(p.in_w + p.pad_left, col0_, cols_)),
-        copied_(p.pad_top > 0 || p.pad_left > 0 || rows_ - p.pad_top > p.in_h || cols_ - p.pad_left > p.in_w) {}
+        in_place_(p.pad_top <= 0 && p.pad_left <= 0 && rows_ - p.pad_top <= p.in_h && cols_ - p.pad_left <= p.in_w) {
+  }
 
-  // Floats of buffer the copies need (0 when the images are read in place).
-  std::int64_t size() const { return copied_ ? rows_ * cols_ * p_.channels : 0; }
+  std::int64_t size() const { return rows_ * cols_ * p_.channels; }
+  std::int64_t row_stride() const { return cols_ * p_.channels; }
+  // Floats of buffer that source() needs: none when every tile lies inside the image.
+  std::int64_t source_size() const { return in_place_ ? 0 : size(); }
 
+  // Zeroes what source() does not overwrite, once per buffer.
   void clear_border(float* buffer) const {
-    if (!copied_) return;
+    if (in_place_) return;
     const std::int64_t c = p_.channels;
     std::fill(buffer, buffer + row0_ * cols_ * c, 0.0f);
     std::fill(buffer + row1_ * cols_ * c, buffer + rows_ * cols_ * c, 0.0f);
@@ -98,21 +101,31 @@ class BorderedInput {
     }
   }
 
-  // The tiles of one image, copied into buffer (its border cleared before the first image) when needed.
+  // The tiles of one image: the image itself, or its rows copied into buffer (border cleared beforehand).
   TileSource source(const float* image, float* buffer) const {
     const std::int64_t c = p_.channels;
-    if (!copied_) return {image + (-p_.pad_top * p_.in_w - p_.pad_left) * c, p_.in_w * c};
+    if (in_place_) return {image + (-p_.pad_top * p_.in_w - p_.pad_left) * c, p_.in_w * c};
     for (std::int64_t row = row0_; row < row1_; ++row) {
       const float* from = image + ((row - p_.pad_top) * p_.in_w + col0_ - p_.pad_left) * c;
       std::copy(from, from + (col1_ - col0_) * c, buffer + (row * cols_ + col0_) * c);
     }
-    return {buffer, cols_ * c};
+    return {buffer, row_stride()};
+  }
+
+  // The image's part of a bordered buffer, into image. The tiles cover every row and column of the image
+  // (they reach past its last output by two, and the padding is never negative), so all of it is written.
+  void store_image(const float* buffer, float* image) const {
+    const std::int64_t c = p_.channels;
+    for (std::int64_t row = row0_; row < row1_; ++row) {
+      const float* from = buffer + (row * cols_ + col0_) * c;
+      std::copy(from, from + (col1_ - col0_) * c, image + ((row - p_.pad_top) * p_.in_w + col0_ - p_.pad_left) * c);
+    }
   }
 
  private:
   Problem p_;
   std::int64_t rows_, cols_, row0_, row1_, col0_, col1_;
-  bool copied_;
+  bool in_place_;
 };
 
 // v[e][c] = (B^T d B)[e] for one vector of channels of the 4x4 input tile d at `corner` (rows row_stride
@@ -142,6 +155,29 @@ inline void transform_input(const float* corner, std::int64_t row_stride, std::i
   load_row(3, d0);
   for (int j = 0; j < 4; ++j) s[j] = d1[j] - d0[j];
   store_row(3, s);
+}
+
+// The gradient of transform_input: adds B dv B^T, the 4x4 input tile's gradient for one vector of channels,
+// from its 16 position gradients dv[e] (stride position_stride), to the tile at `corner` (rows row_stride
+// apart, columns channels apart). Each column of B^T gives (B w) = (w0, w1 - w2 + w3, w1 + w2 - w0, -w3).
+inline void add_input_gradient(const float* dv, std::int64_t position_stride, float* corner, std::int64_t row_stride,
+                               std::int64_t channels) {
+  V r[4][4];  // B dv
+  for (int j = 0; j < 4; ++j) {
+    const V w0 = load_as<V>(dv + j * position_stride), w1 = load_as<V>(dv + (4 + j) * position_stride);
+    const V w2 = load_as<V>(dv + (8 + j) * position_stride), w3 = load_as<V>(dv + (12 + j) * position_stride);
+    r[0][j] = w0;
+    r[1][j] = w1 - w2 + w3;
+    r[2][j] = w1 + w2 - w0;
+    r[3][j] = -w3;
+  }
+  for (int i = 0; i < 4; ++i) {  // (B dv) B^T
+    const V d[4] = {r[i][0], r[i][1] - r[i][2] + r[i][3], r[i][1] + r[i][2] - r[i][0], -r[i][3]};
+    for (int j = 0; j < 4; ++j) {
+      float* at = corner + i * row_stride + j * channels;
+      store_as(at, load_as<V>(at) + d[j]);
+    }
+  }
 }
 
 // The top-left output of tile t: tiles run along rows, tiles_w to a row.
@@ -194,6 +230,17 @@ inline void multiply_block(const float* a, std::int64_t a_row, std::int64_t a_k,
       store_as(c + r * ldc, acc[r][0]);
       store_as(c + r * ldc + kLanes, acc[r][1]);
     }
+}
+
+// The 16 GEMMs of a block of `count` tiles: out[e][t][:] = in[e][t][:] w[e], for in [16][..][depth] (position
+// stride in_stride), w [16][depth][width] and out [16][..][width] (position stride out_stride).
+void multiply_positions(const float* in, std::int64_t in_stride, std::int64_t depth, const float* w,
+                        std::int64_t width, float* out, std::int64_t out_stride, std::int64_t count) {
+  for (int e = 0; e < kPositions; ++e)
+    for (std::int64_t r = 0; r < count; r += kBlockTiles)
+      for (std::int64_t col = 0; col < width; col += kBlockOutputs)
+        multiply_block<false>(in + e * in_stride + r * depth, depth, 1, depth, w + e * depth * width + col, width,
+                              out + e * out_stride + r * width + col, width, std::min(kBlockTiles, count - r));
 }
 
 // The 2x2 outputs of one vector of output channels from its 16 products m[e] (stride position_stride):
@@ -263,17 +310,32 @@ std::int64_t tiles_per_block(const Problem& p) {
          kBlockTiles;
 }
 
+// Per-thread work space for one block of tiles: position-major [16][per_block][channels] (`per_channel`) and
+// [16][per_block][outputs] (`per_output`), then `extra` floats for a bordered image.
+class BlockScratch {
+ public:
+  BlockScratch(const Problem& p, std::int64_t per_block, std::int64_t extra)
+      : channel_stride(per_block * p.channels),
+        output_stride(per_block * p.outputs),
+        buffer_(static_cast<std::size_t>(kPositions * (channel_stride + output_stride) + extra)) {}
+
+  const std::int64_t channel_stride, output_stride;  // between positions
+  float* per_channel() { return buffer_.data(); }
+  float* per_output() { return buffer_.data() + kPositions * channel_stride; }
+  float* extra() { return per_output() + kPositions * output_stride; }
+
+ private:
+  ScratchBuffer<float> buffer_;
+};
+
 void convolve(const Problem& p, const float* in, const std::vector<float>& u, const float* bias, float* out,
               bool relu) {
   const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
-  // Products and transformed inputs of one block of tiles, position-major: [16][per_block][channels or outputs].
-  const std::int64_t v_stride = per_block * p.channels, m_stride = per_block * p.outputs;
-  const BorderedInput bordered(p);
+  const BorderedImage bordered(p);
   parallel::for_each_chunk(0, p.batch, 1, [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
-    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + m_stride) + bordered.size()));
-    float* v = scratch.data();
-    float* m = v + kPositions * v_stride;
-    float* border = m + kPositions * m_stride;
+    BlockScratch scratch(p, per_block, bordered.source_size());  // transformed inputs v and products m
+    float *v = scratch.per_channel(), *m = scratch.per_output(), *border = scratch.extra();
+    const std::int64_t v_stride = scratch.channel_stride, m_stride = scratch.output_stride;
     bordered.clear_border(border);
     for (std::int64_t n = n0; n < n1; ++n) {
       const TileSource source = bordered.source(in + n * p.in_h * p.in_w * p.channels, border);
@@ -281,12 +343,7 @@ void convolve(const Problem& p, const float* in, const std::vector<float>& u, co
       for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
         const std::int64_t count = std::min(per_block, tiles - t0);
         transform_inputs(p, source, t0, count, v, v_stride);
-        for (int e = 0; e < kPositions; ++e)
-          for (std::int64_t r = 0; r < count; r += kBlockTiles)
-            for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
-              multiply_block<false>(v + e * v_stride + r * p.channels, p.channels, 1, p.channels,
-                                    u.data() + e * p.channels * p.outputs + o, p.outputs,
-                                    m + e * m_stride + r * p.outputs + o, p.outputs, std::min(kBlockTiles, count - r));
+        multiply_positions(v, v_stride, p.channels, u.data(), p.outputs, m, m_stride, count);
         for (std::int64_t t = 0; t < count; ++t) {
           const TileCorner corner = tile_corner(p, t0 + t);
           for (std::int64_t o = 0; o < p.outputs; o += kLanes)
@@ -340,13 +397,40 @@ void conv2d_forward_winograd(const Conv2dGeometry& g, const float* x, const floa
 
 void conv2d_backward_input_winograd(const Conv2dGeometry& g, const float* grad_y, const float* kernel,
                                     float* grad_x) {
-  // grad_x[h, w, c] = sum over (i, j, o) of grad_y[h + i - (2 - pad_top), w + j - (2 - pad_left), o]
-  //                   * kernel[2 - i, 2 - j, c, o]
-  const Problem p{g.batch, g.out_h, g.out_w, g.out_c, g.in_c, 2 - g.pad_top, 2 - g.pad_left, g.in_h, g.in_w};
-  const std::vector<float> u = transform_kernel(g.out_c, g.in_c, [&](int i, int j, std::int64_t o, std::int64_t c) {
-    return kernel[(((2 - i) * 3 + (2 - j)) * g.in_c + c) * g.out_c + o];
+  // The forward's steps transposed, over the forward's tiles: dm = A dy A^T (the gradient of the 16 products),
+  // dv[e] = dm[e] U[e]^T, and B dv B^T added into each tile's 4x4 inputs, which overlap their neighbours'.
+  const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
+  // ut[e][o][c] = U[e][c][o]
+  const std::vector<float> ut = transform_kernel(g.out_c, g.in_c, [&](int i, int j, std::int64_t o, std::int64_t c) {
+    return kernel[((i * 3 + j) * g.in_c + c) * g.out_c + o];
   });
-  convolve(p, grad_y, u, nullptr, grad_x, false);
+  const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
+  const BorderedImage bordered(p);
+  parallel::for_each_chunk(0, p.batch, 1, [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
+    BlockScratch scratch(p, per_block, bordered.size());  // gradients dm of the products, dv of the inputs
+    float *q = scratch.per_output(), *dv = scratch.per_channel(), *gradient = scratch.extra();
+    const std::int64_t q_stride = scratch.output_stride, dv_stride = scratch.channel_stride;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const float* gy = grad_y + n * p.out_h * p.out_w * p.outputs;
+      std::fill(gradient, gradient + bordered.size(), 0.0f);
+      for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
+        const std::int64_t count = std::min(per_block, tiles - t0);
+        for (std::int64_t t = 0; t < count; ++t) {
+          const TileCorner corner = tile_corner(p, t0 + t);
+          for (std::int64_t o = 0; o < p.outputs; o += kLanes)
+            transform_output_gradient(p, gy, corner.top, corner.left, o, q + t * p.outputs + o, q_stride);
+        }
+        multiply_positions(q, q_stride, p.outputs, ut.data(), p.channels, dv, dv_stride, count);
+        for (std::int64_t t = 0; t < count; ++t) {
+          const TileCorner corner = tile_corner(p, t0 + t);
+          float* tile = gradient + corner.top * bordered.row_stride() + corner.left * p.channels;
+          for (std::int64_t c = 0; c < p.channels; c += kLanes)
+            add_input_gradient(dv + t * p.channels + c, dv_stride, tile + c, bordered.row_stride(), p.channels);
+        }
+      }
+      bordered.store_image(gradient, grad_x + n * p.in_h * p.in_w * p.channels);
+    }
+  });
 }
 
 void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y,
@@ -360,13 +444,11 @@ void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, co
   // Each chunk's first block of tiles writes its partial du, the others add to it.
   const auto du_parts = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(chunks * du_size));
   std::vector<float> bias_parts(static_cast<std::size_t>(chunks * p.outputs), 0.0f);
-  const std::int64_t v_stride = per_block * p.channels, q_stride = per_block * p.outputs;
-  const BorderedInput bordered(p);
+  const BorderedImage bordered(p);
   parallel::for_each_chunk(0, p.batch, images_per_chunk, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
-    ScratchBuffer<float> scratch(static_cast<std::size_t>(kPositions * (v_stride + q_stride) + bordered.size()));
-    float* v = scratch.data();
-    float* q = v + kPositions * v_stride;
-    float* border = q + kPositions * q_stride;
+    BlockScratch scratch(p, per_block, bordered.source_size());  // transformed inputs v, product gradients dm
+    float *v = scratch.per_channel(), *q = scratch.per_output(), *border = scratch.extra();
+    const std::int64_t v_stride = scratch.channel_stride, q_stride = scratch.output_stride;
     bordered.clear_border(border);
     float* du = du_parts.get() + chunk * du_size;
     float* gb = bias_parts.data() + chunk * p.outputs;

@@ -6,10 +6,11 @@
 // transformed positions are 16 small GEMMs over the channels, and A^T m A gives the outputs. On
 // conv2 of the reference convnet ([64, 13, 13, 32] -> 64) that is 151 MFLOP against 285 for im2col + GEMM.
 //
-// The gradient with respect to the input is the same transform applied to grad_y with the kernel turned
-// by 180 degrees and its channel axes swapped (a "full" convolution), so it shares the code. The kernel's
-// gradient is the transpose of the forward map: du[e] = sum over tiles of (B^T d B)[e] * (A dy A^T)[e],
-// then G^T du G, with one partial sum per fixed chunk of images added in chunk order.
+// Both gradients run the forward's steps transposed, over the forward's tiles. With dm = A dy A^T, the
+// gradient of a tile's 16 products: the input's gradient adds B (dm[e] U[e]^T) B^T into each tile's 4x4
+// inputs, which overlap their neighbours' (fewer tiles than treating it as a "full" convolution of grad_y,
+// whose output is larger by the kernel's size); the kernel's gradient is du[e] = sum over tiles of
+// (B^T d B)[e] * dm[e], then G^T du G, with one partial sum per fixed chunk of images added in chunk order.
 //
 // Accuracy: the transforms multiply by 1 and 1/2 only, so no error grows with the tile; against a float64
 // reference the outputs are as close as the GEMM path's (tests/core/kernels/conv2d_winograd_test.cpp).

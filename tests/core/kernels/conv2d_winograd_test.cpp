@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "core/kernels/kernel_test_support.h"
@@ -133,6 +134,28 @@ TEST_CASE("winograd conv2d: a NaN input reaches exactly the outputs whose window
       for (std::int64_t o = 0; o < k.oc; ++o) {
         INFO("output (" << h << ", " << w << ", " << o << ")");
         CHECK(std::isnan(y[(h * g.out_w + w) * k.oc + o]) == in_window);
+      }
+    }
+}
+
+TEST_CASE("winograd conv2d: a NaN output gradient reaches exactly the inputs in its window", "[conv][winograd]") {
+  const Case k{1, 8, 8, 32, 32, false};  // 6x6 outputs in 3x3 tiles
+  const Conv2dGeometry g = geometry_for(k);
+  REQUIRE(keel::kernels::conv2d_winograd_applicable(g));
+  const auto kern = random_values<float>(9 * k.c * k.oc, 6);
+  // Each position of a tile, and the last tile's corner: the input tiles around them overlap.
+  using At = std::pair<std::int64_t, std::int64_t>;
+  const auto [nan_h, nan_w] = GENERATE(At{2, 2}, At{3, 4}, At{0, 3}, At{5, 5});
+  auto gy = random_values<float>(g.out_h * g.out_w * k.oc, 8);
+  gy[(nan_h * g.out_w + nan_w) * k.oc + 11] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> gx(k.h * k.w * k.c);
+  keel::kernels::conv2d_backward_input<float>(g, gy.data(), kern.data(), gx.data());
+  for (std::int64_t h = 0; h < k.h; ++h)
+    for (std::int64_t w = 0; w < k.w; ++w) {
+      const bool in_window = nan_h <= h && h <= nan_h + 2 && nan_w <= w && w <= nan_w + 2;
+      for (std::int64_t c = 0; c < k.c; ++c) {
+        INFO("NaN at (" << nan_h << ", " << nan_w << "); input (" << h << ", " << w << ", " << c << ")");
+        CHECK(std::isnan(gx[(h * k.w + w) * k.c + c]) == in_window);
       }
     }
 }
