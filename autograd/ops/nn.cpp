@@ -65,9 +65,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& kernel_in, const Tensor& bias_in
     }
     keel::detail::dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
-      if (need_x) kernels::conv2d_backward_input<T>(g, gy.data<T>(), kernel.data<T>(), gx.data<T>());
-      if (need_weights)
-        kernels::conv2d_backward_kernel<T>(g, x.data<T>(), gy.data<T>(), gk.data<T>(), gb.defined() ? gb.data<T>() : nullptr);
+      const auto data = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+      kernels::conv2d_backward<T>(g, x.data<T>(), gy.data<T>(), kernel.data<T>(), data(gx), data(gk), data(gb));
     });
     return Grads{gx, gk, gb};
   }, {x, kernel, y});

@@ -138,7 +138,8 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* kernel, const 
 template <class T>
 void conv2d_backward_input(const Conv2dGeometry& g, const T* grad_y, const T* kernel, T* grad_x) {
   if constexpr (std::is_same_v<T, float>)
-    if (conv2d_winograd_applicable(g)) return conv2d_backward_input_winograd(g, grad_y, kernel, grad_x);
+    if (conv2d_winograd_applicable(g))
+      return conv2d_backward_winograd(g, nullptr, grad_y, kernel, grad_x, nullptr, nullptr);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;
@@ -172,7 +173,7 @@ void conv2d_backward_kernel(const Conv2dGeometry& g, const T* x, const T* grad_y
   if (conv2d_direct_applicable(g)) return conv2d_backward_kernel_direct(g, x, grad_y, grad_kernel, grad_bias);
   if constexpr (std::is_same_v<T, float>)
     if (conv2d_winograd_applicable(g))
-      return conv2d_backward_kernel_winograd(g, x, grad_y, grad_kernel, grad_bias);
+      return conv2d_backward_winograd(g, x, grad_y, nullptr, nullptr, grad_kernel, grad_bias);
   const ChunkPlan p = plan_chunks<T>(g);
   const std::int64_t in_image = g.in_h * g.in_w * g.in_c;
   const std::int64_t out_image = p.pixels * g.out_c;
@@ -218,10 +219,21 @@ void conv2d_backward_kernel(const Conv2dGeometry& g, const T* x, const T* grad_y
   if (grad_bias != nullptr) sum_partials(bias_parts, p.chunks, g.out_c, grad_bias);
 }
 
+template <class T>
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* grad_y, const T* kernel, T* grad_x, T* grad_kernel,
+                     T* grad_bias) {
+  if constexpr (std::is_same_v<T, float>)
+    if (grad_x != nullptr && grad_kernel != nullptr && conv2d_winograd_applicable(g))
+      return conv2d_backward_winograd(g, x, grad_y, kernel, grad_x, grad_kernel, grad_bias);
+  if (grad_x != nullptr) conv2d_backward_input(g, grad_y, kernel, grad_x);
+  if (grad_kernel != nullptr) conv2d_backward_kernel(g, x, grad_y, grad_kernel, grad_bias);
+}
+
 #define KEEL_INSTANTIATE_CONV2D(T)                                                                      \
   template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, bool);             \
   template void conv2d_backward_input<T>(const Conv2dGeometry&, const T*, const T*, T*);                \
-  template void conv2d_backward_kernel<T>(const Conv2dGeometry&, const T*, const T*, T*, T*);
+  template void conv2d_backward_kernel<T>(const Conv2dGeometry&, const T*, const T*, T*, T*);                \
+  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*);
 KEEL_INSTANTIATE_CONV2D(float)
 KEEL_INSTANTIATE_CONV2D(double)
 #undef KEEL_INSTANTIATE_CONV2D

@@ -43,4 +43,11 @@ void conv2d_backward_input(const Conv2dGeometry& g, const T* grad_y, const T* ke
 template <class T>
 void conv2d_backward_kernel(const Conv2dGeometry& g, const T* x, const T* grad_y, T* grad_kernel, T* grad_bias);
 
+// The gradients a caller asks for, each skipped when its pointer is null (grad_bias goes with grad_kernel):
+// the same values as conv2d_backward_input and conv2d_backward_kernel, and where an algorithm computes both
+// from shared steps (Winograd's product gradients), they are done once.
+template <class T>
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* grad_y, const T* kernel, T* grad_x, T* grad_kernel,
+                     T* grad_bias);
+
 }  // namespace keel::kernels

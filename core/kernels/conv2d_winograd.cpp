@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/chunk_partials.h"
@@ -354,6 +353,18 @@ void convolve(const Problem& p, const float* in, const std::vector<float>& u, co
   });
 }
 
+// du[e][c][o] (+)= sum over a block's tiles of v[e][t][c] * dm[e][t][o]: set with Accumulate false.
+template <bool Accumulate>
+void add_kernel_products(const Problem& p, const float* v, std::int64_t v_stride, const float* q,
+                         std::int64_t q_stride, std::int64_t count, float* du) {
+  for (int e = 0; e < kPositions; ++e)
+    for (std::int64_t c = 0; c < p.channels; c += kBlockTiles)
+      for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
+        multiply_block<Accumulate>(v + e * v_stride + c, 1, p.channels, count, q + e * q_stride + o, p.outputs,
+                                   du + (e * p.channels + c) * p.outputs + o, p.outputs,
+                                   std::min(kBlockTiles, p.channels - c));
+}
+
 // grad_kernel[i][j][c][o] = (G^T du G)[i][j] of du[e][c][o], the gradient of the transformed kernel U.
 void untransform_kernel_gradient(const std::vector<float>& du, std::int64_t channels, std::int64_t outputs,
                                  float* grad_kernel) {
@@ -395,93 +406,76 @@ void conv2d_forward_winograd(const Conv2dGeometry& g, const float* x, const floa
   convolve(p, x, u, bias, y, relu);
 }
 
-void conv2d_backward_input_winograd(const Conv2dGeometry& g, const float* grad_y, const float* kernel,
-                                    float* grad_x) {
-  // The forward's steps transposed, over the forward's tiles: dm = A dy A^T (the gradient of the 16 products),
-  // dv[e] = dm[e] U[e]^T, and B dv B^T added into each tile's 4x4 inputs, which overlap their neighbours'.
+void conv2d_backward_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y, const float* kernel,
+                              float* grad_x, float* grad_kernel, float* grad_bias) {
   const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
+  const bool input = grad_x != nullptr, weights = grad_kernel != nullptr;
   // ut[e][o][c] = U[e][c][o]
-  const std::vector<float> ut = transform_kernel(g.out_c, g.in_c, [&](int i, int j, std::int64_t o, std::int64_t c) {
-    return kernel[((i * 3 + j) * g.in_c + c) * g.out_c + o];
-  });
+  const std::vector<float> ut =
+      input ? transform_kernel(g.out_c, g.in_c,
+                               [&](int i, int j, std::int64_t o, std::int64_t c) {
+                                 return kernel[((i * 3 + j) * g.in_c + c) * g.out_c + o];
+                               })
+            : std::vector<float>();
   const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
-  const BorderedImage bordered(p);
-  parallel::for_each_chunk(0, p.batch, 1, [&](std::int64_t, std::int64_t n0, std::int64_t n1) {
-    BlockScratch scratch(p, per_block, bordered.size());  // gradients dm of the products, dv of the inputs
-    float *q = scratch.per_output(), *dv = scratch.per_channel(), *gradient = scratch.extra();
-    const std::int64_t q_stride = scratch.output_stride, dv_stride = scratch.channel_stride;
-    for (std::int64_t n = n0; n < n1; ++n) {
-      const float* gy = grad_y + n * p.out_h * p.out_w * p.outputs;
-      std::fill(gradient, gradient + bordered.size(), 0.0f);
-      for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
-        const std::int64_t count = std::min(per_block, tiles - t0);
-        for (std::int64_t t = 0; t < count; ++t) {
-          const TileCorner corner = tile_corner(p, t0 + t);
-          for (std::int64_t o = 0; o < p.outputs; o += kLanes)
-            transform_output_gradient(p, gy, corner.top, corner.left, o, q + t * p.outputs + o, q_stride);
-        }
-        multiply_positions(q, q_stride, p.outputs, ut.data(), p.channels, dv, dv_stride, count);
-        for (std::int64_t t = 0; t < count; ++t) {
-          const TileCorner corner = tile_corner(p, t0 + t);
-          float* tile = gradient + corner.top * bordered.row_stride() + corner.left * p.channels;
-          for (std::int64_t c = 0; c < p.channels; c += kLanes)
-            add_input_gradient(dv + t * p.channels + c, dv_stride, tile + c, bordered.row_stride(), p.channels);
-        }
-      }
-      bordered.store_image(gradient, grad_x + n * p.in_h * p.in_w * p.channels);
-    }
-  });
-}
-
-void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y,
-                                     float* grad_kernel, float* grad_bias) {
-  const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
-  const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
-  const std::int64_t du_size = kPositions * p.channels * p.outputs;
-  // One partial du (and bias gradient) per chunk of whole images, summed in chunk order afterwards.
-  const std::int64_t images_per_chunk = (p.batch + kMinChunks - 1) / kMinChunks;
+  // The kernel gradient keeps one partial du (and bias gradient) per chunk of whole images, summed in chunk
+  // order afterwards; each chunk's first block of tiles writes its du, the others add to it.
+  const std::int64_t du_size = weights ? kPositions * p.channels * p.outputs : 0;
+  const std::int64_t images_per_chunk = weights ? (p.batch + kMinChunks - 1) / kMinChunks : 1;
   const std::int64_t chunks = parallel::num_chunks(0, p.batch, images_per_chunk);
-  // Each chunk's first block of tiles writes its partial du, the others add to it.
   const auto du_parts = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(chunks * du_size));
-  std::vector<float> bias_parts(static_cast<std::size_t>(chunks * p.outputs), 0.0f);
+  std::vector<float> bias_parts(weights ? static_cast<std::size_t>(chunks * p.outputs) : 0, 0.0f);
   const BorderedImage bordered(p);
+  // Beside a block's transformed inputs v (later their gradients dv) and product gradients dm: x's bordered
+  // copy for the kernel gradient, the bordered sum of grad_x for the input gradient.
+  const std::int64_t source_size = weights ? bordered.source_size() : 0, gradient_size = input ? bordered.size() : 0;
   parallel::for_each_chunk(0, p.batch, images_per_chunk, [&](std::int64_t chunk, std::int64_t n0, std::int64_t n1) {
-    BlockScratch scratch(p, per_block, bordered.source_size());  // transformed inputs v, product gradients dm
+    BlockScratch scratch(p, per_block, source_size + gradient_size);
     float *v = scratch.per_channel(), *q = scratch.per_output(), *border = scratch.extra();
+    float* gradient = border + source_size;
     const std::int64_t v_stride = scratch.channel_stride, q_stride = scratch.output_stride;
-    bordered.clear_border(border);
-    float* du = du_parts.get() + chunk * du_size;
-    float* gb = bias_parts.data() + chunk * p.outputs;
+    if (weights) bordered.clear_border(border);
+    float* du = weights ? du_parts.get() + chunk * du_size : nullptr;
+    float* gb = weights ? bias_parts.data() + chunk * p.outputs : nullptr;
     for (std::int64_t n = n0; n < n1; ++n) {
-      const TileSource source = bordered.source(x + n * p.in_h * p.in_w * p.channels, border);
       const float* gy = grad_y + n * p.out_h * p.out_w * p.outputs;
-      for (std::int64_t pixel = 0; pixel < p.out_h * p.out_w; ++pixel)
-        for (std::int64_t o = 0; o < p.outputs; o += kLanes)
-          store_as(gb + o, load_as<V>(gb + o) + load_as<V>(gy + pixel * p.outputs + o));
+      TileSource source{};
+      if (weights) {
+        source = bordered.source(x + n * p.in_h * p.in_w * p.channels, border);
+        for (std::int64_t pixel = 0; pixel < p.out_h * p.out_w; ++pixel)
+          for (std::int64_t o = 0; o < p.outputs; o += kLanes)
+            store_as(gb + o, load_as<V>(gb + o) + load_as<V>(gy + pixel * p.outputs + o));
+      }
+      if (input) std::fill(gradient, gradient + gradient_size, 0.0f);
       for (std::int64_t t0 = 0; t0 < tiles; t0 += per_block) {
         const std::int64_t count = std::min(per_block, tiles - t0);
-        transform_inputs(p, source, t0, count, v, v_stride);
         for (std::int64_t t = 0; t < count; ++t) {
           const TileCorner corner = tile_corner(p, t0 + t);
           for (std::int64_t o = 0; o < p.outputs; o += kLanes)
             transform_output_gradient(p, gy, corner.top, corner.left, o, q + t * p.outputs + o, q_stride);
         }
-        // du[e][c][o] += sum over the block's tiles of v[e][t][c] * q[e][t][o]; the chunk's first block sets it.
-        const auto add_products = [&](auto accumulate) {
-          for (int e = 0; e < kPositions; ++e)
-            for (std::int64_t c = 0; c < p.channels; c += kBlockTiles)
-              for (std::int64_t o = 0; o < p.outputs; o += kBlockOutputs)
-                multiply_block<decltype(accumulate)::value>(
-                    v + e * v_stride + c, 1, p.channels, count, q + e * q_stride + o, p.outputs,
-                    du + (e * p.channels + c) * p.outputs + o, p.outputs, std::min(kBlockTiles, p.channels - c));
-        };
-        if (n == n0 && t0 == 0)
-          add_products(std::false_type{});
-        else
-          add_products(std::true_type{});
+        if (weights) {
+          transform_inputs(p, source, t0, count, v, v_stride);
+          if (n == n0 && t0 == 0)
+            add_kernel_products<false>(p, v, v_stride, q, q_stride, count, du);
+          else
+            add_kernel_products<true>(p, v, v_stride, q, q_stride, count, du);
+        }
+        if (input) {
+          float* dv = v;  // v is done with
+          multiply_positions(q, q_stride, p.outputs, ut.data(), p.channels, dv, v_stride, count);
+          for (std::int64_t t = 0; t < count; ++t) {
+            const TileCorner corner = tile_corner(p, t0 + t);
+            float* tile = gradient + corner.top * bordered.row_stride() + corner.left * p.channels;
+            for (std::int64_t c = 0; c < p.channels; c += kLanes)
+              add_input_gradient(dv + t * p.channels + c, v_stride, tile + c, bordered.row_stride(), p.channels);
+          }
+        }
       }
+      if (input) bordered.store_image(gradient, grad_x + n * p.in_h * p.in_w * p.channels);
     }
   });
+  if (!weights) return;
   std::vector<float> du(static_cast<std::size_t>(du_size));
   sum_partials(du_parts.get(), chunks, du_size, du.data());
   untransform_kernel_gradient(du, p.channels, p.outputs, grad_kernel);

@@ -23,12 +23,10 @@ namespace keel::kernels {
 // AVX2, 32 with AVX-512), and enough outputs that the 2x2 tiles save work (not for outputs of 3x3 or less).
 bool conv2d_winograd_applicable(const Conv2dGeometry& g);
 
-// Same contracts as conv2d_forward, conv2d_backward_input and conv2d_backward_kernel (conv2d.h).
+// Same contracts as conv2d_forward and conv2d_backward (conv2d.h).
 void conv2d_forward_winograd(const Conv2dGeometry& g, const float* x, const float* kernel, const float* bias, float* y,
                              bool relu);
-void conv2d_backward_input_winograd(const Conv2dGeometry& g, const float* grad_y, const float* kernel,
-                                    float* grad_x);
-void conv2d_backward_kernel_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y,
-                                     float* grad_kernel, float* grad_bias);
+void conv2d_backward_winograd(const Conv2dGeometry& g, const float* x, const float* grad_y, const float* kernel,
+                              float* grad_x, float* grad_kernel, float* grad_bias);
 
 }  // namespace keel::kernels

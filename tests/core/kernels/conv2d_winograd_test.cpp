@@ -97,6 +97,12 @@ TEST_CASE("winograd conv2d forward and both gradients are within 1e-5 of the flo
   std::fill(gk.begin(), gk.end(), 7.0f);
   keel::kernels::conv2d_backward_kernel<float>(g, x.data(), gy.data(), gk.data(), nullptr);
   require_close(gk, gk_want);
+
+  // Both gradients in one pass, sharing the product gradients: the same bits as the two calls.
+  std::vector<float> gx_both(x_size, 7.0f), gk_both(kern.size(), 7.0f), gb_both(k.oc, 7.0f);
+  keel::kernels::conv2d_backward<float>(g, x.data(), gy.data(), kern.data(), gx_both.data(), gk_both.data(),
+                                        gb_both.data());
+  CHECK(keel_test::joined<float>({&gx_both, &gk_both, &gb_both}) == keel_test::joined<float>({&gx, &gk, &gb}));
 }
 
 TEST_CASE("winograd conv2d results are bitwise identical on 1 and 2 threads", "[conv][winograd]") {
@@ -113,7 +119,10 @@ TEST_CASE("winograd conv2d results are bitwise identical on 1 and 2 threads", "[
     keel::kernels::conv2d_forward<float>(g, x.data(), kern.data(), bias.data(), y.data(), true);
     keel::kernels::conv2d_backward_input<float>(g, gy.data(), kern.data(), gx.data());
     keel::kernels::conv2d_backward_kernel<float>(g, x.data(), gy.data(), gk.data(), gb.data());
-    return keel_test::joined<float>({&y, &gx, &gk, &gb});
+    std::vector<float> gx_both(x_size), gk_both(kern.size()), gb_both(k.oc);
+    keel::kernels::conv2d_backward<float>(g, x.data(), gy.data(), kern.data(), gx_both.data(), gk_both.data(),
+                                          gb_both.data());
+    return keel_test::joined<float>({&y, &gx, &gk, &gb, &gx_both, &gk_both, &gb_both});
   });
 }
 
