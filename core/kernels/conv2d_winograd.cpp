@@ -33,26 +33,35 @@ struct Problem {
   std::int64_t tiles_w() const { return (out_w + 1) / 2; }
 };
 
-// U[e][c][o] = (G g G^T)[e] for the 3x3 kernel g[i][j] = kernel_at(i, j, c, o), with
-// G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
-template <class KernelAt>
-std::vector<float> transform_kernel(std::int64_t channels, std::int64_t outputs, KernelAt kernel_at) {
+// U[e][c][o] = (G g G^T)[e] of the 3x3 kernel g[i][j] = kernel[i][j][c][o] (Keras's [3, 3, channels, outputs]),
+// with G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]], a vector of outputs at a time; with
+// Transposed, stored as U[e][o][c].
+template <bool Transposed>
+std::vector<float> transform_kernel(const float* kernel, std::int64_t channels, std::int64_t outputs) {
   std::vector<float> u(static_cast<std::size_t>(kPositions * channels * outputs));
   parallel::for_each_chunk(0, channels, 8, [&](std::int64_t, std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c)
-      for (std::int64_t o = 0; o < outputs; ++o) {
-        float gg[4][3];  // G g
+      for (std::int64_t o = 0; o < outputs; o += kLanes) {
+        const auto tap = [&](int i, int j) { return load_as<V>(kernel + ((i * 3 + j) * channels + c) * outputs + o); };
+        V gg[4][3];  // G g
         for (int j = 0; j < 3; ++j) {
-          const float g0 = kernel_at(0, j, c, o), g1 = kernel_at(1, j, c, o), g2 = kernel_at(2, j, c, o);
+          const V g0 = tap(0, j), g1 = tap(1, j), g2 = tap(2, j);
           gg[0][j] = g0;
           gg[1][j] = 0.5f * (g0 + g1 + g2);
           gg[2][j] = 0.5f * (g0 - g1 + g2);
           gg[3][j] = g2;
         }
         for (int i = 0; i < 4; ++i) {  // (G g) G^T
-          const float row[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]),
-                                0.5f * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
-          for (int j = 0; j < 4; ++j) u[static_cast<std::size_t>(((i * 4 + j) * channels + c) * outputs + o)] = row[j];
+          const V row[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]), 0.5f * (gg[i][0] - gg[i][1] + gg[i][2]),
+                            gg[i][2]};
+          for (int j = 0; j < 4; ++j) {
+            const std::int64_t e = i * 4 + j;
+            if constexpr (Transposed)
+              for (std::int64_t lane = 0; lane < kLanes; ++lane)
+                u[static_cast<std::size_t>((e * outputs + o + lane) * channels + c)] = row[j][lane];
+            else
+              store_as(u.data() + (e * channels + c) * outputs + o, row[j]);
+          }
         }
       }
   });
@@ -400,9 +409,7 @@ bool conv2d_winograd_applicable(const Conv2dGeometry& g) {
 void conv2d_forward_winograd(const Conv2dGeometry& g, const float* x, const float* kernel, const float* bias, float* y,
                              bool relu) {
   const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
-  const std::vector<float> u = transform_kernel(g.in_c, g.out_c, [&](int i, int j, std::int64_t c, std::int64_t o) {
-    return kernel[((i * 3 + j) * g.in_c + c) * g.out_c + o];
-  });
+  const std::vector<float> u = transform_kernel<false>(kernel, g.in_c, g.out_c);
   convolve(p, x, u, bias, y, relu);
 }
 
@@ -411,12 +418,7 @@ void conv2d_backward_winograd(const Conv2dGeometry& g, const float* x, const flo
   const Problem p{g.batch, g.in_h, g.in_w, g.in_c, g.out_c, g.pad_top, g.pad_left, g.out_h, g.out_w};
   const bool input = grad_x != nullptr, weights = grad_kernel != nullptr;
   // ut[e][o][c] = U[e][c][o]
-  const std::vector<float> ut =
-      input ? transform_kernel(g.out_c, g.in_c,
-                               [&](int i, int j, std::int64_t o, std::int64_t c) {
-                                 return kernel[((i * 3 + j) * g.in_c + c) * g.out_c + o];
-                               })
-            : std::vector<float>();
+  const std::vector<float> ut = input ? transform_kernel<true>(kernel, g.in_c, g.out_c) : std::vector<float>();
   const std::int64_t tiles = p.tiles_h() * p.tiles_w(), per_block = tiles_per_block(p);
   // The kernel gradient keeps one partial du (and bias gradient) per chunk of whole images, summed in chunk
   // order afterwards; each chunk's first block of tiles writes its du, the others add to it.
