@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/kernels/chunk_partials.h"
@@ -15,8 +16,10 @@ namespace {
 
 // The batch is cut into this many chunks of whole images (fewer for a small batch).
 constexpr std::int64_t kChunks = 8;
-// Output pixels computed together: each kernel row loaded serves this many FMAs.
+// Output pixels computed together: each kernel row loaded serves this many FMAs. The forward's sums are
+// chains of one FMA per tap, so it takes enough pixels to keep both FMA units busy through their latency.
 constexpr int kPixels = 4;
+constexpr int kForwardPixels = 8;
 
 // The input as the loops read it: the images themselves, or a zero-padded copy when some window
 // reaches outside them, so the inner loops never test bounds.
@@ -215,12 +218,17 @@ void conv2d_forward_direct(const Conv2dGeometry& g, const T* x, const T* kernel,
         for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
           T* y_row = y + ((n * g.out_h + oh) * g.out_w) * g.out_c;
           std::int64_t ow = 0;
-          for (; ow + kPixels <= g.out_w; ow += kPixels)
-            forward_pixels<T, kPixels, S>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(),
-                                          kernel, bias, y_row + ow * g.out_c, relu);
-          for (; ow < g.out_w; ++ow)
-            forward_pixels<T, 1, S>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(), kernel,
-                                    bias, y_row + ow * g.out_c, relu);
+          // Runs of 8, then 4, then single pixels: the pixels left to the single-pixel sums (which GCC, tuned
+          // for Zen, builds from multiplies and adds rather than one chain of FMAs) are those 4 alone left.
+          const auto pixels = [&](auto count) {
+            constexpr int P = decltype(count)::value;
+            for (; ow + P <= g.out_w; ow += P)
+              forward_pixels<T, P, S>(g, s.data + s.pixel(n - n0, oh * g.stride_h, ow * g.stride_w), off.data(),
+                                      kernel, bias, y_row + ow * g.out_c, relu);
+          };
+          pixels(std::integral_constant<int, kForwardPixels>{});
+          pixels(std::integral_constant<int, kForwardPixels / 2>{});
+          pixels(std::integral_constant<int, 1>{});
         }
       if constexpr (S) stream_fence();
     });
