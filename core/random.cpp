@@ -6,6 +6,10 @@
 #include <cmath>
 #include <numbers>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "keel/core/dispatch.h"
 #include "keel/core/error.h"
 #include "keel/core/parallel.h"
@@ -23,20 +27,49 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// A double in (0, 1) from two 32-bit words (53 random bits; never exactly 0 or 1).
+// A double in (0, 1] from two 32-bit words (53 random bits; 1 only when all 53 are set, where
+// 2^53 - 0.5 rounds up to 2^53).
 double unit_open(std::uint32_t hi, std::uint32_t lo) {
   std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
   return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
 }
 
 // Philox4x32-10 for kPhiloxLanes consecutive counters (high counter word 0), keeping the first two
-// output words: the same rounds as Philox4x32::generate, written across lanes so they vectorize.
+// output words: the same rounds as Philox4x32::generate, across lanes. Each 32-bit word sits in a 64-bit
+// lane, so a round's 32x32 -> 64-bit products are one vector multiply of the lanes' low halves (AVX2's
+// vpmuludq; GCC vectorizes neither form of the loop by itself).
 constexpr int kPhiloxLanes = 16;
 void philox_first_words(std::uint64_t seed, std::uint64_t first_counter, std::uint32_t w0[kPhiloxLanes],
                         std::uint32_t w1[kPhiloxLanes]) {
-  // 32-bit words held in 64-bit lanes, so each 32x32 -> 64-bit product is one vector multiply.
   constexpr std::uint64_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57, kLow = 0xFFFFFFFF;
   constexpr std::uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;
+#if defined(__AVX2__)
+  using U64x4 = std::uint64_t __attribute__((vector_size(32)));
+  const auto product = [](U64x4 a, std::uint64_t b) {
+    const __m256i factor = _mm256_set1_epi64x(static_cast<long long>(b));
+    return reinterpret_cast<U64x4>(_mm256_mul_epu32(reinterpret_cast<__m256i>(a), factor));
+  };
+  constexpr int kVectors = kPhiloxLanes / 4;
+  U64x4 c0[kVectors], c1[kVectors], c2[kVectors] = {}, c3[kVectors] = {};
+  for (int v = 0; v < kVectors; ++v)
+    for (int l = 0; l < 4; ++l) {
+      const std::uint64_t counter = first_counter + static_cast<std::uint64_t>(4 * v + l);
+      c0[v][l] = counter & kLow, c1[v][l] = counter >> 32;
+    }
+  std::uint64_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    for (int v = 0; v < kVectors; ++v) {
+      const U64x4 p0 = product(c0[v], kMul0), p1 = product(c2[v], kMul1);
+      const U64x4 n0 = (p1 >> 32) ^ c1[v] ^ k0, n2 = (p0 >> 32) ^ c3[v] ^ k1;
+      c1[v] = p1 & kLow, c3[v] = p0 & kLow;
+      c0[v] = n0, c2[v] = n2;
+    }
+    k0 = (k0 + kWeyl0) & kLow, k1 = (k1 + kWeyl1) & kLow;
+  }
+  for (int v = 0; v < kVectors; ++v)
+    for (int l = 0; l < 4; ++l)
+      w0[4 * v + l] = static_cast<std::uint32_t>(c0[v][l]), w1[4 * v + l] = static_cast<std::uint32_t>(c1[v][l]);
+#else
   std::uint64_t c0[kPhiloxLanes], c1[kPhiloxLanes], c2[kPhiloxLanes] = {}, c3[kPhiloxLanes] = {};
   for (int l = 0; l < kPhiloxLanes; ++l) {
     const std::uint64_t counter = first_counter + static_cast<std::uint64_t>(l);
@@ -53,6 +86,28 @@ void philox_first_words(std::uint64_t seed, std::uint64_t first_counter, std::ui
     k0 += kWeyl0, k1 += kWeyl1;
   }
   for (int l = 0; l < kPhiloxLanes; ++l) w0[l] = static_cast<std::uint32_t>(c0[l]), w1[l] = static_cast<std::uint32_t>(c1[l]);
+#endif
+}
+
+// The 53 random bits unit_open takes from two words.
+std::uint64_t unit_bits(std::uint32_t hi, std::uint32_t lo) {
+  return ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;
+}
+
+// The number of 53-bit values b with unit_open's (b + 0.5) * 2^-53 < p. That value only grows with b, so
+// unit_open(hi, lo) < p exactly when unit_bits(hi, lo) is below this bound: found by bisection over the
+// same double expression, so the integer test keeps every draw's outcome.
+std::uint64_t unit_bound(double p) {
+  const auto below = [p](std::uint64_t b) { return (static_cast<double>(b) + 0.5) * 0x1.0p-53 < p; };
+  std::uint64_t lo = 0, hi = std::uint64_t{1} << 53;  // below(b) for b < lo; not for b >= hi
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    if (below(mid))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 // Standard normal for element i, attempt j (Box–Muller on one Philox block).
@@ -146,12 +201,13 @@ Tensor bernoulli(const Shape& shape, double p, std::uint64_t seed, DType dtype, 
   detail::dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* out = t.data<T>();
+    const std::uint64_t bound = unit_bound(p);  // unit_open(w0, w1) < p  <=>  unit_bits(w0, w1) < bound
     parallel::for_each_chunk(0, t.numel(), 16384, [&](std::int64_t, std::int64_t b, std::int64_t e) {
       std::int64_t i = b;
       std::uint32_t w0[kPhiloxLanes], w1[kPhiloxLanes];
       for (; i + kPhiloxLanes <= e; i += kPhiloxLanes) {
         philox_first_words(seed, first_element + static_cast<std::uint64_t>(i), w0, w1);
-        for (int l = 0; l < kPhiloxLanes; ++l) out[i + l] = unit_open(w0[l], w1[l]) < p ? T(1) : T(0);
+        for (int l = 0; l < kPhiloxLanes; ++l) out[i + l] = unit_bits(w0[l], w1[l]) < bound ? T(1) : T(0);
       }
       for (; i < e; ++i) {
         std::uint32_t w[4];

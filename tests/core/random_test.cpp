@@ -104,6 +104,33 @@ TEST_CASE("bernoulli draws element i from Philox at counter first_element + i") 
   }
 }
 
+// bernoulli compares the 53 bits as an integer against a bound found once per call; with p set to one
+// element's own draw u (dropped: u < u is false) and to the next double above it (kept), every element must
+// still match the double comparison.
+TEST_CASE("bernoulli keeps exactly the draws below p when p equals a draw") {
+  const std::uint64_t seed = 77, first = 1000;
+  const auto draw = [&](std::uint64_t i) {
+    std::uint32_t w[4];
+    keel::random::Philox4x32::generate(seed, first + i, 0, w);
+    const std::uint64_t bits = ((static_cast<std::uint64_t>(w[0]) << 32) | w[1]) >> 11;
+    return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+  };
+  const std::int64_t n = 50;
+  for (std::uint64_t at : {3, 17, 40})
+    for (double p : {draw(at), std::nextafter(draw(at), 2.0), std::nextafter(draw(at), 0.0)}) {
+      const std::vector<double> got = keel::random::bernoulli({n}, p, seed, DType::float64, first).to_vector();
+      for (std::int64_t i = 0; i < n; ++i) {
+        INFO("p = " << p << ", element " << i);
+        REQUIRE(got[static_cast<std::size_t>(i)] == (draw(static_cast<std::uint64_t>(i)) < p ? 1.0 : 0.0));
+      }
+    }
+  for (double p : {0.0, 1.0, 0x1.0p-53, 0.5}) {
+    const std::vector<double> got = keel::random::bernoulli({n}, p, seed, DType::float64, first).to_vector();
+    for (std::int64_t i = 0; i < n; ++i)
+      REQUIRE(got[static_cast<std::size_t>(i)] == (draw(static_cast<std::uint64_t>(i)) < p ? 1.0 : 0.0));
+  }
+}
+
 TEST_CASE("normal with first_element gives that slice of the larger draw") {
   const std::vector<double> whole = keel::random::normal({10, 7}, 1, 2, 99, DType::float64).to_vector();
   const std::vector<double> tail = keel::random::normal({4, 7}, 1, 2, 99, DType::float64, 6 * 7).to_vector();
