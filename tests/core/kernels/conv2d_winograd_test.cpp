@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -56,19 +57,16 @@ const std::vector<Case> kCases = {
     {2, 10, 12, 32, 32, false},  // 8x10 outputs in whole tiles: forward and kernel gradient read x in place
 };
 
-}  // namespace
-
-TEST_CASE("winograd conv2d forward and both gradients are within 1e-5 of the float64 kernels", "[conv][winograd]") {
-  const std::size_t index = GENERATE(range(std::size_t{0}, kCases.size()));
-  const Case& k = kCases[index];
-  INFO("case " << index);
+// The forward (plain and with the fused relu), both gradients one at a time and together, against the float64
+// kernels.
+void check_against_float64(const Case& k, std::uint64_t seed) {
   const Conv2dGeometry g = geometry_for(k);
   REQUIRE(keel::kernels::conv2d_winograd_applicable(g));
   const std::int64_t x_size = k.n * k.h * k.w * k.c, y_size = k.n * g.out_h * g.out_w * k.oc;
-  const auto x = random_values<float>(x_size, 1 + index);
-  const auto kern = random_values<float>(9 * k.c * k.oc, 100 + index);
-  const auto bias = random_values<float>(k.oc, 200 + index);
-  const auto gy = random_values<float>(y_size, 300 + index);
+  const auto x = random_values<float>(x_size, 1 + seed);
+  const auto kern = random_values<float>(9 * k.c * k.oc, 100 + seed);
+  const auto bias = random_values<float>(k.oc, 200 + seed);
+  const auto gy = random_values<float>(y_size, 300 + seed);
   const auto x_d = to_double(x), kern_d = to_double(kern), bias_d = to_double(bias), gy_d = to_double(gy);
 
   std::vector<double> want(y_size);
@@ -103,6 +101,31 @@ TEST_CASE("winograd conv2d forward and both gradients are within 1e-5 of the flo
   keel::kernels::conv2d_backward<float>(g, x.data(), gy.data(), kern.data(), gx_both.data(), gk_both.data(),
                                         gb_both.data());
   CHECK(keel_test::joined<float>({&gx_both, &gk_both, &gb_both}) == keel_test::joined<float>({&gx, &gk, &gb}));
+}
+
+}  // namespace
+
+TEST_CASE("winograd conv2d forward and both gradients are within 1e-5 of the float64 kernels", "[conv][winograd]") {
+  const std::size_t index = GENERATE(range(std::size_t{0}, kCases.size()));
+  INFO("case " << index);
+  check_against_float64(kCases[index], index);
+}
+
+// Sizes from 3 to 12 in either direction, both paddings, one to three images: the bordered copies, their
+// in-place reads and the partial tiles at every edge.
+TEST_CASE("winograd conv2d matches the float64 kernels on assorted small geometries", "[conv][winograd]") {
+  std::mt19937 rng(2024);
+  std::uniform_int_distribution<std::int64_t> size(3, 12), images(1, 3), channel_blocks(1, 2);
+  int checked = 0;
+  for (int trial = 0; trial < 200 && checked < 40; ++trial) {
+    const Case k{images(rng), size(rng), size(rng), 32 * channel_blocks(rng), 32 * channel_blocks(rng),
+                 rng() % 2 == 0};
+    if (!keel::kernels::conv2d_winograd_applicable(geometry_for(k))) continue;  // too few outputs
+    INFO("n " << k.n << ", " << k.h << "x" << k.w << ", " << k.c << " -> " << k.oc << (k.same ? ", same" : ", valid"));
+    check_against_float64(k, static_cast<std::uint64_t>(trial));
+    ++checked;
+  }
+  CHECK(checked == 40);
 }
 
 TEST_CASE("winograd conv2d results are bitwise identical on 1 and 2 threads", "[conv][winograd]") {
