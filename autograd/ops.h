@@ -32,6 +32,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor scalar_like(const Tensor& x, double value);
 // Converts dtype; the gradient is converted back.
 Tensor cast(const Tensor& x, DType dtype);
+// A float32 tensor's values rounded to the nearest bfloat16 (kernels::round_to_bfloat16), stored as float32;
+// the gradient is rounded the same way, as a bfloat16 tensor's gradient would be. ValueError for other dtypes.
+Tensor round_to_bfloat16(const Tensor& x);
 
 // Comparisons (no gradient): bool tensors of the broadcast shape.
 Tensor equal(const Tensor& a, const Tensor& b);

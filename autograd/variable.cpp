@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "keel/autograd/autocast.h"
 #include "keel/autograd/engine.h"
 #include "keel/autograd/grad_mode.h"
 #include "keel/core/error.h"
@@ -14,18 +15,23 @@ struct Variable::Impl {
   bool trainable;
   RegularizerFn regularizer;
   ConstraintFn constraint;
+  bool autocast;
 };
 
 Variable::Variable(std::string name, const Tensor& initial_value, bool trainable, RegularizerFn regularizer,
-                   ConstraintFn constraint) {
+                   ConstraintFn constraint, bool autocast) {
   if (!initial_value.defined()) throw ValueError(fmt::format("Variable '{}': the initial value is undefined", name));
   Tensor value = initial_value.clone();
   if (trainable) set_requires_grad(value);
-  impl_ = std::make_shared<Impl>(Impl{std::move(name), value, trainable, std::move(regularizer), std::move(constraint)});
+  impl_ = std::make_shared<Impl>(Impl{std::move(name), value, trainable, std::move(regularizer), std::move(constraint),
+                                       autocast});
 }
 
 const std::string& Variable::name() const { return impl_->name; }
-const Tensor& Variable::value() const { return impl_->value; }
+const Tensor& Variable::value() const {
+  return impl_->autocast ? AutocastScope::read(impl_.get(), impl_->value) : impl_->value;
+}
+bool Variable::autocast() const { return impl_->autocast; }
 bool Variable::trainable() const { return impl_->trainable; }
 Tensor Variable::grad() const { return keel::grad(impl_->value); }
 void Variable::zero_grad() const { keel::zero_grad(impl_->value); }

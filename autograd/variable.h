@@ -18,13 +18,16 @@ class Variable {
  public:
   Variable() = default;
   // `trainable` is fixed at creation: moving statistics never become trainable.
+  // `autocast` lets an AutocastScope round the value a layer's call reads (autograd/autocast.h).
   Variable(std::string name, const Tensor& initial_value, bool trainable, RegularizerFn regularizer = {},
-           ConstraintFn constraint = {});
+           ConstraintFn constraint = {}, bool autocast = true);
 
   bool defined() const { return impl_ != nullptr; }
   const std::string& name() const;
-  // The leaf tensor; it requires grad when the variable is trainable.
+  // The leaf tensor; it requires grad when the variable is trainable. Inside an AutocastScope that rounds
+  // (a mixed_bfloat16 layer's call), a variable with autocast gives its bfloat16 rounding instead.
   const Tensor& value() const;
+  bool autocast() const;
   const Shape& shape() const { return value().shape(); }
   DType dtype() const { return value().dtype(); }
   bool trainable() const;

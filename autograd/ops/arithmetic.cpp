@@ -6,6 +6,7 @@
 #include "keel/autograd/ops.h"
 #include "keel/autograd/record.h"
 #include "keel/core/error.h"
+#include "keel/core/kernels/bfloat16.h"
 #include "keel/core/kernels/elementwise.h"
 
 namespace keel {
@@ -117,6 +118,24 @@ Tensor cast(const Tensor& x, DType dtype) {
   Tensor y = x.dtype() == dtype ? x : x.to(dtype);
   if (!is_floating(dtype) || !is_floating(from)) return y;
   return record("cast", y, {x}, [from](const Tensor& g) { return Grads{g.to(from)}; });
+}
+
+namespace {
+
+Tensor bfloat16_rounded(const Tensor& x) {
+  if (x.dtype() != DType::float32)
+    throw ValueError(fmt::format("round_to_bfloat16: expected a float32 tensor, got {}", dtype_name(x.dtype())));
+  const Tensor source = x.contiguous();
+  Tensor y = Tensor::empty(x.shape(), DType::float32);
+  kernels::round_to_bfloat16(source.data<float>(), y.data<float>(), y.numel());
+  return y;
+}
+
+}  // namespace
+
+Tensor round_to_bfloat16(const Tensor& x) {
+  return record("round_to_bfloat16", bfloat16_rounded(x), {x},
+                [](const Tensor& g) { return Grads{bfloat16_rounded(g)}; });
 }
 
 Tensor equal(const Tensor& a, const Tensor& b) { return kernels::compare(CompareOp::eq, a, b); }
