@@ -4,6 +4,7 @@
 // core/: tensors, kernels, threads, random numbers, errors.
 #include "keel/core/config.h"
 #include "keel/core/dtype.h"
+#include "keel/core/dtype_policy.h"
 #include "keel/core/error.h"
 #include "keel/core/parallel.h"
 #include "keel/core/random.h"
@@ -11,6 +12,7 @@
 #include "keel/core/tensor.h"
 
 // autograd/: the tape, differentiable ops, variables, gradient checking.
+#include "keel/autograd/autocast.h"
 #include "keel/autograd/engine.h"
 #include "keel/autograd/grad_mode.h"
 #include "keel/autograd/gradcheck.h"

@@ -28,6 +28,8 @@ bool batch_norm_max_pool_fuses(const BatchNormalizationLayer& bn, const CallCont
   if (!x.defined() || x.dim() != 4 || x.numel() == 0 || !is_floating(x.dtype()) || x.dtype() != bn.dtype() ||
       x.dtype() != pool.dtype() || !bn.built() || !pool.built())
     return false;
+  // The two layers' calls round to bfloat16 between them; the fused pass would not.
+  if (bn.dtype_policy().computes_in_bfloat16() || pool.dtype_policy().computes_in_bfloat16()) return false;
   const Shape& built = bn.built_input_shape();
   const std::vector<std::int64_t> axis = bn.options().axis;
   if (built.size() != 4 || built[3] != x.shape()[3] || axis.size() != 1 || (axis[0] != -1 && axis[0] != 3))

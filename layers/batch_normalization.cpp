@@ -26,7 +26,8 @@ std::string BatchNormalizationLayer::error_context() const { return fmt::format(
 void BatchNormalizationLayer::build(const Shape& input_shape) {
   axes_ = resolve_batch_norm_axes(options_, input_shape, error_context());
   const Shape shape = batch_norm_param_shape(input_shape, axes_);
-  detail::create_batch_norm_weights(options_, weights_, [&](const char* name, const WeightOptions& weight) {
+  detail::create_batch_norm_weights(options_, weights_, [&](const char* name, WeightOptions weight) {
+    weight.autocast = false;  // as Keras: under mixed_bfloat16 the normalization runs in float32
     return add_weight(name, shape, weight);
   });
   InputSpec spec{.ndim = static_cast<std::int64_t>(input_shape.size())};

@@ -13,7 +13,9 @@ InputLayer::InputLayer(Options options, std::string name) : Layer("InputLayer", 
                                    to_string(options_.shape)));
   if (options_.dtype && *options_.dtype == DType::boolean)
     throw ValueError(fmt::format("InputLayer '{}': dtype must be float32, float64 or int64, got bool", this->name()));
-  if (options_.dtype && is_floating(*options_.dtype)) set_dtype(*options_.dtype);
+  // An input is never rounded: under mixed_bfloat16 the layers it feeds round what they read.
+  set_dtype(options_.dtype && is_floating(*options_.dtype) ? *options_.dtype
+                                                            : mixed_precision::global_policy().variable_dtype());
 }
 
 DType InputLayer::input_dtype() const {

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "keel/autograd/autocast.h"
 #include "keel/autograd/grad_mode.h"
 #include "keel/autograd/ops.h"
 #include "keel/core/config.h"
@@ -50,18 +51,24 @@ std::string unique_name(const std::string& class_name) {
 }
 
 Layer::Layer(std::string class_name, std::string name)
-    : class_name_(std::move(class_name)), dtype_(config::floatx_dtype()) {
+    : class_name_(std::move(class_name)), policy_(mixed_precision::global_policy()) {
   if (name.find('/') != std::string::npos)
     throw ValueError(fmt::format("{}: the name '{}' contains '/', which is reserved for weight paths", class_name_, name));
   name_ = name.empty() ? unique_name(class_name_) : std::move(name);
 }
 
 void Layer::set_dtype(DType dtype) {
-  if (built_) throw UsageError(fmt::format("{} '{}': the dtype can only change before the layer is built", class_name_, name_));
   if (!is_floating(dtype))
     throw ValueError(fmt::format("{} '{}': dtype must be float32 or float64, got {}", class_name_, name_, dtype_name(dtype)));
-  dtype_ = dtype;
+  set_dtype_policy(DTypePolicy(dtype));
 }
+
+void Layer::set_dtype_policy(const DTypePolicy& policy) {
+  if (built_) throw UsageError(fmt::format("{} '{}': the dtype can only change before the layer is built", class_name_, name_));
+  policy_ = policy;
+}
+
+bool Layer::rounds_to_bfloat16() const { return policy_.computes_in_bfloat16() && sublayers().empty(); }
 
 void Layer::set_trainable(bool trainable) {
   trainable_ = trainable;
@@ -132,7 +139,13 @@ std::string shapes_text(const std::vector<SymbolicTensor>& inputs) {
 
 Tensor Layer::cast_input(const Tensor& x) const {
   if (!x.defined()) throw ValueError(fmt::format("{} '{}': the input tensor is undefined", class_name_, name_));
-  return is_floating(x.dtype()) && x.dtype() != dtype_ ? ops::cast(x, dtype_) : x;
+  if (!is_floating(x.dtype())) return x;
+  const Tensor cast = x.dtype() != dtype() ? ops::cast(x, dtype()) : x;
+  return rounds_to_bfloat16() ? ops::round_to_bfloat16(cast) : cast;
+}
+
+Tensor Layer::round_output(const Tensor& y) const {
+  return rounds_to_bfloat16() && y.defined() && y.dtype() == DType::float32 ? ops::round_to_bfloat16(y) : y;
 }
 
 void Layer::record_activity(const Tensor& y, const CallContext& ctx) {
@@ -160,7 +173,8 @@ Tensor Layer::operator()(const Tensor& x_in, const CallContext& ctx) {
   Tensor y;
   {
     profile::Scope scope(class_name_, " forward");
-    y = call(x, ctx);
+    AutocastScope autocast(policy_.computes_in_bfloat16());
+    y = round_output(call(x, ctx));
   }
   record_activity(y, ctx);
   return y;
@@ -183,7 +197,8 @@ Tensor Layer::operator()(const std::vector<Tensor>& inputs, const CallContext& c
   Tensor y;
   {
     profile::Scope scope(class_name_, " forward");
-    y = call_list(xs, ctx);
+    AutocastScope autocast(policy_.computes_in_bfloat16());
+    y = round_output(call_list(xs, ctx));
   }
   record_activity(y, ctx);
   return y;
@@ -279,9 +294,10 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, const We
       throw ValueError(fmt::format("{} '{}': weight '{}' would have shape {}: a size it needs is one the input leaves "
                                    "free (None); that axis of the input must be defined",
                                    class_name_, name_, name, symbolic_shape_text(shape)));
-  check_weight_creation(*this, name, shape, dtype_);
-  Tensor value = initial_weight_values() == InitialValues::zeros ? Tensor::zeros(shape, dtype_)
-                                                                 : options.initializer(shape, dtype_);
+  const DType dtype = this->dtype();
+  check_weight_creation(*this, name, shape, dtype);
+  Tensor value = initial_weight_values() == InitialValues::zeros ? Tensor::zeros(shape, dtype)
+                                                                 : options.initializer(shape, dtype);
   if (value.shape() != shape)
     throw ShapeError(fmt::format("{} '{}': the initializer of '{}' returned shape {} for {}", class_name_, name_, name,
                                  to_string(value.shape()), to_string(shape)));
@@ -289,7 +305,7 @@ Variable Layer::add_weight(const std::string& name, const Shape& shape, const We
   if (options.regularizer) regularizer = [r = options.regularizer](const Tensor& w) { return r(w); };
   ConstraintFn constraint;
   if (options.constraint) constraint = [c = options.constraint](const Tensor& w) { return c(w); };
-  Variable v(name_ + "/" + name, value.to(dtype_), options.trainable, regularizer, constraint);
+  Variable v(name_ + "/" + name, value.to(dtype), options.trainable, regularizer, constraint, options.autocast);
   weights_.push_back(v);
   return v;
 }
@@ -375,7 +391,7 @@ std::vector<Tensor> Layer::losses() const {
 Shape Layer::compute_output_shape(const Shape& input_shape) const { return input_shape; }
 
 nlohmann::json Layer::get_config() const {
-  return {{"name", name_}, {"trainable", trainable_}, {"dtype", dtype_name(dtype_)}};
+  return {{"name", name_}, {"trainable", trainable_}, {"dtype", policy_.name()}};
 }
 
 nlohmann::json Layer::serialize() const { return {{"class_name", class_name_}, {"config", get_config()}}; }

@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/autograd/variable.h"
+#include "keel/core/dtype_policy.h"
 #include "keel/core/tensor.h"
 #include "keel/layers/constraints.h"
 #include "keel/layers/initializers.h"
@@ -69,6 +70,8 @@ struct WeightOptions {
   Regularizer regularizer = {};
   Constraint constraint = {};
   bool trainable = true;
+  // Whether a mixed_bfloat16 call reads the weight rounded to bfloat16 (Keras's add_weight(autocast=)).
+  bool autocast = true;
 };
 
 class Layer : public std::enable_shared_from_this<Layer> {
@@ -83,10 +86,15 @@ class Layer : public std::enable_shared_from_this<Layer> {
   const std::string& name() const { return name_; }
   const std::string& class_name() const { return class_name_; }
   bool built() const { return built_; }
-  DType dtype() const { return dtype_; }
-  // The compute dtype (config::floatx() at construction); only before build. Containers set it on
-  // every layer inside.
+  // The variables' dtype (Keras's layer.dtype): the policy's variable dtype.
+  DType dtype() const { return policy_.variable_dtype(); }
+  // The dtype policy: mixed_precision::global_policy() at construction, unless the layer is given one.
+  const DTypePolicy& dtype_policy() const { return policy_; }
+  // Sets a plain policy of `dtype`; only before build. Containers set it on every layer inside.
   virtual void set_dtype(DType dtype);
+  // Only before build. A mixed_bfloat16 layer rounds its float inputs and outputs to bfloat16 (a layer
+  // holding others leaves that to them) and reads its autocast variables rounded (autograd/autocast.h).
+  void set_dtype_policy(const DTypePolicy& policy);
 
   bool trainable() const { return trainable_; }
   // Sets the flag of this layer and of every layer inside it (sublayers(), recursively), as Keras's
@@ -173,8 +181,13 @@ class Layer : public std::enable_shared_from_this<Layer> {
   void build_from_list(const std::vector<Shape>& input_shapes);
   // Runs `create` (build or build_list); if it throws, drops the weights it made and the input spec it set.
   void build_or_undo(const std::function<void()>& create, const Shape& recorded_input_shape);
-  // Casts a float input to the layer's dtype (ValueError for an undefined one).
+  // Casts a float input to the layer's dtype, then rounds it under mixed_bfloat16 (ValueError for an
+  // undefined one).
   Tensor cast_input(const Tensor& x) const;
+  // A float output rounded to bfloat16 under mixed_bfloat16; otherwise y itself.
+  Tensor round_output(const Tensor& y) const;
+  // Whether this layer rounds its inputs and outputs: mixed_bfloat16 and no inner layers.
+  bool rounds_to_bfloat16() const;
   // After a training call: the activity penalty of its output.
   void record_activity(const Tensor& y, const CallContext& ctx);
   void clear_activity_losses();
@@ -183,7 +196,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::string name_;
   bool trainable_ = true;
   bool built_ = false;
-  DType dtype_;
+  DTypePolicy policy_;
   Shape built_input_shape_;
   InputSpec input_spec_;
   std::vector<Variable> weights_;

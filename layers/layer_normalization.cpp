@@ -30,14 +30,15 @@ void LayerNormalizationLayer::build(const Shape& input_shape) {
   for (std::int64_t a : options_.axis) param_shape.push_back(input_shape[static_cast<std::size_t>(a < 0 ? a + rank : a)]);
   for (std::int64_t a : axes_) spec.axes[a] = input_shape[static_cast<std::size_t>(a)];
   const Options& o = options_;
+  // Not autocast, as in Keras: under mixed_bfloat16 the normalization runs in float32.
   if (o.scale || o.rms_scaling)
     gamma_ = add_weight("gamma", param_shape,
                         {.initializer = o.gamma_initializer, .regularizer = o.gamma_regularizer,
-                         .constraint = o.gamma_constraint});
+                         .constraint = o.gamma_constraint, .autocast = false});
   if (o.center && !o.rms_scaling)
     beta_ = add_weight("beta", param_shape,
                        {.initializer = o.beta_initializer, .regularizer = o.beta_regularizer,
-                        .constraint = o.beta_constraint});
+                        .constraint = o.beta_constraint, .autocast = false});
   set_input_spec(std::move(spec));
 }
 

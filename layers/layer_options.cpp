@@ -51,9 +51,9 @@ BaseConfig read_base_config(config::ConfigReader& reader) {
   base.name = reader.string("name", "");
   if (reader.contains("trainable")) base.trainable = reader.boolean("trainable", true);
   if (std::optional<std::string> dtype = reader.optional_string("dtype")) {
-    if (*dtype != "float32" && *dtype != "float64")
-      reader.fail("dtype", "must be \"float32\" or \"float64\"", *dtype);
-    base.dtype = dtype_from_name(*dtype);
+    if (*dtype != "float32" && *dtype != "float64" && *dtype != "mixed_bfloat16")
+      reader.fail("dtype", "must be \"float32\", \"float64\" or \"mixed_bfloat16\"", *dtype);
+    base.dtype = DTypePolicy::from_name(*dtype);
   }
   return base;
 }

@@ -57,7 +57,7 @@ bool parse_data_format(const Layer& layer, const std::string& data_format);
 struct BaseConfig {
   std::string name;  // empty: an automatic name
   std::optional<bool> trainable;
-  std::optional<DType> dtype;
+  std::optional<DTypePolicy> dtype;
 };
 BaseConfig read_base_config(config::ConfigReader& reader);
 
@@ -71,7 +71,7 @@ std::shared_ptr<L> make_from_config(const char* class_name, const nlohmann::json
   const BaseConfig base = read_base_config(reader);
   reader.finish();
   auto layer = std::make_shared<L>(std::move(options), base.name);
-  if (base.dtype) layer->set_dtype(*base.dtype);
+  if (base.dtype) layer->set_dtype_policy(*base.dtype);
   if (base.trainable) layer->set_trainable(*base.trainable);
   return layer;
 }

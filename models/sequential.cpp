@@ -165,7 +165,7 @@ std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config
   std::vector<layers::LayerPtr> inner;
   for (const auto& item : items) inner.push_back(layers::deserialize(item));
   auto model = std::make_shared<Sequential>(std::vector<layers::LayerPtr>{}, base.name);
-  if (base.dtype) model->Layer::set_dtype(*base.dtype);  // the layers carry their own dtypes
+  if (base.dtype) model->set_dtype_policy(*base.dtype);  // the layers carry their own policies
   for (auto& layer : inner) model->append(std::move(layer));
   model->build_from_declared_input();
   // Only the container's own flag: each inner layer's config already restored its own (a base trainable

@@ -72,9 +72,10 @@ const json& dtype_policy_name(const json& dtype, const std::string& who) {
 std::optional<std::string> keel_dtype(const json& dtype, const std::string& who) {
   const json* name = &dtype_policy_name(dtype, who);
   if (name->is_null()) return std::nullopt;
-  if (!name->is_string() || (*name != "float32" && *name != "float64"))
-    throw ValueError(fmt::format("{}: argument 'dtype' {} is not supported (keel computes in float32 or float64)", who,
-                                 dtype.dump()));
+  if (!name->is_string() || (*name != "float32" && *name != "float64" && *name != "mixed_bfloat16"))
+    throw ValueError(fmt::format(
+        "{}: argument 'dtype' {} is not supported (keel has the float32, float64 and mixed_bfloat16 policies)", who,
+        dtype.dump()));
   if (*name == "float32") return std::nullopt;
   return name->get<std::string>();
 }
