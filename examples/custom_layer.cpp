@@ -47,7 +47,7 @@ class ChannelScaleLayer : public layers::Layer {
       options.scale_regularizer = regularizers::deserialize(config["scale_regularizer"]);
     auto layer = std::make_shared<ChannelScaleLayer>(std::move(options), config.value("name", std::string()));
     layer->set_trainable(config.value("trainable", true));
-    if (config.contains("dtype")) layer->set_dtype(dtype_from_name(config["dtype"].get<std::string>()));
+    if (config.contains("dtype")) layer->set_dtype_policy(DTypePolicy::from_name(config["dtype"].get<std::string>()));
     return layer;
   }
 
