@@ -14,6 +14,7 @@
 #include "keel/models/keras_files.h"
 #include "keel/models/sequential.h"
 #include "models/model_test_support.h"
+#include "support/temp_dir.h"
 
 using namespace keel;
 
@@ -68,6 +69,24 @@ TEST_CASE("a mixed_bfloat16 model trains with float32 variables that keep more t
     for (double v : w.value().to_vector()) finer += !is_bfloat16(v);
   }
   CHECK(finer > 0);  // Adam's float32 updates are not rounded away
+}
+
+TEST_CASE("a mixed_bfloat16 model saved as .keel or .keras loads with its policies and predicts the same",
+          "[models][bfloat16][saving]") {
+  auto mixed_dense = layers::Dense({.units = 3, .activation = "relu"});
+  mixed_dense->set_dtype_policy(DTypePolicy::from_name("mixed_bfloat16"));
+  Sequential model({layers::Input({.shape = {4}}), mixed_dense, layers::Dense({.units = 2})});
+  const Tensor x = random::normal({5, 4}, 0, 1, 11);
+  const Tensor expected = model.predict(x);
+  test::TempDir dir("mixed_bfloat16");
+  for (const char* file : {"m.keel", "m.keras"}) {
+    model.save(dir / file);
+    auto loaded = load_model(dir / file);
+    REQUIRE(loaded->sublayers().size() == 2);
+    CHECK(loaded->sublayers()[0]->dtype_policy().name() == "mixed_bfloat16");
+    CHECK(loaded->sublayers()[1]->dtype_policy().name() == "float32");
+    CHECK(loaded->predict(x).to_vector() == expected.to_vector());
+  }
 }
 
 TEST_CASE("model_from_json reads Keras 3's mixed_bfloat16 DTypePolicy", "[models][bfloat16][keras_files]") {
