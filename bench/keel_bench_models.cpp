@@ -136,6 +136,16 @@ bench::Register train_convnet("compare", "train_step convnet", [] {
   train_step_case("convnet", convnet(), 64);
 });
 
+// Not a LibTorch twin: the same step under mixed_bfloat16 (docs/mixed_precision.md), for its cost beside
+// float32's.
+bench::Register train_convnet_mixed("mixed_precision", "train_step convnet mixed_bfloat16", [] {
+  std::cout << "Reference convnet under mixed_bfloat16, one training step (batch 64, Adam)\n";
+  mixed_precision::set_global_policy("mixed_bfloat16");
+  auto model = convnet();
+  mixed_precision::clear_global_policy();
+  train_step_case("convnet_mixed_bfloat16", model, 64);
+});
+
 bench::Register predict_convnet("compare", "predict convnet", [] {
   std::cout << "Reference convnet, inference at batch 1000\n";
   auto model = convnet();
