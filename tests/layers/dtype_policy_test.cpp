@@ -10,6 +10,7 @@
 #include "keel/layers/embedding.h"
 #include "keel/layers/layer_normalization.h"
 #include "keel/layers/registry.h"
+#include "support/global_policy.h"
 
 using Catch::Matchers::Contains;
 using keel::DType;
@@ -19,14 +20,6 @@ namespace layers = keel::layers;
 namespace mixed_precision = keel::mixed_precision;
 
 namespace {
-
-class GlobalPolicyScope {
- public:
-  explicit GlobalPolicyScope(std::string_view name) { mixed_precision::set_global_policy(name); }
-  ~GlobalPolicyScope() { mixed_precision::clear_global_policy(); }
-  GlobalPolicyScope(const GlobalPolicyScope&) = delete;
-  GlobalPolicyScope& operator=(const GlobalPolicyScope&) = delete;
-};
 
 const DTypePolicy kMixed = DTypePolicy::from_name("mixed_bfloat16");
 
@@ -56,7 +49,7 @@ TEST_CASE("the global policy follows floatx until set - new layers take it, exis
   keel::config::set_floatx("float32");
   auto before = layers::Dense({.units = 1});
   {
-    GlobalPolicyScope mixed("mixed_bfloat16");
+    keel::test::GlobalPolicy mixed("mixed_bfloat16");
     auto dense = layers::Dense({.units = 1});
     CHECK(dense->dtype_policy() == kMixed);
     CHECK(dense->dtype() == DType::float32);  // Keras's layer.dtype: the variables' dtype

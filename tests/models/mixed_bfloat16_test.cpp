@@ -14,19 +14,12 @@
 #include "keel/models/keras_files.h"
 #include "keel/models/sequential.h"
 #include "models/model_test_support.h"
+#include "support/global_policy.h"
 #include "support/temp_dir.h"
 
 using namespace keel;
 
 namespace {
-
-class MixedBfloat16Scope {
- public:
-  MixedBfloat16Scope() { mixed_precision::set_global_policy("mixed_bfloat16"); }
-  ~MixedBfloat16Scope() { mixed_precision::clear_global_policy(); }
-  MixedBfloat16Scope(const MixedBfloat16Scope&) = delete;
-  MixedBfloat16Scope& operator=(const MixedBfloat16Scope&) = delete;
-};
 
 bool is_bfloat16(double v) {
   const float f = static_cast<float>(v);
@@ -37,7 +30,7 @@ bool is_bfloat16(double v) {
 
 TEST_CASE("a float32 layer in a mixed_bfloat16 model reads its weights and writes its output unrounded",
           "[models][bfloat16]") {
-  MixedBfloat16Scope mixed;
+  test::GlobalPolicy mixed("mixed_bfloat16");
   auto first = layers::Dense({.units = 1});
   auto last = layers::Dense({.units = 1});
   last->set_dtype(DType::float32);  // Keras's advice for a model's output layer
@@ -51,7 +44,7 @@ TEST_CASE("a float32 layer in a mixed_bfloat16 model reads its weights and write
 
 TEST_CASE("a mixed_bfloat16 model trains with float32 variables that keep more than bfloat16's bits",
           "[models][bfloat16][fit]") {
-  MixedBfloat16Scope mixed;
+  test::GlobalPolicy mixed("mixed_bfloat16");
   set_random_seed(1234);
   auto [x, y] = test::two_gaussians(512, 2.5, 99);
   auto [x_test, y_test] = test::two_gaussians(256, 2.5, 100);
@@ -118,7 +111,7 @@ TEST_CASE("model_from_json reads Keras 3's mixed_bfloat16 DTypePolicy", "[models
 
 TEST_CASE("predict does not fuse BatchNormalization into max pooling under mixed_bfloat16, and matches the layers",
           "[models][bfloat16]") {
-  MixedBfloat16Scope mixed;
+  test::GlobalPolicy mixed("mixed_bfloat16");
   auto bn = layers::BatchNormalization({});
   auto pool = layers::MaxPooling2D({.pool_size = 2});
   Sequential model({layers::Input({.shape = {4, 4, 3}}), bn, pool});
