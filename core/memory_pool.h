@@ -2,9 +2,11 @@
 // Where tensor storage comes from. A training step frees and re-allocates the same sizes every
 // step; returning those blocks to the system makes each step pay page faults and page zeroing
 // (about a quarter of a convnet step here). The pool keeps freed blocks in size classes and hands
-// them out again, like LibTorch's CPU caching allocator. Blocks are 64-byte aligned.
+// them out again, like LibTorch's CPU caching allocator. Blocks are 64-byte aligned; blocks of 2 MiB
+// and more are 2 MiB-aligned mappings advised to use transparent huge pages.
 //
 // KEEL_MEMORY_POOL=0 turns pooling off (every block goes straight to the system).
+// KEEL_HUGE_PAGES=0 gives large blocks ordinary pages (malloc's).
 // KEEL_MEMORY_POOL_LIMIT_MB caps the bytes kept in free lists (default 2048); beyond it, freed
 // blocks go back to the system.
 #include <cstddef>
@@ -27,5 +29,6 @@ struct PoolStats {
 PoolStats pool_stats();
 
 bool pooling_enabled();
+bool huge_pages_enabled();
 
 }  // namespace keel::memory

@@ -22,13 +22,31 @@ TEST_CASE("memory pool hands a freed block out again for the same size class", "
 
 TEST_CASE("memory pool blocks are 64-byte aligned and usable to their full size", "[memory_pool]") {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{63}, std::size_t{65}, std::size_t{4097},
-                        std::size_t{1} << 20, (std::size_t{1} << 20) + 1}) {
+                        std::size_t{1} << 20, (std::size_t{1} << 20) + 1, std::size_t{2} << 20,
+                        (std::size_t{3} << 20) + 1}) {
     auto* p = static_cast<unsigned char*>(memory::allocate(n));
     CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
     for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<unsigned char>(i);
     for (std::size_t i = 0; i < n; ++i) REQUIRE(p[i] == static_cast<unsigned char>(i));
     memory::deallocate(p, n);
   }
+}
+
+TEST_CASE("memory pool blocks of 2 MiB and more start on a huge page, and go back to the system whole",
+          "[memory_pool]") {
+  if (!memory::huge_pages_enabled()) return;  // KEEL_HUGE_PAGES=0 in the environment
+  memory::release_cached();
+  const std::size_t huge = std::size_t{2} << 20;
+  for (std::size_t n : {huge - 64, huge, 5 * huge + 4097}) {
+    auto* p = static_cast<unsigned char*>(memory::allocate(n));
+    CHECK(reinterpret_cast<std::uintptr_t>(p) % huge == 0);
+    p[0] = 1;
+    p[n - 1] = 2;
+    CHECK(p[0] + p[n - 1] == 3);
+    memory::deallocate(p, n);
+  }
+  memory::release_cached();  // unmaps the cached blocks
+  CHECK(memory::pool_stats().bytes_cached == 0);
 }
 
 TEST_CASE("memory pool counts bytes in use and cached, and release_cached empties the cache", "[memory_pool]") {
