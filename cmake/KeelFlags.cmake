@@ -1,5 +1,36 @@
 # Compiler flags shared by the library, tests, examples and benchmarks.
 # No -ffast-math anywhere: keel's numerics (stable sigmoid, NaN propagation) depend on IEEE semantics.
+
+# GCC 12.2 with AVX-512 miscompiles a whole-array copy of equal values followed by zeros into a broadcast
+# of the first value (cmake/probes/constant_broadcast.cpp). The faulty path only starts from an integer
+# register moved straight into a vector register, so where the probe fails keel tells GCC's tuning not to
+# make such moves (values go through memory instead), and checks that the probe then passes.
+set(KEEL_WORKAROUND_FLAGS "")
+if(KEEL_NATIVE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  if(NOT DEFINED CACHE{KEEL_CONSTANT_BROADCAST_FLAGS})
+    set(probe ${CMAKE_CURRENT_LIST_DIR}/probes/constant_broadcast.cpp)
+    set(flags "")
+    foreach(candidate "" "-mtune-ctrl=^inter_unit_moves_to_vec")
+      try_run(probe_exit probe_compiled ${CMAKE_BINARY_DIR}/probes ${probe}
+              COMPILE_DEFINITIONS -O2 -march=native ${candidate})
+      if(probe_compiled AND probe_exit EQUAL 0)
+        set(flags "${candidate}")
+        break()
+      endif()
+      set(flags "unfixed")
+    endforeach()
+    if(flags STREQUAL "unfixed")
+      message(FATAL_ERROR "${CMAKE_CXX_COMPILER} miscompiles cmake/probes/constant_broadcast.cpp with -march=native "
+                          "and keel knows no workaround for it: configure with -DKEEL_NATIVE=OFF")
+    endif()
+    if(flags)
+      message(STATUS "GCC loses zeros in copied constant arrays under AVX-512; compiling with ${flags}")
+    endif()
+    set(KEEL_CONSTANT_BROADCAST_FLAGS "${flags}" CACHE INTERNAL "flags that keep GCC's AVX-512 constant copies right")
+  endif()
+  set(KEEL_WORKAROUND_FLAGS ${KEEL_CONSTANT_BROADCAST_FLAGS})
+endif()
+
 function(keel_apply_flags target)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   # Math functions need not set errno (keel never reads it); this lets GCC vectorize sqrt loops
@@ -14,7 +45,7 @@ function(keel_apply_flags target)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
   if(KEEL_NATIVE)
-    target_compile_options(${target} PRIVATE -march=native)
+    target_compile_options(${target} PRIVATE -march=native ${KEEL_WORKAROUND_FLAGS})
   endif()
   if(KEEL_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
