@@ -62,6 +62,7 @@ constexpr std::size_t kPage = 4096;
 
 void* map_huge_aligned(std::size_t bytes) {
   // Map a huge page more than asked, then unmap the slack on both sides of the first aligned address.
+  if (bytes > SIZE_MAX - kHugePage) return nullptr;
   const std::size_t length = bytes + kHugePage;
   void* raw = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;

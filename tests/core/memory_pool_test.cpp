@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "keel/core/error.h"
 #include "keel/core/memory_pool.h"
 #include "keel/core/tensor.h"
 
@@ -47,6 +48,10 @@ TEST_CASE("memory pool blocks of 2 MiB and more start on a huge page, and go bac
   }
   memory::release_cached();  // unmaps the cached blocks
   CHECK(memory::pool_stats().bytes_cached == 0);
+  // A size no mapping can hold is refused, and leaves the counts as they were.
+  const auto before = memory::pool_stats();
+  REQUIRE_THROWS_AS(memory::allocate(std::size_t{1} << 62), ValueError);
+  CHECK(memory::pool_stats().bytes_in_use == before.bytes_in_use);
 }
 
 TEST_CASE("memory pool counts bytes in use and cached, and release_cached empties the cache", "[memory_pool]") {
