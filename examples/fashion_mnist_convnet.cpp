@@ -71,7 +71,8 @@ Trains keel's reference convnet on Fashion-MNIST and prints its test accuracy.
                         weights and outputs to bfloat16 (docs/mixed_precision.md; not faster yet)
 
 Recipes (test accuracy measured on this project's shared 2-core machine; docs/training.md has every run):
-  default (5 epochs)   91.82-92.01% over seeds 1-3, about 9 s per epoch with 2 threads on an idle machine
+  default (5 epochs)   91.82-92.01% over seeds 1-3, about 9 s per epoch with 2 threads on an idle Zen 3;
+                       91.72% (seed 1) and about 4 s per epoch on a Zen 5
   --mixed-bfloat16     91.72-92.14% over the same seeds, 1.39 times float32's training time
   --epochs 15          92.2% (overfits: 96.6% on the training set)
   --recipe long        93.2% in 50 epochs (850 s on 1 thread, 93.0% in 40): horizontal flips
